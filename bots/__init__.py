@@ -1,0 +1,1 @@
+"""Platform adapters. Each module registers its platform with ``bridge.platforms.register``."""

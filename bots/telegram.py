@@ -1,0 +1,68 @@
+"""Telegram adapter (python-telegram-bot 22). For now: its settings and platform facts.
+
+The adapter itself (polling, delivery, limits) lands with the Telegram issue.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+from telegram.constants import ReactionEmoji
+
+from bridge.config import BotSettings, Secret
+from bridge.platforms import Platform, register
+
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+
+
+class TelegramSettings(BotSettings):
+    platform: Literal["telegram"]
+    token: Secret
+    api_url: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_listen: str | None = Field(default=None, pattern=r"^[^:\s]*:\d+$")
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, token: Secret) -> Secret:
+        if not _TOKEN.match(token.get_secret_value()):
+            raise ValueError("is not a Bot API token (<digits>:<35 characters>, from BotFather)")
+        return token
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        if "/bot" in url:
+            raise ValueError("give the server's base URL; translocal adds /bot<token>/ itself")
+        return url.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith("https://"):
+            raise ValueError("Telegram sends webhooks to https:// URLs only")
+        return url
+
+
+def check_chat(chat: str) -> str | None:
+    if re.fullmatch(r"-?\d+", chat) or re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{4,}", chat):
+        return None
+    return f"{chat!r} is not a Telegram chat id (a number such as -1001234567890, or @username)"
+
+
+# Telegram's fixed set of reactions; the bridge compares them without variation selectors.
+REACTIONS = frozenset(e.value.replace("\ufe0f", "") for e in ReactionEmoji)
+
+PLATFORM = register(
+    Platform(
+        name="telegram",
+        settings=TelegramSettings,
+        check_chat=check_chat,
+        reactions=REACTIONS,
+        topics=True,
+    )
+)

@@ -1,0 +1,55 @@
+"""Platform registry: each adapter in ``bots/`` registers its name and settings model here.
+
+Adding a platform is one new module in ``bots/`` that calls ``register``. The bridge never
+imports an adapter by name: ``platforms()`` imports every module of the adapter package once,
+lazily, the first time the registry is consulted (the composition-root exception in design.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bridge.config import BotSettings
+
+ADAPTER_PACKAGE = "bots"
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What the bridge knows of a platform without knowing its client library."""
+
+    name: str
+    settings: type[BotSettings]
+    # one line saying why ``chat`` is not a chat id of this platform, or None when it is one
+    check_chat: Callable[[str], str | None]
+    # the reactions a member can give, when the platform has a fixed set (Telegram); None: any
+    reactions: frozenset[str] | None = None
+    # whether a room may name a forum topic
+    topics: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, Platform] = {}
+_loaded = False
+
+
+def register(platform: Platform) -> Platform:
+    existing = _REGISTRY.get(platform.name)
+    if existing is not None and existing.settings is not platform.settings:
+        raise RuntimeError(f"platform {platform.name!r} is registered twice")
+    _REGISTRY[platform.name] = platform
+    return platform
+
+
+def platforms() -> dict[str, Platform]:
+    global _loaded
+    if not _loaded:
+        package = importlib.import_module(ADAPTER_PACKAGE)
+        for info in pkgutil.iter_modules(package.__path__):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"{ADAPTER_PACKAGE}.{info.name}")
+        _loaded = True
+    return dict(_REGISTRY)

@@ -1,0 +1,4 @@
+"""Language detection, translation providers, cache, glossary and protected spans.
+
+This package imports nothing from ``bots`` or ``bridge``.
+"""
