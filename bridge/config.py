@@ -11,6 +11,7 @@ import re
 import string
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -303,6 +304,9 @@ class Config(_Model):
         """Every secret value in the config, for log redaction."""
         found: list[str] = []
         _collect_secrets(self, found)
+        password = urlsplit(self.redis.url).password if self.redis.url else None
+        if password:
+            found.append(password)
         return [s for s in found if len(s) >= 4]
 
 

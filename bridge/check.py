@@ -1,0 +1,77 @@
+"""``translocal check``: what was verified, as a table, and the exit code it earns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from bridge.configload import LoadedConfig
+from bridge.errors import ServiceUnavailable
+from bridge.schema import LATEST, current_version
+from bridge.store import open_redis
+
+OK, WARN, FAIL, SKIP = "ok", "warning", "FAILED", "unchecked"
+
+
+@dataclass(frozen=True)
+class Row:
+    what: str
+    result: str
+    detail: str
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _print(rows: list[Row]) -> None:
+    width = max(len(r.what) for r in rows)
+    click.echo(f"{'CHECK':<{width}}  {'RESULT':<9}  DETAIL")
+    for r in rows:
+        click.echo(f"{r.what:<{width}}  {r.result:<9}  {r.detail}")
+
+
+async def run_check(loaded: LoadedConfig) -> int:
+    """Check the config, Redis and (as the adapters land) every room; return the exit code."""
+    cfg = loaded.config
+    rows = [
+        Row(
+            "config",
+            OK,
+            f"{loaded.path}: {_plural(len(cfg.bots), 'bot')}, {_plural(len(cfg.rooms), 'room')}, "
+            f"{_plural(len(cfg.circles), 'circle')}, {_plural(len(cfg.callouts), 'call-out')}",
+        )
+    ]
+    rows += [Row(w.path, WARN, w.message) for w in loaded.warnings]
+    code = 0
+    try:
+        handle = await open_redis(cfg.redis, cfg.data_dir)
+    except ServiceUnavailable as exc:
+        rows.append(Row("redis", FAIL, str(exc)))
+        code = ServiceUnavailable.exit_code
+    else:
+        try:
+            rows.append(Row("redis", OK, f"redis {handle.version}, {handle.where}"))
+            version = await current_version(handle.client)
+            if version > LATEST:
+                rows.append(Row("schema", FAIL, f"version {version} is newer than {LATEST}"))
+                code = 1
+            elif version == 0:
+                rows.append(Row("schema", OK, "empty; the first run sets it up"))
+            else:
+                behind = "" if version == LATEST else f" (the next run upgrades it to {LATEST})"
+                rows.append(Row("schema", OK, f"version {version}{behind}"))
+        finally:
+            await handle.close()
+    for room in cfg.rooms:
+        platform = cfg.bot(room.bot).platform
+        rows.append(
+            Row(
+                f"room {room.id}",
+                SKIP,
+                f"{platform} chat {room.chat}: the {platform} adapter cannot check rooms yet",
+            )
+        )
+    _print(rows)
+    return code

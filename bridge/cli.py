@@ -1,0 +1,239 @@
+"""The ``translocal`` command. The only place that decides exit codes.
+
+0 ok; 1 runtime failure; 2 usage error (click); 3 config error; 4 a service unreachable or
+credentials refused at start-up (or, for ``check``, a room that is not ready).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bridge.app import ROLES, App
+from bridge.configload import LoadedConfig, load_config
+from bridge.errors import ConfigError, TranslocalError
+from bridge.logs import add_secrets, setup_logging
+
+log = logging.getLogger("translocal")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The YAML configuration file.",
+)
+
+
+def _guarded(fn: F) -> F:
+    """Turn translocal's errors into their exit codes and one-line messages, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            sys.exit(exc.exit_code)
+        except TranslocalError as exc:
+            click.echo(f"translocal: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _load(path: Path, *, log_warnings: bool = True) -> LoadedConfig:
+    loaded = load_config(path)
+    add_secrets(loaded.config.secrets())
+    if log_warnings:
+        for warning in loaded.warnings:
+            log.warning("%s", warning)
+    return loaded
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="translocal")
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default=None,
+    help="How much to log: INFO for run, WARNING for the others. No message bodies at INFO.",
+)
+@click.pass_context
+def cli(ctx: click.Context, log_level: str | None) -> None:
+    """Translocal links movement group chats across cities and languages."""
+    ctx.ensure_object(dict)
+    run = ctx.invoked_subcommand == "run"
+    ctx.obj["log_level"] = (log_level or ("INFO" if run else "WARNING")).upper()
+    setup_logging("text", ctx.obj["log_level"])
+
+
+@cli.command()
+@config_option
+@click.option("--role", type=click.Choice(ROLES), default="all", show_default=True)
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--clock-speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Run the call-out clock this many times faster (demos and tests).",
+)
+@click.pass_context
+@_guarded
+def run(
+    ctx: click.Context,
+    config_path: Path,
+    role: str,
+    metrics_port: int | None,
+    log_format: str,
+    clock_speed: float,
+) -> None:
+    """Run the bridge (all parts, or one role of it) until SIGINT or SIGTERM."""
+    setup_logging(log_format, ctx.obj["log_level"])
+    loaded = _load(config_path)
+    if metrics_port is not None:
+        log.warning("--metrics-port: metrics are not built yet; nothing listens")
+    app = App(loaded, role=role, clock_speed=clock_speed)
+    asyncio.run(_run_until_signal(app))
+
+
+async def _run_until_signal(app: App) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await app.run(stop)
+
+
+@cli.command()
+@config_option
+@_guarded
+def check(config_path: Path) -> None:
+    """Validate the config, then report what is ready, part by part and room by room."""
+    from bridge.check import run_check
+
+    loaded = _load(config_path, log_warnings=False)  # the table shows them
+    sys.exit(asyncio.run(run_check(loaded)))
+
+
+@cli.command()
+@click.option("--keep-running", is_flag=True, help="Leave the network up after the scene.")
+@_guarded
+def demo(keep_running: bool) -> None:
+    """The whole network on one machine: three cities, a scripted scene, what each room saw."""
+    loaded = _load(DEMO_CONFIG)
+    cfg = loaded.config
+    click.echo(f"Loaded the demo network from {DEMO_CONFIG}:")
+    for room in cfg.rooms:
+        bot = cfg.bot(room.bot)
+        click.echo(
+            f"  {room.label:<10} {bot.platform:<9} {room.language}  {room.timezone}  ({room.id})"
+        )
+    for circle in cfg.circles:
+        click.echo(f"  circle {circle.id}: {', '.join(circle.rooms)} (relay {circle.relay})")
+    click.echo(
+        "\nNot built yet: the relay, the Telegram and Matrix adapters, translation and "
+        "call-outs.\nThe scripted scene (members write, a moderator shares, a reply comes "
+        "back, an edit,\na retract, a refused /share, a call-out at each city's local hour) "
+        "plays once they land."
+    )
+
+
+@cli.group()
+def callouts() -> None:
+    """Scheduled call-outs: list, add, cancel, preview."""
+
+
+def _not_built(what: str, issue: str) -> None:
+    raise TranslocalError(f"{what} is not built yet (it comes with the {issue} issue)")
+
+
+@callouts.command("list")
+@config_option
+@_guarded
+def callouts_list(config_path: Path) -> None:
+    """List the call-outs."""
+    _load(config_path)
+    _not_built("callouts list", "call-outs")
+
+
+@callouts.command("add")
+@config_option
+@click.option("--circle", "circles", multiple=True)
+@click.option("--room", "rooms", multiple=True)
+@click.option("--at")
+@click.option("--cron")
+@click.option("--mode", type=click.Choice(["local", "instant"]), default="local")
+@click.option("--tz", default="UTC")
+@click.option("--language", required=True)
+@click.option("--text", required=True)
+@_guarded
+def callouts_add(config_path: Path, **_: Any) -> None:
+    """Add a call-out; prints its short id."""
+    _load(config_path)
+    _not_built("callouts add", "call-outs")
+
+
+@callouts.command("cancel")
+@config_option
+@click.argument("callout_id")
+@_guarded
+def callouts_cancel(config_path: Path, callout_id: str) -> None:
+    """Cancel a call-out."""
+    _load(config_path)
+    _not_built("callouts cancel", "call-outs")
+
+
+@callouts.command("preview")
+@config_option
+@click.argument("callout_id")
+@_guarded
+def callouts_preview(config_path: Path, callout_id: str) -> None:
+    """Show, room by room, what a call-out will say and when."""
+    _load(config_path)
+    _not_built("callouts preview", "call-outs")
+
+
+@cli.command()
+@config_option
+@click.option("--to", "target", required=True, help="ISO 639-1 code of the target language.")
+@click.argument("text")
+@_guarded
+def translate(config_path: Path, target: str, text: str) -> None:
+    """Try the translation chain and the glossary on TEXT."""
+    _load(config_path)
+    _not_built("translate", "translation")
+
+
+@cli.command()
+@config_option
+@click.option("--since", default="7d", show_default=True, help="1h, 7d or YYYY-MM-DD")
+@_guarded
+def audit(config_path: Path, since: str) -> None:
+    """The moderation audit trail."""
+    _load(config_path)
+    _not_built("audit", "moderation")
+
+
+def main() -> None:
+    cli(prog_name="translocal")

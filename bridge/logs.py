@@ -1,0 +1,94 @@
+"""Logging set-up for the CLI: text or JSON lines, with secrets redacted from every line.
+
+Redaction happens on the formatted line, so it covers what libraries log too (httpx logs
+request URLs, and Bot API URLs carry the token). Only the CLI calls ``setup_logging``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+REDACTED = "***"
+
+# Tokens recognizable by shape, whether or not they are in the config.
+_SHAPES = [
+    (re.compile(r"(/bot|/file/bot)\d+:[A-Za-z0-9_-]+"), r"\1" + REDACTED),
+    (re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}\b"), REDACTED),  # a bare Bot API token
+    (re.compile(r"(access_token=|api_key=|auth_key=|password=)[^&\s\"']+", re.I), r"\1" + REDACTED),
+    (re.compile(r"(Authorization:?\s*(?:Bearer|Basic)\s+)\S+", re.I), r"\1" + REDACTED),
+    (re.compile(r"((?:redis|rediss)://[^:/@\s]*:)[^@\s]+@"), r"\1" + REDACTED + "@"),
+]
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        for pattern, replacement in _SHAPES:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+class _RedactingFormatter(logging.Formatter):
+    def __init__(self, inner: logging.Formatter, redact: Redactor) -> None:
+        super().__init__()
+        self.inner = inner
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.inner.format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+_handler: logging.Handler | None = None
+
+
+def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """Install one stderr handler on the root logger (replacing an earlier one of ours)."""
+    global _handler
+    inner: logging.Formatter
+    if fmt == "json":
+        inner = JsonFormatter()
+    else:
+        inner = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_RedactingFormatter(inner, Redactor(secrets)))
+    root = logging.getLogger()
+    if _handler is not None:
+        root.removeHandler(_handler)
+    root.addHandler(handler)
+    root.setLevel(level)
+    _handler = handler
+    # httpx logs every request URL at INFO; Bot API URLs hold the token (redacted anyway).
+    for noisy in ("httpx", "httpcore", "hpack", "aiohttp.access", "peewee"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def add_secrets(secrets: Iterable[str]) -> None:
+    """Teach the installed handler more secrets (once the config is loaded)."""
+    if _handler is None:
+        return
+    formatter = _handler.formatter
+    if isinstance(formatter, _RedactingFormatter):
+        formatter.redact = Redactor([*formatter.redact.secrets, *secrets])
