@@ -241,7 +241,8 @@ def _with_lines(problems: list[ConfigProblem], lines: dict[Path_, int]) -> list[
         if p.line is None:
             key = p.path
             while key and key not in by_text:
-                key = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", key)
+                parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", key)
+                key = "" if parent == key else parent
             line = by_text.get(key)
             p = ConfigProblem(p.path, p.message, line)
         out.append(p)
@@ -287,7 +288,8 @@ def load_config_text(text: str, file: Path, env: Mapping[str, str]) -> LoadedCon
             p for p in _pydantic_problems(exc, (), Config) if not p.path.startswith("bots[")
         )
     problems.extend(crosscheck(data, platforms()))
-    problems = _with_lines(problems, lines)
+    # in the order of the file, so that they can be fixed top to bottom
+    problems = sorted(_with_lines(problems, lines), key=lambda p: p.line or 0)
     if problems or config is None:
         raise ConfigError(problems)
 

@@ -55,9 +55,9 @@ def crosscheck(data: dict[str, Any], known: dict[str, Platform]) -> list[ConfigP
     _unique_ids(data, "callouts", out)
 
     bot_platform: dict[str, str] = {}
-    for _, bot in _items(data, "bots"):
-        if isinstance(bot.get("id"), str) and isinstance(bot.get("platform"), str):
-            bot_platform.setdefault(bot["id"], bot["platform"])
+    for _, entry in _items(data, "bots"):
+        if isinstance(entry.get("id"), str) and isinstance(entry.get("platform"), str):
+            bot_platform.setdefault(entry["id"], entry["platform"])
 
     room_platform: dict[str, str] = {}
     chats: dict[tuple[str, str, str], int] = {}

@@ -8,7 +8,7 @@ both are restricted. ``parse_cron`` converts both, so ``0 18 * * 5`` means Frida
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -115,7 +115,10 @@ def parse_cron(expr: str, timezone: str | ZoneInfo) -> BaseTrigger:
 
 
 def next_fire(trigger: BaseTrigger, after: datetime) -> datetime | None:
-    """The first fire time strictly after ``after`` (an aware datetime), or None.
+    """The first fire time strictly after ``after`` (an aware datetime), in UTC, or None.
+
+    In UTC because a local time in a daylight-saving gap (02:30 on a spring-forward night) is
+    a wall time that never shows on a clock; its instant is what the fire loop compares.
 
     A date that does not exist (the 30th of February, the 31st of April) in every month named
     makes APScheduler search until year 9999; a horizon of eight years (two leap cycles)
@@ -135,6 +138,6 @@ def next_fire(trigger: BaseTrigger, after: datetime) -> datetime | None:
             end_date=horizon,
         )
         fire: datetime | None = bounded.get_next_fire_time(None, probe)
-        return fire
+        return fire.astimezone(UTC) if fire else None
     result: datetime | None = trigger.get_next_fire_time(None, probe)
-    return result
+    return result.astimezone(UTC) if result else None

@@ -1,0 +1,97 @@
+"""The CLI's contract: commands, exit codes, ordered shutdown, no tracebacks."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+from pathlib import Path
+
+from tests.helpers import TOKEN, Proc, minimal_config, run_cli, write_config
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run_cli("run").returncode == 2  # -c is required
+    assert run_cli("frobnicate").returncode == 2
+    path = write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d")))
+    assert run_cli("run", "-c", str(path), "--role", "everything").returncode == 2
+
+
+def test_an_unreachable_redis_exits_4_with_one_line(tmp_path: Path) -> None:
+    url = f"redis://:pw-not-for-logs@127.0.0.1:{free_port()}/0"
+    path = write_config(tmp_path / "c.yaml", minimal_config(redis={"url": url}))
+    result = run_cli("run", "-c", str(path))
+    assert result.returncode == 4, result.stderr
+    assert "is unreachable" in result.stderr
+    assert "pw-not-for-logs" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_reports_a_table_and_exits_0_when_all_is_well(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d")))
+    result = run_cli("check", "-c", str(path))
+    assert result.returncode == 0, result.stderr
+    rows = {
+        line.split()[0] + " " + line.split()[1]: line for line in result.stdout.splitlines()[1:]
+    }
+    assert rows["config ok"]
+    assert "redis 6.2" in rows["redis ok"]
+    assert any(key.startswith("room cdmx") for key in rows)
+
+
+def test_check_shows_literal_secret_warnings_without_failing(tmp_path: Path) -> None:
+    cfg = minimal_config(data_dir=str(tmp_path / "d"))
+    cfg["bots"][0]["token"] = TOKEN  # type: ignore[index]
+    result = run_cli("check", "-c", str(write_config(tmp_path / "c.yaml", cfg)))
+    assert result.returncode == 0
+    assert re.search(r"^bots\[0\]\.token +warning +is a literal secret", result.stdout, re.M)
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_check_exits_4_when_redis_is_unreachable(tmp_path: Path) -> None:
+    cfg = minimal_config(redis={"url": f"redis://127.0.0.1:{free_port()}"})
+    result = run_cli("check", "-c", str(write_config(tmp_path / "c.yaml", cfg)))
+    assert result.returncode == 4
+    assert re.search(
+        r"^redis +FAILED +redis at redis://127\.0\.0\.1:\d+ is unreachable", result.stdout, re.M
+    )
+
+
+def test_run_stops_in_order_on_sigint_and_exits_0(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d")))
+    proc = Proc("run", "-c", str(path), "--log-format", "json")
+    proc.wait_for("translocal is running")
+    proc.popen.send_signal(signal.SIGINT)
+    assert proc.wait() == 0
+    messages = [line for line in proc.lines if line.startswith("{")]
+    order = [m for m in messages if any(k in m for k in ("stopping", "stopped"))]
+    assert '"stopping"' in order[0]
+    assert "stopped the embedded redis-server" in order[-2]
+    assert TOKEN not in "\n".join(proc.lines)
+
+
+def test_demo_loads_its_network_and_exits_0() -> None:
+    result = run_cli("demo")
+    assert result.returncode == 0, result.stderr
+    for label in ("CDMX", "Berlin", "NYC"):
+        assert label in result.stdout
+    assert "Not built yet" in result.stdout
+
+
+def test_commands_not_built_yet_say_so_and_exit_1(tmp_path: Path) -> None:
+    path = str(write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d"))))
+    for args in (
+        ["callouts", "list", "-c", path],
+        ["translate", "-c", path, "--to", "de", "hola"],
+        ["audit", "-c", path],
+    ):
+        result = run_cli(*args)
+        assert result.returncode == 1, args
+        assert "is not built yet" in result.stderr
+        assert "Traceback" not in result.stderr

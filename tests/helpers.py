@@ -1,0 +1,122 @@
+"""Helpers shared by tests: config files and translocal processes."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+
+
+def minimal_config(**overrides: object) -> dict[str, object]:
+    """A small valid config: one Telegram and one Matrix bot, two rooms, one circle."""
+    cfg: dict[str, object] = {
+        "bots": [
+            {"id": "tg", "platform": "telegram", "token": "${TG_TOKEN}"},
+            {
+                "id": "mx",
+                "platform": "matrix",
+                "homeserver": "http://127.0.0.1:8008",
+                "user_id": "@bot:localhost",
+                "password": "${MX_PASSWORD}",
+            },
+        ],
+        "rooms": [
+            {"id": "cdmx", "bot": "tg", "chat": -1001, "language": "es", "label": "CDMX"},
+            {
+                "id": "berlin",
+                "bot": "mx",
+                "chat": "!b:localhost",
+                "language": "de",
+                "label": "Berlin",
+            },
+        ],
+        "circles": [{"id": "housing", "rooms": ["cdmx", "berlin"]}],
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+ENV = {"TG_TOKEN": TOKEN, "MX_PASSWORD": "bridge-password-1"}
+
+
+def write_config(path: Path, cfg: dict[str, object]) -> Path:
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
+    return path
+
+
+RUNNING: list[Proc] = []  # killed by a conftest fixture after each test, whatever happened
+
+
+class Proc:
+    """A translocal process whose stderr is read line by line in the background."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+        RUNNING.append(self)
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "bridge", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **ENV, **(env or {})},
+            cwd=cwd,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.popen.stderr is not None
+        for line in self.popen.stderr:
+            self.lines.append(line.rstrip("\n"))
+            self._queue.put(line)
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        for line in list(self.lines):
+            if text in line:
+                return line
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self.popen.poll() is not None and self._queue.empty():
+                    break
+                continue
+            if text in line:
+                return line
+        raise AssertionError(f"no line with {text!r}; stderr was:\n" + "\n".join(self.lines))
+
+    def stop(self, timeout: float = 30.0) -> int:
+        self.popen.terminate()
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        code = self.popen.wait(timeout)
+        self._reader.join(5)
+        if self.popen.stderr is not None:
+            self.popen.stderr.close()
+        return code
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ENV, **(env or {})},
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
