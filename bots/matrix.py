@@ -42,4 +42,11 @@ def check_chat(chat: str) -> str | None:
     return f"{chat!r} is not a Matrix room id (!id:server) or alias (#alias:server)"
 
 
-PLATFORM = register(Platform(name="matrix", settings=MatrixSettings, check_chat=check_chat))
+PLATFORM = register(
+    Platform(
+        name="matrix",
+        settings=MatrixSettings,
+        check_chat=check_chat,
+        identity=lambda s: f"matrix:{s.user_id}",  # type: ignore[attr-defined]
+    )
+)

@@ -64,5 +64,6 @@ PLATFORM = register(
         check_chat=check_chat,
         reactions=REACTIONS,
         topics=True,
+        identity=lambda s: f"telegram:{s.token.get_secret_value().split(':', 1)[0]}",  # type: ignore[attr-defined]
     )
 )

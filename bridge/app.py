@@ -1,18 +1,30 @@
 """The composition root of a run: one owner of the lifecycle, with ordered start and stop.
 
-Start: Redis (embedded or not), schema upgrade, then the parts of the role in order.
-Stop (SIGINT/SIGTERM): the parts in reverse order (ingress first, then what drains), then
-Redis, then the embedded redis-server if this was its last user.
+Start: Redis (embedded or not), schema upgrade, then the parts of the role: deliverers, relay
+worker, then the bots' ingress, so that every consumer is ready before anything comes in.
+Stop (SIGINT/SIGTERM): the reverse: ingress first, then the relay, then the deliverers drain,
+then Redis, then the embedded redis-server if this was its last user.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
+from bridge import keys
+from bridge.bus import Inbox
+from bridge.config import Config
 from bridge.configload import LoadedConfig
+from bridge.deliver import Deliverer
+from bridge.envelope import Delivery, MsgRef
+from bridge.platforms import platforms
+from bridge.ports import Bot, BotContext
+from bridge.relay import Router
+from bridge.relay_worker import RelayWorker
 from bridge.schema import upgrade
 from bridge.store import RedisHandle, open_redis
 
@@ -30,32 +42,128 @@ class Part:
     stop: Callable[[], Awaitable[None]]
 
 
+def task_part(name: str, body: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> Part:
+    """A part that is one long-running task, told to stop through an event."""
+    stop = asyncio.Event()
+    holder: dict[str, asyncio.Task[None]] = {}
+
+    async def start() -> None:
+        task = asyncio.create_task(body(stop), name=name)
+        task.add_done_callback(_log_failure)
+        holder["task"] = task
+
+    async def halt() -> None:
+        stop.set()
+        task = holder.get("task")
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return Part(name, start, halt)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped on an error", task.get_name(), exc_info=task.exception())
+
+
 class App:
-    def __init__(self, loaded: LoadedConfig, role: str = "all", clock_speed: float = 1.0) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        role: str = "all",
+        clock_speed: float = 1.0,
+        *,
+        lease_ms: int = 10_000,
+    ) -> None:
         if role not in ROLES:
             raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
         self.loaded = loaded
-        self.config = loaded.config
+        self.config: Config = loaded.config
         self.role = role
         self.clock_speed = clock_speed
+        self.lease_ms = lease_ms
         self.redis: RedisHandle | None = None
+        self.bots: dict[str, Bot] = {}
+        self.deliverers: dict[str, Deliverer] = {}
+        self.relay: RelayWorker | None = None
 
-    def _parts(self) -> list[Part]:
-        # The bots, the relay workers and the call-out scheduler join here as their issues
-        # land. Until then a run holds the connection and the schema, and says what is absent.
+    def _wants(self, part: str) -> bool:
+        return self.role in ("all", part)
+
+    def _parts(self, handle: RedisHandle) -> list[Part]:
+        cfg = self.config
+        redis = handle.client
+        map_ttl = cfg.retention.message_map_days * 86400
+        known = platforms()
         parts: list[Part] = []
-        wanted = ("bots", "relay", "scheduler") if self.role == "all" else (self.role,)
-        for name in wanted:
-            log.warning("role part %r is not built yet; nothing of it runs", name)
-        return parts
+        ingress: list[Part] = []
+        if self._wants("bots"):
+            inbox = Inbox(redis, cfg.redis.shards)
+            for settings in cfg.bots:
+                platform = known[settings.platform]
+                if platform.factory is None:
+                    log.warning(
+                        "bot %s: the %s adapter is not built yet", settings.id, platform.name
+                    )
+                    continue
+                ctx = BotContext(
+                    settings, cfg.rooms_of(settings.id), redis, cfg.data_dir, inbox.publish
+                )
+                bot = platform.factory(ctx)
+                self.bots[settings.id] = bot
+                deliverer = Deliverer(
+                    redis,
+                    bot,
+                    map_ttl_s=map_ttl,
+                    on_dead_letter=self.notify_dead_letter,
+                    lease_ms=self.lease_ms,
+                )
+                self.deliverers[settings.id] = deliverer
+                parts.append(task_part(f"deliver-{settings.id}", deliverer.run))
+                ingress.append(Part(f"bot-{settings.id}", bot.start, bot.stop))
+        if self._wants("relay"):
+            router = Router(cfg, known, redis)
+            self.relay = RelayWorker(
+                redis, router, shards=cfg.redis.shards, map_ttl_s=map_ttl, lease_ms=self.lease_ms
+            )
+            parts.append(task_part("relay", self.relay.run))
+        if self._wants("scheduler"):
+            log.warning("the call-out scheduler is not built yet; no call-out fires")
+        return parts + ingress
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def notify_dead_letter(self, delivery: Delivery, reason: str) -> None:
+        """Tell the operator (ops_room, else the room the message came from)."""
+        cfg = self.config
+        assert self.redis is not None
+        room = cfg.room(cfg.ops_room or delivery.origin.room)
+        failed = cfg.room(delivery.room)
+        text = (
+            f"Translocal could not deliver a message from {cfg.room(delivery.origin.room).label} "
+            f"to {failed.label}: {reason}. It is kept in the dead-letter stream for "
+            f"{cfg.retention.message_map_days} days."
+        )
+        notice = Delivery(
+            key=f"notice:{delivery.key}",
+            action="send",
+            bot=room.bot,
+            room=room.id,
+            chat=room.chat,
+            topic=room.topic,
+            origin=MsgRef(room=room.id, id="notice"),
+            text=text,
+            language=room.language,
+            notice=True,
+        )
+        await self.redis.client.xadd(keys.outbox(room.bot), {"d": notice.model_dump_json()})
+
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         self.redis = await open_redis(self.config.redis, self.config.data_dir)
         started: list[Part] = []
         try:
             version = await upgrade(self.redis.client)
             log.info("redis layout at schema version %d", version)
-            for part in self._parts():
+            for part in self._parts(self.redis):
                 await part.start()
                 started.append(part)
             log.info(
@@ -65,6 +173,8 @@ class App:
                 len(self.config.rooms),
                 len(self.config.circles),
             )
+            if ready is not None:
+                ready.set()
             await stop.wait()
             log.info("stopping")
         finally:

@@ -7,3 +7,46 @@ PREFIX = "tl:"
 SCHEMA = f"{PREFIX}schema"  # the layout version of everything under the prefix
 SCHEMA_LOCK = f"{PREFIX}schema:lock"
 META = f"{PREFIX}meta"  # hash: created_at, created_by (translocal version)
+
+# The bus
+RELAY_GROUP = "relay"
+DELIVER_GROUP = "deliver"
+
+
+def inbox(shard: int) -> str:
+    return f"{PREFIX}inbox:{shard}"
+
+
+def outbox(bot: str) -> str:
+    return f"{PREFIX}outbox:{bot}"
+
+
+DEAD_LETTERS = f"{PREFIX}deadletter"
+
+
+def lease(name: str) -> str:
+    return f"{PREFIX}lease:{name}"
+
+
+RELAY_WORKERS = f"{PREFIX}relay:workers"  # zset: worker id -> last heartbeat (ms)
+
+
+# Idempotency and the message map (ids only, never text)
+def seen(envelope_key: str) -> str:
+    """Set once an inbound envelope has been relayed."""
+    return f"{PREFIX}seen:{envelope_key}"
+
+
+def sent(delivery_key: str) -> str:
+    """The ids of a delivered copy, set once it is sent."""
+    return f"{PREFIX}sent:{delivery_key}"
+
+
+def origin(room: str, message_id: str) -> str:
+    """Hash: one field per target room -> its copy's ids; ``.sender``, ``.root``, ``.ts``."""
+    return f"{PREFIX}map:o:{room}:{message_id}"
+
+
+def copy(room: str, message_id: str) -> str:
+    """A copy's origin, as ``<room>/<message id>``."""
+    return f"{PREFIX}map:c:{room}:{message_id}"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bridge.config import BotSettings
+from bridge.ports import BotFactory
 
 ADAPTER_PACKAGE = "bots"
 
@@ -29,6 +30,10 @@ class Platform:
     reactions: frozenset[str] | None = None
     # whether a room may name a forum topic
     topics: bool = False
+    # the sender id ("<platform>:<user id>") the bot itself posts as, so its copies never loop
+    identity: Callable[[BotSettings], str | None] = lambda _settings: None
+    # builds the adapter; None while the platform's adapter is not built
+    factory: BotFactory | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 

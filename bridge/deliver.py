@@ -1,0 +1,261 @@
+"""The deliverer of one bot: reads its outbox, sends through the adapter, records the copy.
+
+- One deliverer per bot across all processes (a lease); others stand by.
+- Inside, one queue per chat: a chat that must wait (rate limit, 429) holds up only itself.
+- Before sending, message ids are resolved in the target chat (the copy to reply to, the
+  copies to edit or delete), so a reply that follows its parent in the same chat always finds
+  the parent's copy.
+- After sending, one transaction records the copy in the message map, marks the delivery
+  sent, and acknowledges and deletes the entry. A delivery already marked sent is skipped,
+  so a re-read entry makes no second copy; only a crash between the platform's answer and
+  that transaction can (Matrix absorbs even that by transaction id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from bridge import keys
+from bridge.bus import Entry, ack_delete, claim_pending, ensure_group, read_new
+from bridge.envelope import Delivery
+from bridge.lease import Leases
+from bridge.ports import Bot, Job, PermanentFailure, RetryLater
+from bridge.relay_worker import worker_id
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT_S = 300.0  # the longest a retry_after is honoured in one go
+MAX_UNEXPECTED = 5  # attempts after errors the adapter did not classify, then dead-letter
+DEADLINE_S = 120.0  # one platform call, at most
+
+OnDeadLetter = Callable[[Delivery, str], Awaitable[None]]
+
+
+class Deliverer:
+    def __init__(
+        self,
+        redis: Redis,
+        bot: Bot,
+        *,
+        map_ttl_s: int,
+        on_dead_letter: OnDeadLetter | None = None,
+        lease_ms: int = 10_000,
+        max_in_flight: int = 1000,
+        name: str | None = None,
+    ) -> None:
+        self.redis = redis
+        self.bot = bot
+        self.stream = keys.outbox(bot.id)
+        self.map_ttl_s = map_ttl_s
+        self.on_dead_letter = on_dead_letter
+        self.name = name or worker_id()
+        self.leases = Leases(redis, self.name, lease_ms)
+        self.lease_key = keys.lease(f"outbox:{bot.id}")
+        self.lease_ms = lease_ms
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._queues: dict[str, asyncio.Queue[tuple[str, str | None]]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._owner = False
+        self.delivered = 0
+        self.retries = 0
+        self.dead_letters = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await ensure_group(self.redis, self.stream, keys.DELIVER_GROUP)
+        keeper: asyncio.Task[None] | None = None
+        try:
+            while not stop.is_set():
+                if not self._owner:
+                    if await self.leases.acquire(self.lease_key):
+                        self._owner = True
+                        keeper = asyncio.create_task(
+                            self._keep(), name=f"deliver-keep-{self.bot.id}"
+                        )
+                        pending = await claim_pending(
+                            self.redis, self.stream, keys.DELIVER_GROUP, self.name
+                        )
+                        if pending:
+                            log.info(
+                                "bot %s: finishing %d pending deliveries", self.bot.id, len(pending)
+                            )
+                        await self._dispatch(pending)
+                    else:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), self.lease_ms / 3000)
+                        continue
+                got = await read_new(
+                    self.redis, [self.stream], keys.DELIVER_GROUP, self.name, 100, 50
+                )
+                await self._dispatch(got.get(self.stream, []))
+        finally:
+            await self._drain(10.0)
+            if keeper is not None:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
+            if self._owner:
+                await self.leases.release(self.lease_key)
+                self._owner = False
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            try:
+                if not await self.leases.renew(self.lease_key):
+                    log.warning("bot %s: another process took over its deliveries", self.bot.id)
+                    self._owner = False
+                    return
+            except Exception:
+                log.exception("bot %s: lease renewal failed; retrying", self.bot.id)
+
+    async def _dispatch(self, entries: list[Entry]) -> None:
+        for entry_id, data in entries:
+            await self._slots.acquire()
+            chat = "?"
+            if data is not None:
+                with contextlib.suppress(ValueError, TypeError):
+                    chat = str(json.loads(data).get("chat", "?"))
+            queue = self._queues.get(chat)
+            if queue is None:
+                queue = self._queues[chat] = asyncio.Queue()
+                self._workers[chat] = asyncio.create_task(
+                    self._chat_worker(queue), name=f"deliver-{self.bot.id}-{chat}"
+                )
+            queue.put_nowait((entry_id, data))
+
+    async def _drain(self, grace_s: float) -> None:
+        """Let queued deliveries finish (up to ``grace_s``), then stop the chat workers."""
+        queues = list(self._queues.values())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(q.join() for q in queues)), grace_s)
+        for task in self._workers.values():
+            task.cancel()
+        for task in self._workers.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._queues.clear()
+        self._workers.clear()
+
+    async def _chat_worker(self, queue: asyncio.Queue[tuple[str, str | None]]) -> None:
+        while True:
+            entry_id, data = await queue.get()
+            try:
+                await self._handle(entry_id, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # left pending: the next owner of this outbox retries it
+                log.exception("bot %s: delivery %s failed to record", self.bot.id, entry_id)
+            finally:
+                queue.task_done()
+                self._slots.release()
+
+    async def _handle(self, entry_id: str, data: str | None) -> None:
+        if data is None:
+            await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
+            return
+        try:
+            delivery = Delivery.model_validate_json(data)
+        except ValidationError as exc:
+            log.error(  # noqa: TRY400 - a validation error quotes its input: a body
+                "bot %s: outbox entry %s is not a delivery (%d errors); dropped",
+                self.bot.id,
+                entry_id,
+                exc.error_count(),
+            )
+            await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
+            return
+        if await self.redis.exists(keys.sent(delivery.key)):
+            await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
+            return
+        job = await self._resolve(delivery)
+        if job is None:  # an edit or delete of a copy that was never made here
+            await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
+            return
+        ids = await self._attempt(job)
+        if ids is None:
+            await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
+            return
+        await self._record(entry_id, delivery, ids, job)
+        self.delivered += 1
+
+    async def _resolve(self, d: Delivery) -> Job | None:
+        if d.action == "send":
+            reply_to = None
+            if d.reply_to is not None:
+                if d.reply_to.room == d.room:
+                    reply_to = d.reply_to.id
+                else:
+                    ids = await self._copies(d.reply_to.room, d.reply_to.id, d.room)
+                    reply_to = ids[0] if ids else None
+            return Job(d, reply_to=reply_to)
+        copies = await self._copies(d.origin.room, d.origin.id, d.room)
+        return Job(d, copies=tuple(copies)) if copies else None
+
+    async def _copies(self, origin_room: str, origin_id: str, room: str) -> list[str]:
+        raw = cast(str | None, await self.redis.hget(keys.origin(origin_room, origin_id), room))
+        return list(json.loads(raw)) if raw else []
+
+    async def _attempt(self, job: Job) -> list[str] | None:
+        """Deliver until it succeeds; None when it failed for good (dead-lettered)."""
+        unexpected = 0
+        while True:
+            try:
+                return await asyncio.wait_for(self.bot.deliver(job), DEADLINE_S)
+            except RetryLater as exc:
+                self.retries += 1
+                wait = min(max(exc.after, 0.0), MAX_WAIT_S)
+                log.info("bot %s: %s; retrying in %.1f s", self.bot.id, exc, wait)
+                await asyncio.sleep(wait)
+            except PermanentFailure as exc:
+                await self._dead_letter(job.delivery, str(exc))
+                return None
+            except Exception as exc:
+                unexpected += 1
+                if unexpected >= MAX_UNEXPECTED:
+                    log.exception("bot %s: delivery failed %d times", self.bot.id, unexpected)
+                    await self._dead_letter(job.delivery, f"failed {unexpected} times: {exc!r}")
+                    return None
+                self.retries += 1
+                await asyncio.sleep(min(2.0**unexpected, 60.0))
+
+    async def _record(self, entry_id: str, d: Delivery, ids: list[str], job: Job) -> None:
+        ttl = self.map_ttl_s
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if d.notice:
+                pass
+            elif d.action == "send":
+                origin_key = keys.origin(d.origin.room, d.origin.id)
+                pipe.hset(origin_key, d.room, json.dumps(ids))
+                pipe.expire(origin_key, ttl)
+                for message_id in ids:
+                    pipe.set(keys.copy(d.room, message_id), str(d.origin), ex=ttl)
+            elif d.action == "delete":
+                pipe.hdel(keys.origin(d.origin.room, d.origin.id), d.room)
+                for message_id in job.copies:
+                    pipe.delete(keys.copy(d.room, message_id))
+            pipe.set(keys.sent(d.key), json.dumps(ids), ex=ttl)
+            pipe.xack(self.stream, keys.DELIVER_GROUP, entry_id)
+            pipe.xdel(self.stream, entry_id)
+            await pipe.execute()
+
+    async def _dead_letter(self, d: Delivery, reason: str) -> None:
+        self.dead_letters += 1
+        log.warning("bot %s: delivery to room %s failed for good: %s", self.bot.id, d.room, reason)
+        min_id = int((time.time() - self.map_ttl_s) * 1000)
+        fields: dict[Any, Any] = {"d": d.model_dump_json(), "reason": reason, "bot": self.bot.id}
+        await self.redis.xadd(keys.DEAD_LETTERS, fields, minid=min_id, approximate=True)
+        if self.on_dead_letter is not None and not d.notice:
+            try:
+                await self.on_dead_letter(d, reason)
+            except Exception:
+                log.exception("bot %s: the dead-letter notice failed", self.bot.id)

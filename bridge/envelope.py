@@ -1,0 +1,87 @@
+"""The neutral model every adapter speaks: inbound envelopes and outbound deliveries.
+
+Stream entries hold these as JSON (one ``data`` field), readable with ``redis-cli``.
+Offsets in spans count Python characters (code points); adapters convert from and to what
+their platform counts (UTF-16 code units on Telegram).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Kind = Literal["message", "edit", "delete", "reaction", "command"]
+SpanKind = Literal[
+    "bold", "italic", "underline", "strike", "code", "pre", "link", "mention", "spoiler"
+]
+Action = Literal["send", "edit", "delete"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Sender(_Frozen):
+    id: str  # "<platform>:<user id>", e.g. "telegram:2001" or "matrix:@ana:example.org"
+    name: str = ""
+    is_bot: bool = False
+
+
+class Span(_Frozen):
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    kind: SpanKind
+    url: str | None = None
+
+
+class MsgRef(_Frozen):
+    """A message of a configured room: the room's config id and the platform's message id."""
+
+    room: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.room}/{self.id}"
+
+
+class Envelope(_Frozen):
+    """One normalized inbound event from a chat."""
+
+    key: str  # stable per platform event: re-ingesting the same event gives the same key
+    kind: Kind
+    bot: str  # the config id of the bot that saw it
+    chat: str
+    topic: int | None = None
+    message_id: str  # the message; for edit, delete and reaction: the message acted upon
+    sender: Sender
+    text: str = ""
+    spans: tuple[Span, ...] = ()
+    reply_to: str | None = None  # platform id of the message this one replies to
+    reaction: str | None = None
+    command: str | None = None
+    args: str = ""
+    encrypted: bool = False
+    ts: float = Field(default_factory=time.time)  # when the platform says it happened
+    received: float = Field(default_factory=time.time)  # when the bridge took it in
+
+
+class Delivery(_Frozen):
+    """One outbound job for one room, as the relay puts it in the bot's outbox."""
+
+    key: str  # idempotency key: one delivery, however often the entry is read
+    action: Action
+    bot: str
+    room: str
+    chat: str
+    topic: int | None = None
+    origin: MsgRef  # the origin message this copy stands for
+    reply_to: MsgRef | None = None  # the origin-level message to reply to, resolved per room
+    attribution: str = ""
+    text: str = ""
+    spans: tuple[Span, ...] = ()
+    language: str = ""
+    source_language: str = ""
+    received: float = 0.0  # when the origin envelope was taken in (relay lag)
+    notice: bool = False  # the bridge's own notice: no message map, no notice of its failure

@@ -1,0 +1,79 @@
+"""The ports adapters implement: the Bot protocol, what a bot is given, and delivery errors.
+
+``bots/`` implements these; the bridge only ever sees them, never a platform library's types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from redis.asyncio import Redis
+
+from bridge.config import BotSettings, RoomConfig
+from bridge.envelope import Delivery, Envelope
+
+Emit = Callable[[Envelope], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A delivery with its message ids resolved in the target chat, just before sending."""
+
+    delivery: Delivery
+    reply_to: str | None = None  # the platform id to reply to in this chat, if any
+    copies: tuple[str, ...] = ()  # for edit and delete: the ids of the copy's parts
+
+
+@dataclass
+class BotContext:
+    """What the bridge gives a bot: its settings, its rooms, storage, and the way in."""
+
+    settings: BotSettings
+    rooms: list[RoomConfig]
+    redis: Redis
+    data_dir: Path
+    emit: Emit  # puts an envelope into the inbox; returns once it is stored
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Bot(Protocol):
+    """One account on one platform."""
+
+    id: str
+
+    async def start(self) -> None:
+        """Connect and begin emitting envelopes through the context's ``emit``."""
+
+    async def stop(self) -> None:
+        """Stop taking updates in; deliveries in flight may finish."""
+
+    async def deliver(self, job: Job) -> list[str]:
+        """Send, edit or delete one copy; return the platform ids of the parts sent or edited.
+
+        Raise RetryLater when the platform asks to wait (nothing was sent), and
+        PermanentFailure when it never will succeed (bot kicked, chat gone).
+        """
+        ...
+
+
+class DeliveryError(Exception):
+    pass
+
+
+class RetryLater(DeliveryError):
+    """Not sent; try again after ``after`` seconds (a 429, a 5xx, a network error)."""
+
+    def __init__(self, after: float, reason: str) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+class PermanentFailure(DeliveryError):
+    """Will never succeed as it is; goes to the dead-letter stream."""
+
+
+BotFactory = Callable[[BotContext], Bot]

@@ -1,0 +1,202 @@
+"""The relay pipeline: one inbound envelope in, the deliveries it makes out.
+
+drop own/looped/unconfigured -> commands (seam) -> circle policy -> translate once per target
+language (seam) -> attribute -> one Delivery per target room, plus the origin's map record.
+No platform library types here: adapters render deliveries for their platform.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import cast
+
+from redis.asyncio import Redis
+
+from bridge import keys
+from bridge.config import Config, RoomConfig
+from bridge.envelope import Action, Delivery, Envelope, MsgRef
+from bridge.platforms import Platform
+from bridge.policy import BasePolicy, Policy
+from bridge.render import attribution
+from bridge.translator import PassThrough, Translator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """What one envelope comes to. ``reason`` says why nothing crossed, for logs (no text)."""
+
+    envelope: Envelope | None
+    deliveries: list[Delivery] = field(default_factory=list)
+    origin: MsgRef | None = None
+    record: dict[str, str] = field(default_factory=dict)  # origin map record, ids only
+    reason: str = ""
+
+
+def parse_ref(value: str | None) -> MsgRef | None:
+    if not value:
+        return None
+    room, _, message_id = value.partition("/")
+    return MsgRef(room=room, id=message_id) if message_id else None
+
+
+class MapReader:
+    """Reads of the message map the relay needs: which origin a message stands for."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]:
+        """The origin a message of ``room`` stands for (itself, or the origin of a copy), and
+        that origin's thread root when it is known."""
+        copy_of = cast(str | None, await self.redis.get(keys.copy(room, message_id)))
+        ref = parse_ref(copy_of) or MsgRef(room=room, id=message_id)
+        root = cast(str | None, await self.redis.hget(keys.origin(ref.room, ref.id), ".root"))
+        return ref, parse_ref(root)
+
+
+class Router:
+    def __init__(
+        self,
+        config: Config,
+        platforms: dict[str, Platform],
+        redis: Redis,
+        *,
+        policy: Policy | None = None,
+        translator: Translator | None = None,
+    ) -> None:
+        self.config = config
+        self.policy = policy or BasePolicy()
+        self.translator = translator or PassThrough()
+        self.maps = MapReader(redis)
+        self.platform_of = {b.id: b.platform for b in config.bots}
+        self.rooms = {r.id: r for r in config.rooms}
+        self._by_chat: dict[tuple[str, str, int | None], RoomConfig] = {
+            (r.bot, r.chat, r.topic): r for r in config.rooms
+        }
+        self.own: set[str] = set()
+        for bot in config.bots:
+            platform = platforms.get(bot.platform)
+            identity = platform.identity(bot) if platform else None
+            if identity:
+                self.own.add(identity)
+        self.circles_of: dict[str, list[str]] = {r.id: [] for r in config.rooms}
+        self.circles = {c.id: c for c in config.circles}
+        for circle in config.circles:
+            for room_id in circle.rooms:
+                self.circles_of[room_id].append(circle.id)
+        self.key = (
+            config.pseudonym_key.get_secret_value().encode() if config.pseudonym_key else None
+        )
+
+    def room_of(self, envelope: Envelope) -> RoomConfig | None:
+        """The configured room an envelope comes from: the chat's topic, else the whole chat."""
+        found = self._by_chat.get((envelope.bot, envelope.chat, envelope.topic))
+        if found is None and envelope.topic is not None:
+            found = self._by_chat.get((envelope.bot, envelope.chat, None))
+        return found
+
+    async def plan(self, envelope: Envelope, batch: dict[MsgRef, MsgRef]) -> Plan:
+        """``batch`` maps origins recorded earlier in the same batch to their thread roots."""
+        room = self.room_of(envelope)
+        if room is None:
+            return Plan(envelope, reason="unconfigured chat")
+        if envelope.sender.is_bot or envelope.sender.id in self.own:
+            return Plan(envelope, reason="from a bot")
+        if envelope.kind == "command":
+            return Plan(envelope, reason="command")  # commands never cross (moderation issue)
+        if envelope.kind == "reaction":
+            return Plan(envelope, reason="reaction")
+        origin = MsgRef(room=room.id, id=envelope.message_id)
+        if envelope.kind == "message":
+            return await self._message(envelope, room, origin, batch)
+        return await self._follow_up(envelope, room, origin)
+
+    async def _message(
+        self, envelope: Envelope, room: RoomConfig, origin: MsgRef, batch: dict[MsgRef, MsgRef]
+    ) -> Plan:
+        parent: MsgRef | None = None
+        root = origin
+        if envelope.reply_to:
+            local = MsgRef(room=room.id, id=envelope.reply_to)
+            if local in batch:
+                parent, root = local, batch[local]
+            else:
+                parent, parent_root = await self.maps.canonical(room.id, envelope.reply_to)
+                root = batch.get(parent) or parent_root or parent
+        batch[origin] = root
+        record = {".sender": envelope.sender.id, ".root": str(root), ".ts": str(int(envelope.ts))}
+        plan = Plan(envelope, origin=origin, record=record)
+        if not room.send:
+            plan.reason = "send-only room is receive-only"
+            return plan
+        targets = await self._targets(envelope, room, root, policy=True)
+        if not targets:
+            plan.reason = "no circle lets it cross"
+            return plan
+        plan.deliveries = await self._render(envelope, room, origin, targets, "send", parent)
+        return plan
+
+    async def _follow_up(self, envelope: Envelope, room: RoomConfig, origin: MsgRef) -> Plan:
+        """An edit or a delete goes wherever a copy may be, whatever the policy says now
+        (a fixed date, a retraction): the deliverer skips rooms where no copy was made."""
+        plan = Plan(envelope, origin=origin)
+        targets = await self._targets(envelope, room, origin, policy=False)
+        action: Action = "edit" if envelope.kind == "edit" else "delete"
+        plan.deliveries = await self._render(envelope, room, origin, targets, action, None)
+        return plan
+
+    async def _targets(
+        self, envelope: Envelope, room: RoomConfig, root: MsgRef, *, policy: bool
+    ) -> dict[str, tuple[RoomConfig, str]]:
+        """Target room id -> (room, attribution), by the first circle that links them."""
+        targets: dict[str, tuple[RoomConfig, str]] = {}
+        platform = self.platform_of[room.bot]
+        for circle_id in self.circles_of[room.id]:
+            circle = self.circles[circle_id]
+            if policy and not await self.policy.allows(circle, room, envelope, root):
+                continue
+            credit = attribution(circle, room, platform, envelope.sender, self.key)
+            for other in circle.rooms:
+                target = self.rooms[other]
+                if other != room.id and target.receive and other not in targets:
+                    targets[other] = (target, credit)
+        return targets
+
+    async def _render(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        origin: MsgRef,
+        targets: dict[str, tuple[RoomConfig, str]],
+        action: Action,
+        parent: MsgRef | None,
+    ) -> list[Delivery]:
+        texts: dict[str, str] = {}
+        if action != "delete" and targets:
+            languages = {target.language for target, _ in targets.values()}
+            texts = await self.translator.translate(envelope.text, room.language, languages)
+        out = []
+        for target, credit in targets.values():
+            text = texts.get(target.language, envelope.text) if action != "delete" else ""
+            out.append(
+                Delivery(
+                    key=f"{envelope.key}>{target.id}",
+                    action=action,
+                    bot=target.bot,
+                    room=target.id,
+                    chat=target.chat,
+                    topic=target.topic,
+                    origin=origin,
+                    reply_to=parent,
+                    attribution=credit if action != "delete" else "",
+                    text=text,
+                    spans=envelope.spans if text == envelope.text else (),
+                    language=target.language,
+                    source_language=room.language,
+                    received=envelope.received,
+                )
+            )
+        return out
