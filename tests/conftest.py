@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio
 
 from bridge.embedded_redis import EmbeddedRedis
+from tests.memory_bot import NETWORK
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -91,3 +92,10 @@ def _reap_processes(tmp_path: Path) -> Iterator[None]:
         leftover = EmbeddedRedis(lock.parent.parent)
         leftover.start()  # joins it
         leftover.stop()  # and, as its last user, stops it
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memory_network() -> Iterator[None]:
+    NETWORK.reset()
+    yield
+    NETWORK.reset()

@@ -165,7 +165,8 @@ def test_unquoted_telegram_chat_id_is_accepted(tmp_path: Path) -> None:
         ),
         (
             lambda c: c["bots"][0].update(platform="irc"),
-            r"^bots\[0\]\.platform: 'irc' is not a known platform \(known: matrix, telegram\)",
+            r"^bots\[0\]\.platform: 'irc' is not a known platform "
+            r"\(known: matrix, (memory, )?telegram\)",
         ),
         (
             lambda c: c["bots"][1].update(pasword="x"),

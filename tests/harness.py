@@ -1,0 +1,75 @@
+"""Running the real bridge in-process over the shared embedded Redis, with in-memory bots."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bridge.app import App
+from bridge.configload import LoadedConfig, load_config
+from tests.helpers import write_config
+from tests.memory_bot import NETWORK, MemoryNetwork
+
+ROOMS = [
+    {"id": "cdmx", "bot": "a", "chat": "a1", "language": "es", "label": "CDMX"},
+    {"id": "berlin", "bot": "b", "chat": "b1", "language": "de", "label": "Berlin"},
+    {"id": "nyc", "bot": "c", "chat": "c1", "language": "en", "label": "NYC"},
+]
+
+
+def memory_config(
+    tmp_path: Path, redis_url: str, *, relay: str = "all", shards: int = 4, **extra: Any
+) -> LoadedConfig:
+    cfg: dict[str, Any] = {
+        "data_dir": str(tmp_path / "data"),
+        "redis": {"url": redis_url, "shards": shards},
+        "bots": [{"id": b, "platform": "memory"} for b in ("a", "b", "c")],
+        "rooms": [dict(r) for r in ROOMS],
+        "circles": [{"id": "net", "rooms": ["cdmx", "berlin", "nyc"], "relay": relay}],
+    }
+    cfg.update(extra)
+    return load_config(write_config(tmp_path / "memory.yaml", cfg), env={})
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    """Wait for an outcome of asynchronous work (polling, never a fixed sleep)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.01)
+
+
+async def eventually_async(
+    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = ""
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    loaded: LoadedConfig, role: str = "all", lease_ms: int = 1000
+) -> AsyncIterator[tuple[App, MemoryNetwork]]:
+    app = App(loaded, role=role, lease_ms=lease_ms)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(app.run(stop, ready))
+    waiter = asyncio.create_task(ready.wait())
+    done, _ = await asyncio.wait({task, waiter}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        waiter.cancel()
+        await task  # raises what went wrong
+    assert waiter in done, "the bridge did not start"
+    try:
+        yield app, NETWORK
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)

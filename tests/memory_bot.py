@@ -1,0 +1,194 @@
+"""An in-memory platform at the Bot protocol boundary, for core relay tests.
+
+Everything behind the Bot protocol is real (Redis streams, the relay, the deliverers). The
+bot records every delivery as it comes, with no de-duplication of its own, so a duplicate or
+a loss shows. Like Matrix, it echoes what it sends back into its own ingress, so the relay's
+loop prevention is exercised too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bridge.config import BotSettings
+from bridge.envelope import Envelope, Sender
+from bridge.platforms import Platform, register
+from bridge.ports import BotContext, Job, PermanentFailure, RetryLater
+
+
+class MemorySettings(BotSettings):
+    platform: Literal["memory"]
+
+
+@dataclass
+class Delivered:
+    """One call of deliver(), as it came."""
+
+    bot: str
+    chat: str
+    action: str
+    key: str
+    ids: list[str]
+    text: str
+    reply_to: str | None
+    copies: tuple[str, ...]
+    at: float
+
+
+@dataclass
+class ChatMessage:
+    id: str
+    sender: str
+    text: str
+    reply_to: str | None = None
+    deleted: bool = False
+
+
+@dataclass
+class MemoryNetwork:
+    bots: dict[str, MemoryBot] = field(default_factory=dict)
+    log: list[Delivered] = field(default_factory=list)
+    chats: dict[str, dict[str, ChatMessage]] = field(default_factory=dict)
+
+    def bot(self, bot_id: str) -> MemoryBot:
+        return self.bots[bot_id]
+
+    def seen_in(self, chat: str) -> list[ChatMessage]:
+        """What members of a chat see now, in order."""
+        return [m for m in self.chats.get(chat, {}).values() if not m.deleted]
+
+    def sends_to(self, chat: str) -> list[Delivered]:
+        return [d for d in self.log if d.chat == chat and d.action == "send"]
+
+    def reset(self) -> None:
+        self.bots.clear()
+        self.log.clear()
+        self.chats.clear()
+
+
+NETWORK = MemoryNetwork()
+
+
+def render(job: Job) -> str:
+    d = job.delivery
+    return d.text if d.notice else f"{d.attribution}: {d.text}"
+
+
+class MemoryBot:
+    def __init__(self, ctx: BotContext, network: MemoryNetwork) -> None:
+        self.id = ctx.settings.id
+        self.ctx = ctx
+        self.network = network
+        self.identity = f"memory:{self.id}"
+        self._ids = itertools.count(1)
+        self.faults: list[Exception] = []  # raised by the next deliver() calls, in order
+
+    async def start(self) -> None:
+        self.network.bots[self.id] = self
+
+    async def stop(self) -> None:
+        return None
+
+    def _chat(self, chat: str) -> dict[str, ChatMessage]:
+        return self.network.chats.setdefault(chat, {})
+
+    async def deliver(self, job: Job) -> list[str]:
+        d = job.delivery
+        if self.faults:
+            raise self.faults.pop(0)
+        chat = self._chat(d.chat)
+        ids: list[str] = []
+        text = render(job)
+        if d.action == "send":
+            ids = [str(next(self._ids))]
+            chat[ids[0]] = ChatMessage(ids[0], self.identity, text, job.reply_to)
+        elif d.action == "edit":
+            for message_id in job.copies:
+                chat[message_id].text = text
+            ids = list(job.copies)
+        else:
+            for message_id in job.copies:
+                chat[message_id].deleted = True
+        self.network.log.append(
+            Delivered(
+                self.id, d.chat, d.action, d.key, ids, text, job.reply_to, job.copies, time.time()
+            )
+        )
+        if d.action == "send":  # the platform shows the bot its own message, as Matrix does
+            await self._emit(
+                "message", d.chat, ids[0], Sender(id=self.identity, name=self.id), text
+            )
+        return ids
+
+    async def _emit(
+        self,
+        kind: Literal["message", "edit", "delete"],
+        chat: str,
+        message_id: str,
+        sender: Sender,
+        text: str = "",
+        reply_to: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        envelope = Envelope(
+            key=key or f"mem:{self.id}:{chat}:{kind}:{message_id}:{time.monotonic_ns()}",
+            kind=kind,
+            bot=self.id,
+            chat=chat,
+            message_id=message_id,
+            sender=sender,
+            text=text,
+            reply_to=reply_to,
+        )
+        await self.ctx.emit(envelope)
+
+    # ---- what a member does -----------------------------------------------------------
+
+    async def post(
+        self,
+        chat: str,
+        text: str,
+        *,
+        who: str = "ana",
+        name: str = "Ana",
+        reply_to: str | None = None,
+    ) -> str:
+        message_id = str(next(self._ids))
+        sender = Sender(id=f"memory:{who}", name=name)
+        self._chat(chat)[message_id] = ChatMessage(message_id, sender.id, text, reply_to)
+        await self._emit(
+            "message",
+            chat,
+            message_id,
+            sender,
+            text,
+            reply_to,
+            key=f"mem:{self.id}:{chat}:{message_id}",
+        )
+        return message_id
+
+    async def edit(
+        self, chat: str, message_id: str, text: str, *, who: str = "ana", name: str = "Ana"
+    ) -> None:
+        self._chat(chat)[message_id].text = text
+        await self._emit("edit", chat, message_id, Sender(id=f"memory:{who}", name=name), text)
+
+    async def delete(self, chat: str, message_id: str, *, who: str = "ana") -> None:
+        self._chat(chat)[message_id].deleted = True
+        await self._emit("delete", chat, message_id, Sender(id=f"memory:{who}"))
+
+
+PLATFORM = register(
+    Platform(
+        name="memory",
+        settings=MemorySettings,
+        check_chat=lambda chat: None,
+        identity=lambda settings: f"memory:{settings.id}",
+        factory=lambda ctx: MemoryBot(ctx, NETWORK),
+    )
+)
+
+__all__ = ["NETWORK", "PermanentFailure", "RetryLater"]
