@@ -98,6 +98,13 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
     show_default=True,
     help="Run the call-out clock this many times faster (demos and tests).",
 )
+@click.option(
+    "--lease-ms",
+    type=click.IntRange(200, 600_000),
+    default=10_000,
+    hidden=True,
+    help="How long a dead process keeps its shards and outboxes before another takes them.",
+)
 @click.pass_context
 @_guarded
 def run(
@@ -107,13 +114,14 @@ def run(
     metrics_port: int | None,
     log_format: str,
     clock_speed: float,
+    lease_ms: int,
 ) -> None:
     """Run the bridge (all parts, or one role of it) until SIGINT or SIGTERM."""
     setup_logging(log_format, ctx.obj["log_level"])
     loaded = _load(config_path)
     if metrics_port is not None:
         log.warning("--metrics-port: metrics are not built yet; nothing listens")
-    app = App(loaded, role=role, clock_speed=clock_speed)
+    app = App(loaded, role=role, clock_speed=clock_speed, lease_ms=lease_ms)
     asyncio.run(_run_until_signal(app))
 
 

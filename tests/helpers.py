@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
 
@@ -58,17 +59,23 @@ RUNNING: list[Proc] = []  # killed by a conftest fixture after each test, whatev
 class Proc:
     """A translocal process whose stderr is read line by line in the background."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    def __init__(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        module: str = "bridge",
+    ):
         RUNNING.append(self)
         self.lines: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "bridge", *args],
+            [sys.executable, "-m", module, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, **ENV, **(env or {})},
+            env={**os.environ, **ENV, "PYTHONPATH": str(ROOT), **(env or {})},
             cwd=cwd,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
