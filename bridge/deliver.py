@@ -78,7 +78,7 @@ class Deliverer:
                     if await self.leases.acquire(self.lease_key):
                         self._owner = True
                         keeper = asyncio.create_task(
-                            self._keep(), name=f"deliver-keep-{self.bot.id}"
+                            self._keep(stop), name=f"deliver-keep-{self.bot.id}"
                         )
                         pending = await claim_pending(
                             self.redis, self.stream, keys.DELIVER_GROUP, self.name
@@ -98,17 +98,20 @@ class Deliverer:
                 await self._dispatch(got.get(self.stream, []))
         finally:
             await self._drain(10.0)
+            stop.set()
             if keeper is not None:
-                keeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await keeper
+                await keeper
             if self._owner:
                 await self.leases.release(self.lease_key)
                 self._owner = False
 
-    async def _keep(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_ms / 3000)
+    async def _keep(self, stop: asyncio.Event) -> None:
+        """Renew the lease until ``stop`` (never cancelled: see RelayWorker._keep)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.lease_ms / 3000)
+            if stop.is_set():
+                return
             try:
                 if not await self.leases.renew(self.lease_key):
                     log.warning("bot %s: another process took over its deliveries", self.bot.id)

@@ -83,14 +83,19 @@ class RelayWorker:
 
     # ---- ownership -------------------------------------------------------------------
 
-    async def _keep(self) -> None:
-        """Renew leases, heartbeat, and take or give back shards, every third of a lease."""
-        while True:
+    async def _keep(self, stop: asyncio.Event) -> None:
+        """Renew leases, heartbeat, and take or give back shards, every third of a lease.
+
+        It ends through ``stop``, never by cancellation: a cancelled Redis command can come
+        back as a connection error, which the retry below would swallow.
+        """
+        while not stop.is_set():
             try:
                 await self._rebalance()
             except Exception:
                 log.exception("relay worker %s: lease upkeep failed; retrying", self.name)
-            await asyncio.sleep(self.lease_ms / 3000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.lease_ms / 3000)
 
     async def _rebalance(self) -> None:
         now_ms = int(time.time() * 1000)
@@ -130,7 +135,7 @@ class RelayWorker:
     async def run(self, stop: asyncio.Event) -> None:
         for shard in range(self.shards):
             await ensure_group(self.redis, keys.inbox(shard), keys.RELAY_GROUP)
-        keeper = asyncio.create_task(self._keep(), name=f"relay-keeper-{self.name}")
+        keeper = asyncio.create_task(self._keep(stop), name=f"relay-keeper-{self.name}")
         try:
             while not stop.is_set():
                 await self._let_go()
@@ -155,9 +160,8 @@ class RelayWorker:
                 for stream, entries in got.items():
                     await self.process(stream, entries)
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            stop.set()
+            await keeper
             for shard in list(self.owned):
                 await self.leases.release(keys.lease(f"inbox:{shard}"))
             self.owned.clear()
@@ -225,6 +229,6 @@ class RelayWorker:
             self.map_ttl_s,
             len(fields),
             *fields,
-            *(d.model_dump_json() for d in plan.deliveries),
+            *(d.model_dump_json(exclude_defaults=True) for d in plan.deliveries),
         ]
         return key_list, args

@@ -108,7 +108,12 @@ class Proc:
         return self.wait(timeout)
 
     def wait(self, timeout: float = 30.0) -> int:
-        code = self.popen.wait(timeout)
+        try:
+            code = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"still running after {timeout} s; stderr was:\n" + "\n".join(self.lines)
+            ) from None
         self._reader.join(5)
         if self.popen.stderr is not None:
             self.popen.stderr.close()

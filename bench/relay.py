@@ -1,0 +1,290 @@
+"""Relay throughput and added latency, against a baseline of bare Redis commands.
+
+    .venv/bin/python bench/relay.py [--messages 20000] [--latency-seconds 10]
+
+One relay worker, through the embedded redis-server (unix socket, hiredis), fan-out 3:
+a circle of four rooms, each message crossing to the three others.
+
+- throughput: the inbox is filled, then the worker relays it all; messages per second;
+- baselines, in the same run, with no bridge logic at all: the Redis commands the design
+  needs per message (XREADGROUP, the idempotency SET NX, the map write, one XADD per copy,
+  XACK, XDEL), pipelined per batch of the same size, (a) as plain commands and (b) as the
+  bridge sends them: inside its one commit script per message, with precomputed arguments.
+  The ratio is taken against (b), the stricter one: it measures exactly the Python around
+  Redis (parsing, routing, rendering, serializing);
+- latency: 100 messages/s through a running worker; from the envelope's arrival in the inbox
+  to its copies' arrival in the outboxes, p50 and p99.
+
+Ends with ``ratio: <bridge throughput / baseline throughput>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from redis.asyncio import Redis
+from redis.utils import HIREDIS_AVAILABLE
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bridge import keys  # noqa: E402
+from bridge.bus import ensure_group, shard_of  # noqa: E402
+from bridge.configload import load_config_text  # noqa: E402
+from bridge.embedded_redis import EmbeddedRedis  # noqa: E402
+from bridge.envelope import Envelope, Sender  # noqa: E402
+from bridge.platforms import platforms  # noqa: E402
+from bridge.relay import Router  # noqa: E402
+from bridge.relay_worker import _COMMIT as COMMIT_SCRIPT  # noqa: E402
+from bridge.relay_worker import RelayWorker  # noqa: E402
+
+SHARDS = 16
+BATCH = 200
+CONFIG = """
+redis: {shards: 16}
+bots:
+  - {id: tg, platform: telegram, token: "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"}
+  - {id: mx, platform: matrix, homeserver: "http://127.0.0.1:1", user_id: "@b:x", password: pw-long}
+rooms:
+  - {id: cdmx, bot: tg, chat: -1001, language: es, label: CDMX}
+  - {id: berlin, bot: mx, chat: "!b:x", language: es, label: Berlin}
+  - {id: nyc, bot: mx, chat: "!n:x", language: es, label: NYC}
+  - {id: bcn, bot: tg, chat: -1002, language: es, label: BCN}
+circles:
+  - {id: net, rooms: [cdmx, berlin, nyc, bcn], relay: all}
+"""
+ORIGINS = [("tg", "-1001"), ("mx", "!b:x"), ("mx", "!n:x"), ("tg", "-1002")]
+TEXT = "Bloqueo mañana a las 7 frente al edificio de la calle Durango, traigan a sus vecinas."
+
+
+def envelope(i: int) -> Envelope:
+    bot, chat = ORIGINS[i % len(ORIGINS)]
+    return Envelope(
+        key=f"bench:{i}",
+        kind="message",
+        bot=bot,
+        chat=chat,
+        message_id=str(i),
+        sender=Sender(id=f"telegram:{1000 + i % 50}", name="Ana"),
+        text=TEXT,
+    )
+
+
+async def fill(r: Redis, n: int) -> None:
+    for start in range(0, n, 1000):
+        async with r.pipeline(transaction=False) as pipe:
+            for i in range(start, min(n, start + 1000)):
+                env = envelope(i)
+                pipe.xadd(
+                    keys.inbox(shard_of(env.bot, env.chat, SHARDS)), {"d": env.model_dump_json()}
+                )
+            await pipe.execute()
+
+
+async def delivery_payload(r: Redis) -> str:
+    """A delivery exactly as the relay writes it, so that the baselines move the same bytes."""
+    loaded = load_config_text(CONFIG, Path("bench.yaml"), {})
+    plan = await Router(loaded.config, platforms(), r).plan(envelope(0), {})
+    return plan.deliveries[0].model_dump_json(exclude_defaults=True)
+
+
+async def outbox_total(r: Redis) -> int:
+    return int(await r.xlen(keys.outbox("tg"))) + int(await r.xlen(keys.outbox("mx")))
+
+
+async def bridge_throughput(r: Redis, worker_factory, n: int) -> float:  # type: ignore[no-untyped-def]
+    await r.flushall()
+    await fill(r, n)
+    worker = worker_factory()
+    stop = asyncio.Event()
+    start = time.perf_counter()
+    task = asyncio.create_task(worker.run(stop))
+    while await outbox_total(r) < 3 * n:
+        await asyncio.sleep(0.005)
+    elapsed = time.perf_counter() - start
+    stop.set()
+    await task
+    return n / elapsed
+
+
+async def baseline_throughput(r: Redis, n: int) -> float:
+    """The same Redis work per message, batched the same way, without any bridge logic."""
+    await r.flushall()
+    await fill(r, n)
+    streams = [keys.inbox(s) for s in range(SHARDS)]
+    for stream in streams:
+        await ensure_group(r, stream, keys.RELAY_GROUP)
+    payload = await delivery_payload(r)
+    done = 0
+    start = time.perf_counter()
+    while done < n:
+        reply = await r.xreadgroup(
+            keys.RELAY_GROUP, "base", dict.fromkeys(streams, ">"), count=BATCH, block=50
+        )
+        for stream, entries in reply or []:
+            async with r.pipeline(transaction=False) as pipe:
+                for entry_id, _fields in entries:
+                    pipe.set(keys.seen(entry_id), "1", nx=True, ex=86400)
+                    pipe.hset(
+                        keys.origin("r", entry_id),
+                        mapping={".sender": "s", ".root": "r/1", ".ts": "1"},
+                    )
+                    pipe.expire(keys.origin("r", entry_id), 86400)
+                    for target in ("tg", "mx", "mx"):
+                        pipe.xadd(keys.outbox(target), {"d": payload})
+                    pipe.xack(stream, keys.RELAY_GROUP, entry_id)
+                    pipe.xdel(stream, entry_id)
+                await pipe.execute()
+            done += len(entries)
+    return n / (time.perf_counter() - start)
+
+
+async def script_baseline_throughput(r: Redis, n: int) -> float:
+    """The bridge's own commit script per message, with precomputed arguments: the Redis side
+    of the bridge exactly, with none of the Python that computes what to commit."""
+    await r.flushall()
+    await fill(r, n)
+    streams = [keys.inbox(s) for s in range(SHARDS)]
+    for stream in streams:
+        await ensure_group(r, stream, keys.RELAY_GROUP)
+    commit = r.register_script(COMMIT_SCRIPT)
+    payload = await delivery_payload(r)
+    owner = "base"
+    for shard in range(SHARDS):
+        await r.set(keys.lease(f"inbox:{shard}"), owner)
+    done = 0
+    start = time.perf_counter()
+    while done < n:
+        reply = await r.xreadgroup(
+            keys.RELAY_GROUP, owner, dict.fromkeys(streams, ">"), count=BATCH, block=50
+        )
+        for stream, entries in reply or []:
+            lease = keys.lease(f"inbox:{stream.rsplit(':', 1)[1]}")
+            async with r.pipeline(transaction=False) as pipe:
+                for entry_id, _fields in entries:
+                    await commit(
+                        keys=[
+                            lease,
+                            stream,
+                            keys.seen(entry_id),
+                            keys.origin("r", entry_id),
+                            keys.outbox("tg"),
+                            keys.outbox("mx"),
+                            keys.outbox("mx"),
+                        ],
+                        args=[
+                            owner,
+                            entry_id,
+                            keys.RELAY_GROUP,
+                            86400,
+                            86400,
+                            6,
+                            ".sender",
+                            "s",
+                            ".root",
+                            "r/1",
+                            ".ts",
+                            "1",
+                            payload,
+                            payload,
+                            payload,
+                        ],
+                        client=pipe,
+                    )
+                await pipe.execute()
+            done += len(entries)
+    return n / (time.perf_counter() - start)
+
+
+async def latency(r: Redis, worker_factory, seconds: float, rate: float = 100.0) -> list[float]:  # type: ignore[no-untyped-def]
+    await r.flushall()
+    worker = worker_factory()
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    while len(worker.owned) < SHARDS:
+        await asyncio.sleep(0.01)
+    reader = Redis(connection_pool=r.connection_pool)
+    added: list[float] = []
+    sent_at: dict[str, float] = {}
+    total = int(seconds * rate)
+
+    async def consume() -> None:
+        last = {keys.outbox("tg"): "0-0", keys.outbox("mx"): "0-0"}
+        got = 0
+        while got < 3 * total:
+            reply = await reader.xread(last, block=1000)
+            now = time.perf_counter()
+            for stream, entries in reply or []:
+                for entry_id, fields in entries:
+                    last[stream] = entry_id
+                    origin = fields["d"].split('"origin":{"room":"', 1)[1]
+                    message_id = origin.split('"id":"', 1)[1].split('"', 1)[0]
+                    added.append(now - sent_at[message_id])
+                    got += 1
+
+    consumer = asyncio.create_task(consume())
+    for i in range(total):
+        env = envelope(i)
+        sent_at[str(i)] = time.perf_counter()
+        await r.xadd(keys.inbox(shard_of(env.bot, env.chat, SHARDS)), {"d": env.model_dump_json()})
+        await asyncio.sleep(1 / rate)
+    await consumer
+    stop.set()
+    await task
+    return added
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--latency-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    loaded = load_config_text(CONFIG, Path("bench.yaml"), {})
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedRedis(Path(tmp))
+        server.start()
+        try:
+            r = Redis.from_url(server.url, decode_responses=True)
+            router = Router(loaded.config, platforms(), r)
+
+            def make() -> RelayWorker:
+                return RelayWorker(
+                    r, router, shards=SHARDS, map_ttl_s=86400, batch=BATCH, lease_ms=2000
+                )
+
+            n = args.messages
+            plain = await baseline_throughput(r, n)
+            base = await script_baseline_throughput(r, n)
+            ours = await bridge_throughput(r, make, n)
+            base2 = await script_baseline_throughput(r, n)  # again, to see the noise
+            ours2 = await bridge_throughput(r, make, n)
+            lat = await latency(r, make, args.latency_seconds)
+            await r.aclose()
+        finally:
+            server.stop()
+    base_best, ours_best = max(base, base2), max(ours, ours2)
+    lat_ms = sorted(x * 1000 for x in lat)
+    p50 = statistics.median(lat_ms)
+    p99 = lat_ms[int(len(lat_ms) * 0.99) - 1]
+    parser_name = "hiredis" if HIREDIS_AVAILABLE else "pure python"
+    print(f"redis: embedded 6.2 over a unix socket; reply parser: {parser_name}")
+    print(f"messages: {n} per run, fan-out 3, batch {BATCH}, one worker")
+    print(f"baseline, plain commands (8 per message, pipelined): {plain:.0f} msg/s")
+    print(
+        f"baseline, the commit script (1 per message, pipelined): {base:.0f} and {base2:.0f} msg/s"
+    )
+    print(f"bridge throughput:   {ours:.0f} and {ours2:.0f} msg/s (best {ours_best:.0f})")
+    print(
+        f"added latency at 100 msg/s over {len(lat_ms)} copies: p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+    )
+    print(f"ratio: {ours_best / base_best:.3f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
