@@ -10,6 +10,8 @@ from pathlib import Path
 import redis.asyncio
 
 from bridge import keys
+from bridge.bus import Inbox
+from bridge.envelope import Envelope, Sender
 from bridge.platforms import platforms
 from bridge.relay import Router
 from bridge.relay_worker import RelayWorker
@@ -93,6 +95,28 @@ async def test_replies_edits_and_deletes_follow_through_the_message_map(
         )
         assert len(net.seen_in("b1")) == 2
         assert await redis_client.get(keys.copy("berlin", copy_b)) is None
+
+
+async def test_a_re_ingested_event_makes_no_second_copy(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    """An adapter that crashed before confirming an update to its platform takes the same
+    event in again after a restart: the same envelope key reaches the inbox twice."""
+    async with running(memory_config(tmp_path, redis_url)) as (app, net):
+        bot = net.bot("a")
+        await bot.post("a1", "una sola vez")
+        again = Envelope(
+            key="mem:a:a1:1",
+            kind="message",
+            bot="a",
+            chat="a1",
+            message_id="1",
+            sender=Sender(id="memory:ana", name="Ana"),
+            text="una sola vez",
+        )
+        await Inbox(app.redis.client, 4).publish(again)  # type: ignore[union-attr]
+        await settle({"a": "a1"})
+        assert sorted(d.chat for d in net.log if "una sola vez" in d.text) == ["b1", "c1"]
 
 
 async def test_an_unconfigured_chat_is_ignored(
