@@ -8,6 +8,7 @@ No platform library types here: adapters render deliveries for their platform.
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -98,8 +99,8 @@ class Router:
             found = self._by_chat.get((envelope.bot, envelope.chat, None))
         return found
 
-    async def plan(self, envelope: Envelope, batch: dict[MsgRef, MsgRef]) -> Plan:
-        """``batch`` maps origins recorded earlier in the same batch to their thread roots."""
+    async def plan(self, envelope: Envelope, batch: MutableMapping[MsgRef, MsgRef]) -> Plan:
+        """``batch`` maps origins planned recently (maybe not committed yet) to their roots."""
         room = self.room_of(envelope)
         if room is None:
             return Plan(envelope, reason="unconfigured chat")
@@ -115,7 +116,11 @@ class Router:
         return await self._follow_up(envelope, room, origin)
 
     async def _message(
-        self, envelope: Envelope, room: RoomConfig, origin: MsgRef, batch: dict[MsgRef, MsgRef]
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        origin: MsgRef,
+        batch: MutableMapping[MsgRef, MsgRef],
     ) -> Plan:
         parent: MsgRef | None = None
         root = origin

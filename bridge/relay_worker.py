@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bridge import keys
 from bridge.bus import Entry, claim_pending, ensure_group, read_new
@@ -136,42 +137,62 @@ class RelayWorker:
         for shard in range(self.shards):
             await ensure_group(self.redis, keys.inbox(shard), keys.RELAY_GROUP)
         keeper = asyncio.create_task(self._keep(stop), name=f"relay-keeper-{self.name}")
+        failures = 0
         try:
             while not stop.is_set():
-                await self._let_go()
-                for shard in [s for s, claim in self.owned.items() if claim]:
-                    stream = keys.inbox(shard)
-                    entries = await claim_pending(
-                        self.redis, stream, keys.RELAY_GROUP, self.name, self.batch
+                try:
+                    await self._step(stop)
+                    failures = 0
+                except (RedisError, OSError) as exc:
+                    # Whatever was read and not committed is in our pending list: read it
+                    # again first, so that the order of every room holds.
+                    failures += 1
+                    for shard in self.owned:
+                        self.owned[shard] = True
+                    wait = min(0.1 * 2**failures, 5.0)
+                    log.warning(
+                        "relay worker %s: redis failed (%s); retrying in %.1f s",
+                        self.name,
+                        exc,
+                        wait,
                     )
-                    if entries:
-                        log.info("shard %d: finishing %d pending entries", shard, len(entries))
-                    await self.process(stream, entries)
-                    if shard in self.owned:
-                        self.owned[shard] = False
-                streams = [keys.inbox(s) for s, claim in self.owned.items() if not claim]
-                if not streams:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=0.05)
-                    continue
-                got = await read_new(
-                    self.redis, streams, keys.RELAY_GROUP, self.name, self.batch, 50
-                )
-                for stream, entries in got.items():
-                    await self.process(stream, entries)
+                        await asyncio.wait_for(stop.wait(), wait)
         finally:
             stop.set()
             await keeper
-            for shard in list(self.owned):
-                await self.leases.release(keys.lease(f"inbox:{shard}"))
+            with contextlib.suppress(RedisError, OSError):
+                for shard in list(self.owned):
+                    await self.leases.release(keys.lease(f"inbox:{shard}"))
+                await self.redis.zrem(keys.RELAY_WORKERS, self.name)
             self.owned.clear()
-            await self.redis.zrem(keys.RELAY_WORKERS, self.name)
+
+    async def _step(self, stop: asyncio.Event) -> None:
+        await self._let_go()
+        for shard in [s for s, claim in self.owned.items() if claim]:
+            stream = keys.inbox(shard)
+            entries = await claim_pending(
+                self.redis, stream, keys.RELAY_GROUP, self.name, self.batch
+            )
+            if entries:
+                log.info("shard %d: finishing %d pending entries", shard, len(entries))
+            await self.process(stream, entries)
+            if shard in self.owned:
+                self.owned[shard] = False
+        streams = [keys.inbox(s) for s, claim in self.owned.items() if not claim]
+        if not streams:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=0.05)
+            return
+        got = await read_new(self.redis, streams, keys.RELAY_GROUP, self.name, self.batch, 50)
+        for stream, entries in got.items():
+            await self.process(stream, entries)
 
     async def process(self, stream: str, entries: list[Entry]) -> None:
         """Plan every entry in order, then commit them all in one round trip."""
         if not entries:
             return
-        batch: dict[MsgRef, MsgRef] = {}
+        batch: dict[MsgRef, MsgRef] = {}  # roots of this batch's messages, not yet committed
         plans: list[tuple[str, Plan | None]] = []
         for entry_id, data in entries:
             if data is None:  # deleted while pending: acknowledge it
@@ -192,9 +213,9 @@ class RelayWorker:
             if plan.reason and log.isEnabledFor(logging.DEBUG):
                 log.debug("entry %s: %s", entry_id, plan.reason)
             plans.append((entry_id, plan))
+        calls = [self._commit_args(stream, entry_id, planned) for entry_id, planned in plans]
         async with self.redis.pipeline(transaction=False) as pipe:
-            for entry_id, planned in plans:
-                key_list, args = self._commit_args(stream, entry_id, planned)
+            for key_list, args in calls:
                 await self._commit(keys=key_list, args=args, client=pipe)
             results = await pipe.execute()
         if not all(results):
