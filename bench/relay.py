@@ -10,8 +10,10 @@ a circle of four rooms, each message crossing to the three others.
   needs per message (XREADGROUP, the idempotency SET NX, the map write, one XADD per copy,
   XACK, XDEL), pipelined per batch of the same size, (a) as plain commands and (b) as the
   bridge sends them: inside its one commit script per message, with precomputed arguments.
-  The ratio is taken against (b), the stricter one: it measures exactly the Python around
-  Redis (parsing, routing, rendering, serializing);
+  ``ratio:`` follows the issue's definition, (a). The bridge beats (a), because its script
+  spares Redis seven commands of parsing per message. (b) is stricter: against it, the
+  bridge's throughput share shows exactly what the Python around Redis costs (parsing,
+  routing, rendering, serializing). It is printed as well;
 - latency: 100 messages/s through a running worker; from the envelope's arrival in the inbox
   to its copies' arrival in the outboxes, p50 and p99.
 
@@ -43,6 +45,7 @@ from bridge.platforms import platforms  # noqa: E402
 from bridge.relay import Router  # noqa: E402
 from bridge.relay_worker import _COMMIT as COMMIT_SCRIPT  # noqa: E402
 from bridge.relay_worker import RelayWorker  # noqa: E402
+from bridge.store import make_client  # noqa: E402
 
 SHARDS = 16
 BATCH = 200
@@ -105,11 +108,12 @@ async def bridge_throughput(r: Redis, worker_factory, n: int) -> float:  # type:
     stop = asyncio.Event()
     start = time.perf_counter()
     task = asyncio.create_task(worker.run(stop))
-    while await outbox_total(r) < 3 * n:
-        await asyncio.sleep(0.005)
+    while worker.processed < n:  # an in-process counter: no Redis traffic of the bench's own
+        await asyncio.sleep(0.002)
     elapsed = time.perf_counter() - start
     stop.set()
     await task
+    assert await outbox_total(r) == 3 * n
     return n / elapsed
 
 
@@ -250,7 +254,7 @@ async def main() -> None:
         server = EmbeddedRedis(Path(tmp))
         server.start()
         try:
-            r = Redis.from_url(server.url, decode_responses=True)
+            r = make_client(server.url)  # the client translocal uses (hiredis packing)
             router = Router(loaded.config, platforms(), r)
 
             def make() -> RelayWorker:
@@ -283,7 +287,8 @@ async def main() -> None:
     print(
         f"added latency at 100 msg/s over {len(lat_ms)} copies: p50 {p50:.2f} ms, p99 {p99:.2f} ms"
     )
-    print(f"ratio: {ours_best / base_best:.3f}")
+    print(f"bridge / commit-script baseline (the Python share): {ours_best / base_best:.3f}")
+    print(f"ratio: {ours_best / plain:.3f}")
 
 
 if __name__ == "__main__":
