@@ -27,6 +27,7 @@ from bridge.relay import Router
 from bridge.relay_worker import RelayWorker
 from bridge.schema import upgrade
 from bridge.store import RedisHandle, open_redis
+from bridge.translator import build_translator
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ def task_part(name: str, body: Callable[[asyncio.Event], Coroutine[Any, Any, Non
                 await task
 
     return Part(name, start, halt)
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
@@ -123,7 +128,14 @@ class App:
                 parts.append(task_part(f"deliver-{settings.id}", deliverer.run))
                 ingress.append(Part(f"bot-{settings.id}", bot.start, bot.stop))
         if self._wants("relay"):
-            router = Router(cfg, known, redis)
+            translator = build_translator(cfg, redis)
+            detector = translator.detector
+            if detector is not None:  # load the language models off the loop, once
+                parts.append(
+                    Part("language models", lambda: asyncio.to_thread(detector.warm), _nothing)
+                )
+            parts.append(Part("translation", _nothing, translator.close))
+            router = Router(cfg, known, redis, translator=translator)
             self.relay = RelayWorker(
                 redis, router, shards=cfg.redis.shards, map_ttl_s=map_ttl, lease_ms=self.lease_ms
             )

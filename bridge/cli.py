@@ -228,9 +228,36 @@ def callouts_preview(config_path: Path, callout_id: str) -> None:
 @click.argument("text")
 @_guarded
 def translate(config_path: Path, target: str, text: str) -> None:
-    """Try the translation chain and the glossary on TEXT."""
-    _load(config_path)
-    _not_built("translate", "translation")
+    """Try the translation chain and the glossary on TEXT (no cache: every provider is asked)."""
+    from bridge.translator import build_translator
+    from translation.languages import check_language
+
+    loaded = _load(config_path)
+    try:
+        target = check_language(target)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from None
+    cfg = loaded.config
+    source = cfg.rooms[0].language if cfg.rooms else "en"
+    sys.exit(asyncio.run(_translate(build_translator(cfg, None), text, source, target)))
+
+
+async def _translate(translator: Any, text: str, source: str, target: str) -> int:
+    try:
+        result = (await translator.translate(text, source, {target}))[target]
+    finally:
+        await translator.close()
+    names = ", ".join(p.name for p in translator.providers) or "none configured"
+    click.echo(f"providers: {names}")
+    click.echo(f"source: {result.source} (detected, or the first room's language)")
+    if result.status == "translated":
+        click.echo(f"by {result.provider}: {result.text}")
+        return 0
+    if result.status == "original":
+        click.echo(f"already in {target}: {result.text}")
+        return 0
+    click.echo(f"not translated: every provider failed or none is configured: {result.text}")
+    return 1
 
 
 @cli.command()

@@ -23,6 +23,7 @@ from bridge.config import BotSettings, Config
 from bridge.crosscheck import crosscheck
 from bridge.errors import ConfigError, ConfigProblem
 from bridge.platforms import platforms
+from translation.glossary import GlossaryError, load_glossary
 
 Path_ = tuple[str | int, ...]
 
@@ -249,6 +250,15 @@ def _with_lines(problems: list[ConfigProblem], lines: dict[Path_, int]) -> list[
     return out
 
 
+def _check_glossary(path: Path) -> ConfigProblem | None:
+    try:
+        load_glossary(path)
+    except GlossaryError as exc:
+        where = f"{path} line {exc.line}" if exc.line else str(path)
+        return ConfigProblem("translation.glossary", f"{where}: {exc}")
+    return None
+
+
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read, expand, validate and cross-check a config file.
 
@@ -292,6 +302,11 @@ def load_config_text(text: str, file: Path, env: Mapping[str, str]) -> LoadedCon
     problems = sorted(_with_lines(problems, lines), key=lambda p: p.line or 0)
     if problems or config is None:
         raise ConfigError(problems)
+
+    if config.translation.glossary is not None:
+        glossary_problem = _check_glossary(config.translation.glossary)
+        if glossary_problem is not None:
+            raise ConfigError(_with_lines([glossary_problem], lines))
 
     warnings: list[ConfigProblem] = []
     _literal_secret_warnings(config, (), from_env, warnings)

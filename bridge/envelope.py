@@ -81,7 +81,10 @@ class Delivery(_Frozen):
     attribution: str = ""
     text: str = ""
     spans: tuple[Span, ...] = ()
-    language: str = ""
-    source_language: str = ""
+    language: str = ""  # of the target room
+    source_language: str = ""  # what the text was taken to be in
+    translated: bool = False  # text is a translation from source_language: say so
+    untranslated: bool = False  # it should have been translated and was not: say so
+    original: str = ""  # the original, shown below the translation (show_original)
     received: float = 0.0  # when the origin envelope was taken in (relay lag)
     notice: bool = False  # the bridge's own notice: no message map, no notice of its failure

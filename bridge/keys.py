@@ -50,3 +50,6 @@ def origin(room: str, message_id: str) -> str:
 def copy(room: str, message_id: str) -> str:
     """A copy's origin, as ``<room>/<message id>``."""
     return f"{PREFIX}map:c:{room}:{message_id}"
+
+
+TRANSLATION_CACHE = f"{PREFIX}tcache:"  # + provider:source:target:hash, and tag:<message>

@@ -15,12 +15,14 @@ from typing import cast
 from redis.asyncio import Redis
 
 from bridge import keys
-from bridge.config import Config, RoomConfig
-from bridge.envelope import Action, Delivery, Envelope, MsgRef
+from bridge.config import CircleConfig, Config, RoomConfig
+from bridge.envelope import Action, Delivery, Envelope, MsgRef, Span, SpanKind
 from bridge.platforms import Platform
 from bridge.policy import BasePolicy, Policy
 from bridge.render import attribution
 from bridge.translator import PassThrough, Translator
+from translation.protect import Mark
+from translation.translator import Result
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +157,9 @@ class Router:
 
     async def _targets(
         self, envelope: Envelope, room: RoomConfig, root: MsgRef, *, policy: bool
-    ) -> dict[str, tuple[RoomConfig, str]]:
-        """Target room id -> (room, attribution), by the first circle that links them."""
-        targets: dict[str, tuple[RoomConfig, str]] = {}
+    ) -> dict[str, tuple[RoomConfig, str, CircleConfig]]:
+        """Target room id -> (room, attribution, circle), by the first circle linking them."""
+        targets: dict[str, tuple[RoomConfig, str, CircleConfig]] = {}
         platform = self.platform_of[room.bot]
         for circle_id in self.circles_of[room.id]:
             circle = self.circles[circle_id]
@@ -167,7 +169,7 @@ class Router:
             for other in circle.rooms:
                 target = self.rooms[other]
                 if other != room.id and target.receive and other not in targets:
-                    targets[other] = (target, credit)
+                    targets[other] = (target, credit, circle)
         return targets
 
     async def _render(
@@ -175,17 +177,26 @@ class Router:
         envelope: Envelope,
         room: RoomConfig,
         origin: MsgRef,
-        targets: dict[str, tuple[RoomConfig, str]],
+        targets: dict[str, tuple[RoomConfig, str, CircleConfig]],
         action: Action,
         parent: MsgRef | None,
     ) -> list[Delivery]:
-        texts: dict[str, str] = {}
+        results: dict[str, Result] = {}
         if action != "delete" and targets:
-            languages = {target.language for target, _ in targets.values()}
-            texts = await self.translator.translate(envelope.text, room.language, languages)
+            languages = {target.language for target, _, _ in targets.values()}
+            marks = [Mark(sp.start, sp.end, sp.kind, sp.url) for sp in envelope.spans]
+            results = await self.translator.translate(
+                envelope.text, room.language, languages, marks, tag=str(origin)
+            )
         out = []
-        for target, credit in targets.values():
-            text = texts.get(target.language, envelope.text) if action != "delete" else ""
+        for target, credit, circle in targets.values():
+            result = results.get(target.language)
+            text = result.text if result else ""
+            spans = tuple(
+                Span(start=m.start, end=m.end, kind=cast(SpanKind, m.kind), url=m.url)
+                for m in (result.marks if result else ())
+            )
+            translated = result is not None and result.status == "translated"
             out.append(
                 Delivery(
                     key=f"{envelope.key}>{target.id}",
@@ -198,9 +209,12 @@ class Router:
                     reply_to=parent,
                     attribution=credit if action != "delete" else "",
                     text=text,
-                    spans=envelope.spans if text == envelope.text else (),
+                    spans=spans,
                     language=target.language,
-                    source_language=room.language,
+                    source_language=result.source if result else room.language,
+                    translated=translated,
+                    untranslated=result is not None and result.status == "failed",
+                    original=envelope.text if translated and circle.show_original else "",
                     received=envelope.received,
                 )
             )

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 
 from bridge.config import CircleConfig, RoomConfig
-from bridge.envelope import Sender
+from bridge.envelope import Delivery, Sender
 
 
 def pseudonym(key: bytes, circle: str, sender: str) -> str:
@@ -28,3 +28,12 @@ def attribution(
         "pseudonym": pseudonym(key, circle.id, sender.id) if key else "",
     }
     return circle.attribution.format_map(values)
+
+
+def footer(delivery: Delivery) -> str:
+    """The line a copy carries about its language (adapters format it for their platform)."""
+    if delivery.translated:
+        return f"translated from {delivery.source_language}"
+    if delivery.untranslated:
+        return f"not translated (from {delivery.source_language})"
+    return ""

@@ -121,13 +121,17 @@ class Proc:
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+    module: str = "bridge",
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bridge", *args],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **ENV, **(env or {})},
+        env={**os.environ, **ENV, "PYTHONPATH": str(ROOT), **(env or {})},
         cwd=cwd,
         timeout=timeout,
         check=False,

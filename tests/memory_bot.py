@@ -17,6 +17,7 @@ from bridge.config import BotSettings
 from bridge.envelope import Envelope, Sender
 from bridge.platforms import Platform, register
 from bridge.ports import BotContext, Job, PermanentFailure, RetryLater
+from bridge.render import footer
 
 
 class MemorySettings(BotSettings):
@@ -31,6 +32,7 @@ class Delivered:
     chat: str
     action: str
     key: str
+    body: str  # the delivery's text, as the relay made it (translated or not)
     ids: list[str]
     text: str
     reply_to: str | None
@@ -73,8 +75,17 @@ NETWORK = MemoryNetwork()
 
 
 def render(job: Job) -> str:
+    """Plain text: attribution, text, the language footer, and the original when asked."""
     d = job.delivery
-    return d.text if d.notice else f"{d.attribution}: {d.text}"
+    if d.notice:
+        return d.text
+    line = f"{d.attribution}: {d.text}"
+    note = footer(d)
+    if note:
+        line += f" · {note}"
+    if d.original:
+        line += f"\n> {d.original}"
+    return line
 
 
 class MemoryBot:
@@ -114,7 +125,16 @@ class MemoryBot:
                 chat[message_id].deleted = True
         self.network.log.append(
             Delivered(
-                self.id, d.chat, d.action, d.key, ids, text, job.reply_to, job.copies, time.time()
+                bot=self.id,
+                chat=d.chat,
+                action=d.action,
+                key=d.key,
+                body=d.text,
+                ids=ids,
+                text=text,
+                reply_to=job.reply_to,
+                copies=job.copies,
+                at=time.time(),
             )
         )
         if d.action == "send":  # the platform shows the bot its own message, as Matrix does

@@ -88,7 +88,6 @@ def test_commands_not_built_yet_say_so_and_exit_1(tmp_path: Path) -> None:
     path = str(write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d"))))
     for args in (
         ["callouts", "list", "-c", path],
-        ["translate", "-c", path, "--to", "de", "hola"],
         ["audit", "-c", path],
     ):
         result = run_cli(*args)

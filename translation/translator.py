@@ -1,0 +1,131 @@
+"""One message, every language: each target language translated once, all of them at once.
+
+The source is the room's language unless detection is confident otherwise. A target that is
+the source gets the original. Protected spans and glossary terms are masked before any
+provider sees the text. Providers are tried in order, each behind a circuit breaker; the cache
+is asked first. When no provider succeeds (or none is configured), the result says so and
+carries the original: the caller delivers it with a note, never drops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from translation.breaker import Breaker
+from translation.cache import TranslationCache
+from translation.detect import Detector
+from translation.glossary import Glossary
+from translation.protect import Mark, Masked, mask, unmask
+from translation.providers import Provider, ProviderError, Unsupported
+
+log = logging.getLogger(__name__)
+
+Status = Literal["original", "translated", "failed"]
+
+
+@dataclass(frozen=True)
+class Result:
+    text: str
+    status: Status
+    source: str  # the language the text was taken to be in
+    marks: tuple[Mark, ...] = ()  # formatting that survives, on ``text``
+    provider: str | None = None  # None for the original, or a cache hit's provider
+
+
+@dataclass
+class Stats:
+    """Counts per provider, for metrics: calls, cache hits, failures."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    hits: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def add(self, table: dict[str, int], name: str) -> None:
+        table[name] = table.get(name, 0) + 1
+
+
+class ChainTranslator:
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        *,
+        cache: TranslationCache | None = None,
+        glossary: Glossary | None = None,
+        detector: Detector | None = None,
+        cooldown_s: float = 30.0,
+    ) -> None:
+        self.providers = list(providers)
+        self.cache = cache
+        self.glossary = glossary or Glossary()
+        self.detector = detector
+        self.breakers = {p.name: Breaker(cooldown_s) for p in self.providers}
+        self.stats = Stats()
+
+    async def translate(
+        self,
+        text: str,
+        source: str,
+        targets: set[str],
+        marks: Sequence[Mark] = (),
+        tag: str | None = None,
+    ) -> dict[str, Result]:
+        """``text`` in every language of ``targets``. ``tag`` names the message (for purges)."""
+        if self.detector is not None and text:
+            source = self.detector.detect(text, source)
+        masked = mask(text, tuple(marks), self.glossary.keep, self.glossary.terms)
+        original = Result(text, "original", source, tuple(marks))
+        todo = sorted(t for t in targets if t != source)
+        results = dict.fromkeys(targets, original)
+        if not todo:
+            return results
+        if masked.trivial:  # only links, emoji, mentions: nothing to translate
+            return results
+        done = await asyncio.gather(*(self._one(masked, text, source, t, tag) for t in todo))
+        results.update(zip(todo, done, strict=True))
+        return results
+
+    async def _one(
+        self, masked: Masked, text: str, source: str, target: str, tag: str | None
+    ) -> Result:
+        for provider in self.providers:
+            name = provider.name
+            if self.cache is not None:
+                cached = await self.cache.get(name, source, target, masked.text)
+                if cached is not None:
+                    self.stats.add(self.stats.hits, name)
+                    return self._result(cached, masked, source, target, name)
+            breaker = self.breakers[name]
+            if not breaker.allow():
+                continue
+            self.stats.add(self.stats.calls, name)
+            try:
+                translated = await provider.translate(masked.text, source, target)
+            except Unsupported:
+                continue
+            except ProviderError as exc:
+                self.stats.add(self.stats.failures, name)
+                breaker.failure(timeout=exc.timeout)
+                log.warning("translation by %s failed (%s->%s): %s", name, source, target, exc)
+                continue
+            breaker.success()
+            if self.cache is not None:
+                await self.cache.put(name, source, target, masked.text, translated, tag)
+            return self._result(translated, masked, source, target, name)
+        return Result(text, "failed", source)
+
+    @staticmethod
+    def _result(translated: str, masked: Masked, source: str, target: str, name: str) -> Result:
+        text, marks = unmask(translated, masked, target)
+        return Result(text, "translated", source, tuple(marks), name)
+
+    async def purge(self, tag: str) -> None:
+        if self.cache is not None:
+            await self.cache.purge(tag)
+
+    async def close(self) -> None:
+        for provider in self.providers:
+            await provider.close()
