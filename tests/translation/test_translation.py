@@ -261,3 +261,13 @@ async def test_translate_command_checks_the_chain_from_the_shell(
     )
     assert bad.returncode == 2
     assert "'xx' is not an ISO 639-1 language code" in bad.stderr
+
+
+def test_the_example_glossary_loads() -> None:
+    from translation.glossary import load_glossary
+
+    glossary = load_glossary(
+        Path(__file__).resolve().parents[2] / "config" / "glossary.example.yaml"
+    )
+    assert "Blackstone" in glossary.keep
+    assert glossary.terms["eviction"]["de"] == "Zwangsräumung"
