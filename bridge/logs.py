@@ -81,7 +81,11 @@ def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str]
     root.setLevel(level)
     _handler = handler
     # httpx logs every request URL at INFO; Bot API URLs hold the token (redacted anyway).
-    for noisy in ("httpx", "httpcore", "hpack", "aiohttp.access", "peewee"):
+    # deep-translator puts message texts in URLs, and urllib3 logs them at DEBUG: never.
+    for noisy in (
+        "httpx", "httpcore", "hpack", "aiohttp.access", "peewee", "urllib3", "requests",
+        "deep_translator",
+    ):  # fmt: skip
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

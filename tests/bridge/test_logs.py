@@ -41,3 +41,13 @@ def test_library_log_lines_are_redacted(fmt: str, capsys: pytest.CaptureFixture[
         entries = [json.loads(line) for line in err.strip().splitlines()]
         assert {e["logger"] for e in entries} == {"nio.client", "httpx"}
     setup_logging("text", "WARNING")
+
+
+def test_libraries_that_log_texts_in_urls_stay_quiet_even_at_debug(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_logging("text", "DEBUG")
+    logging.getLogger("urllib3.connectionpool").debug('"GET /m?q=home+address HTTP/1.1" 200')
+    logging.getLogger("httpx").info("HTTP Request: POST http://127.0.0.1/translate")
+    assert "home+address" not in capsys.readouterr().err
+    setup_logging("text", "WARNING")
