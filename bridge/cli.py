@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -271,4 +272,7 @@ def audit(config_path: Path, since: str) -> None:
 
 
 def main() -> None:
+    # python-telegram-bot 22 warns on every 429 unless it may use timedeltas for waits,
+    # which the Telegram adapter reads either way. The composition root opts in.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     cli(prog_name="translocal")

@@ -4,6 +4,7 @@ guard that fails any test that tries to reach beyond this machine."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,6 +14,9 @@ import redis.asyncio
 
 from bridge.embedded_redis import EmbeddedRedis
 from tests.memory_bot import NETWORK
+
+# as the CLI does: python-telegram-bot 22 may report waits as timedeltas (no warning per 429)
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

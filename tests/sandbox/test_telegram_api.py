@@ -1,0 +1,654 @@
+"""The sandbox Telegram Bot API server, driven by python-telegram-bot's real Bot over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import struct
+import zlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from telegram import (
+    Bot,
+    LinkPreviewOptions,
+    MessageEntity,
+    ReactionTypeEmoji,
+    ReplyParameters,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+
+from sandbox.telegram import ANONYMOUS_ADMIN_ID, ApiError, BotApiServer
+from sandbox.telegram.limits import RateLimiter
+from sandbox.telegram.markup import MarkupError, parse
+
+TOKEN = "123456:" + "A" * 35
+QUIET = "234567:" + "B" * 35  # privacy mode on
+OTHER = "345678:" + "C" * 35
+CHAT = -1001234567890
+ANA, BEN = 11, 12
+
+
+def tg_bot(server: BotApiServer, token: str = TOKEN, *, read_timeout: float = 5.0) -> Bot:
+    def request() -> HTTPXRequest:
+        return HTTPXRequest(connect_timeout=2.0, read_timeout=read_timeout)
+
+    return Bot(
+        token,
+        base_url=f"{server.url}/bot",
+        base_file_url=f"{server.url}/file/bot",
+        request=request(),
+        get_updates_request=request(),
+    )
+
+
+def setup_world(
+    server: BotApiServer, *, chat_type: str = "supergroup", forum: bool = False
+) -> None:
+    server.add_bot(TOKEN, "relay_bot")
+    server.add_bot(QUIET, "quiet_bot", can_read_all_group_messages=False)
+    server.add_bot(OTHER, "other_bot")
+    server.add_user(ANA, "Ana", "ana")
+    server.add_user(BEN, "Ben")
+    server.create_chat(CHAT, "Berlin", type=chat_type, is_forum=forum)
+    server.add_member(CHAT, ANA, owner=True, announce=False)
+    server.add_member(CHAT, BEN, announce=False)
+    server.add_member(CHAT, 123456, announce=False)
+
+
+@pytest.fixture(autouse=True)
+def _timedelta_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PTB 22 warns on int retry_after; opt in to timedelta so RetryAfter raises no warning
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[BotApiServer]:
+    async with BotApiServer(limits=False) as srv:
+        setup_world(srv)
+        yield srv
+
+
+@pytest.fixture
+async def bot(server: BotApiServer) -> AsyncIterator[Bot]:
+    async with tg_bot(server) as b:
+        yield b
+
+
+async def take(bot: Bot, **kwargs: object) -> list[Update]:
+    """Gets updates and confirms them."""
+    got = await bot.get_updates(**kwargs)  # type: ignore[arg-type]
+    if got:
+        await bot.get_updates(offset=got[-1].update_id + 1, timeout=0)
+    return list(got)
+
+
+def png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x10\x80\xf0" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+
+
+async def test_get_me_describes_the_bot(bot: Bot) -> None:
+    me = await bot.get_me()
+    assert (me.id, me.username, me.is_bot) == (123456, "relay_bot", True)
+    assert me.can_join_groups is True
+    assert me.can_read_all_group_messages is True
+    assert me.supports_inline_queries is False
+
+
+async def test_posts_arrive_through_get_updates_and_offsets_confirm_them(
+    server: BotApiServer, bot: Bot
+) -> None:
+    first = server.post(CHAT, ANA, "hallo")
+    second = server.post(CHAT, BEN, "moin", reply_to=first["message_id"])
+    got = await bot.get_updates()
+    assert [u.message.text for u in got if u.message] == ["hallo", "moin"]
+    reply = got[1].message
+    assert reply is not None
+    assert reply.reply_to_message is not None
+    assert reply.reply_to_message.message_id == first["message_id"]
+    assert reply.from_user is not None
+    assert reply.from_user.first_name == "Ben"
+    assert reply.chat.id == CHAT
+    assert reply.message_id == second["message_id"]
+    # not confirmed yet: asked again, they come again
+    assert [u.update_id for u in await bot.get_updates()] == [u.update_id for u in got]
+    assert await bot.get_updates(offset=got[-1].update_id + 1) == ()
+    assert await bot.get_updates(offset=got[0].update_id) == ()  # confirmed ones are gone
+
+    loop = asyncio.get_running_loop()
+    poll = asyncio.create_task(bot.get_updates(offset=got[-1].update_id + 1, timeout=10))
+    await asyncio.sleep(0.2)
+    started = loop.time()
+    server.post(CHAT, ANA, "still there?")
+    late = await asyncio.wait_for(poll, 5)
+    assert loop.time() - started < 1.0  # the long poll answered as the post arrived
+    assert [u.message.text for u in late if u.message] == ["still there?"]
+    assert late[0].update_id == got[-1].update_id + 1
+
+
+async def test_adding_a_bot_gives_my_chat_member_and_a_service_message(
+    server: BotApiServer,
+) -> None:
+    server.add_member(CHAT, 345678, admin=True, by=ANA)
+    async with tg_bot(server, OTHER) as other:
+        got = await other.get_updates()
+    change = got[0].my_chat_member
+    assert change is not None
+    assert change.new_chat_member.status == "administrator"
+    assert change.old_chat_member.status == "left"
+    assert change.from_user.id == ANA
+    joined = got[1].message
+    assert joined is not None
+    assert [u.id for u in joined.new_chat_members] == [345678]
+
+
+async def test_privacy_mode_shows_only_commands_and_replies_unless_admin(
+    server: BotApiServer, bot: Bot
+) -> None:
+    server.add_member(CHAT, 234567, announce=False)
+    async with tg_bot(server, QUIET) as quiet:
+        server.post(CHAT, ANA, "just chatting")
+        server.post(CHAT, ANA, "/help")
+        server.post(CHAT, ANA, "/help@relay_bot")
+        server.post(CHAT, ANA, "/status@quiet_bot now")
+        own = await quiet.send_message(CHAT, "I am quiet")
+        server.post(CHAT, BEN, "answering you", reply_to=own.message_id)
+        seen = [u.message.text for u in await take(quiet) if u.message]
+        assert seen == ["/help", "/status@quiet_bot now", "answering you"]
+        # the other bot sees every human message, and never a bot's
+        everything = [u.message.text for u in await take(bot) if u.message]
+        assert everything == [
+            "just chatting",
+            "/help",
+            "/help@relay_bot",
+            "/status@quiet_bot now",
+            "answering you",
+        ]
+        server.add_member(CHAT, 234567, admin=True, announce=False)
+        server.post(CHAT, ANA, "now you see me")
+        assert [u.message.text for u in await take(quiet) if u.message] == ["now you see me"]
+
+
+async def test_send_message_parses_html_into_entities(server: BotApiServer, bot: Bot) -> None:
+    sent = await bot.send_message(
+        CHAT,
+        '<b>Demo</b> at <a href="https://example.org/x">the square</a> &amp; 😀<i>now</i>',
+        parse_mode="HTML",
+    )
+    assert sent.text == "Demo at the square & 😀now"
+    kinds = [(e.type, e.offset, e.length) for e in sent.entities]
+    assert kinds == [("bold", 0, 4), ("text_link", 8, 10), ("italic", 23, 3)]  # 😀 counts 2
+    assert sent.entities[1].url == "https://example.org/x"
+    shown = server.messages(CHAT)[-1]
+    assert shown["text"] == sent.text
+    assert shown["author_id"] == 123456
+    assert shown["entities"][0] == {"type": "bold", "offset": 0, "length": 4}
+
+    with pytest.raises(BadRequest, match=r'(?i)unsupported start tag "blink" at byte offset 0'):
+        await bot.send_message(CHAT, "<blink>no</blink>", parse_mode="HTML")
+    with pytest.raises(
+        BadRequest, match=r"(?i)can't find end tag corresponding to start tag \"b\""
+    ):
+        await bot.send_message(CHAT, "<b>open", parse_mode="HTML")
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities: unmatched end tag"):
+        await bot.send_message(CHAT, "<b><i>x</b></i>", parse_mode="HTML")
+    assert len(server.messages(CHAT)) == 1  # nothing was sent by the refused calls
+
+
+async def test_markdown_v2_and_reserved_characters() -> None:
+    text, entities = parse("*bold* and _it_ \\. [link](https://x.org)", "MarkdownV2")
+    assert text == "bold and it . link"
+    assert [e["type"] for e in entities] == ["bold", "italic", "text_link"]
+    with pytest.raises(MarkupError, match="reserved"):
+        parse("end.", "MarkdownV2")
+
+
+async def test_replies_and_forum_topics() -> None:
+    async with BotApiServer(limits=False) as server:
+        setup_world(server, forum=True)
+        async with tg_bot(server) as forum_bot:
+            topic = server.create_topic(CHAT, "Logistics", by=ANA)
+            question = server.post(CHAT, ANA, "who brings the banner?", thread_id=topic)
+            assert question["message_thread_id"] == topic
+            assert question["is_topic_message"]
+            answer = await forum_bot.send_message(
+                CHAT,
+                "I do",
+                message_thread_id=topic,
+                reply_parameters=ReplyParameters(question["message_id"]),
+            )
+            assert answer.message_thread_id == topic
+            assert answer.is_topic_message
+            assert answer.reply_to_message is not None
+            assert answer.reply_to_message.message_id == question["message_id"]
+            assert answer.reply_to_message.reply_to_message is None  # one level deep
+            # a plain message in a topic shows the topic's first message as replied to
+            plain = await forum_bot.send_message(CHAT, "see you", message_thread_id=topic)
+            assert plain.reply_to_message is not None
+            assert plain.reply_to_message.forum_topic_created is not None
+            general = await forum_bot.send_message(CHAT, "general")
+            assert general.message_thread_id is None
+            assert not general.is_topic_message
+            with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+                await forum_bot.send_message(CHAT, "lost", message_thread_id=999)
+            with pytest.raises(BadRequest, match=r"(?i)not enough rights to create a topic"):
+                await forum_bot.create_forum_topic(CHAT, "Bots")
+            server.add_member(CHAT, 123456, admin=True, announce=False)
+            made = await forum_bot.create_forum_topic(CHAT, "Bots")
+            assert made.name == "Bots"
+            assert made.message_thread_id in server.world.chats[CHAT].topics
+            server.add_member(CHAT, 123456, announce=False)  # back to a plain member
+            with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
+                await forum_bot.send_message(CHAT, "to nothing", reply_to_message_id=999)
+            shown = [(m["text"], m["reply_to"], m["thread_id"]) for m in server.messages(CHAT)]
+            assert shown == [
+                ("who brings the banner?", None, topic),
+                ("I do", question["message_id"], topic),
+                ("see you", None, topic),
+                ("general", None, None),
+            ]
+
+
+async def test_text_limit_counts_utf16_units(server: BotApiServer, bot: Bot) -> None:
+    await bot.send_message(CHAT, "a" * 4096)
+    await bot.send_message(CHAT, "😀" * 2048)  # 4096 UTF-16 units
+    await bot.send_message(CHAT, f"<b>{'b' * 4096}</b>", parse_mode="HTML")  # tags don't count
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+        await bot.send_message(CHAT, "😀" * 2048 + "a")
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
+        await bot.send_photo(CHAT, png(2, 2), caption="c" * 1025)
+    assert len(server.messages(CHAT)) == 3
+
+
+async def test_edit_own_message_and_not_modified(server: BotApiServer, bot: Bot) -> None:
+    sent = await bot.send_message(CHAT, "meet at 5")
+    edited = await bot.edit_message_text("meet at 6", chat_id=CHAT, message_id=sent.message_id)
+    assert isinstance(edited, type(sent))
+    assert edited.text == "meet at 6"
+    assert edited.edit_date is not None
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_text("meet at 6", chat_id=CHAT, message_id=sent.message_id)
+    human = server.post(CHAT, ANA, "mine")
+    with pytest.raises(BadRequest, match=r"(?i)message can't be edited"):
+        await bot.edit_message_text("hijack", chat_id=CHAT, message_id=human["message_id"])
+    assert [m["text"] for m in server.messages(CHAT)] == ["meet at 6", "mine"]
+
+
+async def test_a_users_edit_reaches_the_bot_as_edited_message(
+    server: BotApiServer, bot: Bot
+) -> None:
+    posted = server.post(CHAT, ANA, "typo")
+    await take(bot)
+    server.edit(CHAT, posted["message_id"], "fixed")
+    got = await take(bot)
+    assert got[0].edited_message is not None
+    assert got[0].edited_message.text == "fixed"
+    assert got[0].edited_message.edit_date is not None
+    assert server.messages(CHAT)[0]["text"] == "fixed"
+
+
+async def test_delete_within_48_hours_only(server: BotApiServer, bot: Bot) -> None:
+    fresh = await bot.send_message(CHAT, "oops")
+    assert await bot.delete_message(CHAT, fresh.message_id) is True
+    assert server.messages(CHAT) == []
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
+        await bot.delete_message(CHAT, fresh.message_id)
+    old = await bot.send_message(CHAT, "old news")
+    server.clock += 48 * 3600 + 1
+    with pytest.raises(BadRequest, match=r"(?i)message can't be deleted"):
+        await bot.delete_message(CHAT, old.message_id)
+    assert [m["text"] for m in server.messages(CHAT)] == ["old news"]
+    human = server.post(CHAT, ANA, "not yours")
+    with pytest.raises(BadRequest, match=r"(?i)message can't be deleted"):
+        await bot.delete_message(CHAT, human["message_id"])  # not an admin
+
+
+async def test_reactions_reach_only_admin_bots_that_ask(server: BotApiServer, bot: Bot) -> None:
+    sent = await bot.send_message(CHAT, "vote with 👍")
+    await bot.get_updates(allowed_updates=["message", "message_reaction"])
+    server.react(CHAT, sent.message_id, ANA, "👍")
+    assert await take(bot) == []  # not an admin
+    server.add_member(CHAT, 123456, admin=True, announce=False)
+    server.react(CHAT, sent.message_id, ANA, "🔥")
+    got = await take(bot)
+    reaction = got[0].message_reaction
+    assert reaction is not None
+    assert reaction.message_id == sent.message_id
+    assert reaction.user is not None
+    assert reaction.user.id == ANA
+    assert reaction.old_reaction == (ReactionTypeEmoji("👍"),)
+    assert reaction.new_reaction == (ReactionTypeEmoji("🔥"),)
+    await bot.get_updates(allowed_updates=[])  # back to the default: no reactions
+    server.react(CHAT, sent.message_id, BEN, "❤")
+    assert await take(bot) == []
+    assert server.messages(CHAT)[0]["reactions"] == {"🔥": 1, "❤": 1}
+
+
+async def test_anonymous_admin_posts_as_the_chat(server: BotApiServer, bot: Bot) -> None:
+    with pytest.raises(ApiError, match="only administrators"):
+        server.post(CHAT, BEN, "hidden", anonymous_admin=True)
+    server.post(CHAT, ANA, "from the orga team", anonymous_admin=True)
+    message = (await take(bot))[0].message
+    assert message is not None
+    assert message.from_user is not None
+    assert message.from_user.id == ANONYMOUS_ADMIN_ID
+    assert message.from_user.username == "GroupAnonymousBot"
+    assert message.from_user.is_bot
+    assert message.sender_chat is not None
+    assert message.sender_chat.id == CHAT
+    assert message.sender_chat.title == "Berlin"
+    assert server.messages(CHAT)[0]["sender_chat_id"] == CHAT
+
+
+async def test_migration_to_a_supergroup() -> None:
+    async with BotApiServer(limits=False) as server:
+        setup_world(server, chat_type="group")
+        async with tg_bot(server) as group_bot:
+            await group_bot.send_message(CHAT, "before")
+            new_id = server.migrate(CHAT)
+            assert str(new_id).startswith("-100")
+            assert new_id != CHAT
+            got = await take(group_bot)
+            texts = [(u.message.chat.id, u.message.migrate_to_chat_id) for u in got if u.message]
+            assert (CHAT, new_id) in texts
+            moved = [u.message for u in got if u.message and u.message.migrate_from_chat_id]
+            assert moved[0].chat.id == new_id
+            assert moved[0].chat.type == "supergroup"
+            with pytest.raises(ChatMigrated) as migrated:
+                await group_bot.send_message(CHAT, "after")
+            assert migrated.value.new_chat_id == new_id
+            await group_bot.send_message(new_id, "after")
+            assert [m["text"] for m in server.messages(new_id)] == ["after"]
+
+        async with httpx.AsyncClient() as client:
+            raw = await client.post(
+                f"{server.url}/bot{TOKEN}/sendMessage", json={"chat_id": CHAT, "text": "x"}
+            )
+        assert raw.status_code == 400
+        assert raw.json()["parameters"] == {"migrate_to_chat_id": new_id}
+
+
+async def test_photo_and_document_upload_and_download(server: BotApiServer, bot: Bot) -> None:
+    image = png(3, 2)
+    sent = await bot.send_photo(CHAT, image, caption="<b>banner</b>", parse_mode="HTML")
+    assert sent.caption == "banner"
+    assert sent.caption_entities[0].type == "bold"
+    size = sent.photo[-1]
+    assert (size.width, size.height, size.file_size) == (3, 2, len(image))
+    file = await bot.get_file(size.file_id)
+    assert file.file_path is not None
+    assert file.file_path.startswith(server.url + "/file/bot")
+    assert bytes(await file.download_as_bytearray()) == image
+
+    again = await bot.send_photo(CHAT, size.file_id)  # re-sent by file_id
+    assert again.photo[-1].file_id == size.file_id
+    doc = await bot.send_document(CHAT, b"%PDF-1.4 flyer", filename="flyer.pdf")
+    assert doc.document is not None
+    assert doc.document.file_name == "flyer.pdf"
+    assert doc.document.mime_type == "application/pdf"
+    got = await (await bot.get_file(doc.document.file_id)).download_as_bytearray()
+    assert bytes(got) == b"%PDF-1.4 flyer"
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
+        await bot.send_photo(CHAT, b"not an image")
+    assert [m["kind"] for m in server.messages(CHAT)] == ["photo", "photo", "document"]
+
+
+async def test_leave_chat(server: BotApiServer, bot: Bot) -> None:
+    server.add_member(CHAT, 345678, announce=False)
+    async with tg_bot(server, OTHER) as other:
+        assert await bot.leave_chat(CHAT) is True
+        mine = await take(bot)
+        assert mine[0].my_chat_member is not None
+        assert mine[0].my_chat_member.new_chat_member.status == "left"
+        seen = await take(other)
+        left = seen[0].message
+        assert left is not None
+        assert left.left_chat_member is not None
+        assert left.left_chat_member.id == 123456
+    with pytest.raises(Forbidden, match=r"(?i)bot is not a member of the supergroup chat"):
+        await bot.send_message(CHAT, "still here?")
+    server.remove_member(CHAT, 345678, ban=True)
+    async with tg_bot(server, OTHER) as other:
+        with pytest.raises(Forbidden, match=r"(?i)bot was kicked from the supergroup chat"):
+            await other.send_message(CHAT, "hello?")
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bot.send_message(-100999, "nowhere")
+
+
+async def test_unknown_token_is_unauthorized(server: BotApiServer) -> None:
+    stranger = tg_bot(server, "999999:" + "Z" * 35)
+    try:
+        with pytest.raises(InvalidToken):
+            await stranger.initialize()
+    finally:
+        await stranger.shutdown()
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(f"{server.url}/bot999999:nope/getMe")
+        json_body = await client.post(f"{server.url}/bot{TOKEN}/GETME", json={})
+    assert answer.status_code == 401
+    assert answer.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    assert json_body.json()["result"]["username"] == "relay_bot"  # names are case-insensitive
+
+
+async def test_flooding_one_chat_gets_429_with_integer_retry_after() -> None:
+    async with BotApiServer(limits=True, scale=0.02) as server:
+        setup_world(server)
+        async with tg_bot(server) as bot:
+
+            async def flood() -> None:
+                for n in range(40):
+                    await bot.send_message(CHAT, f"spam {n}")
+
+            with pytest.raises(RetryAfter) as refused:
+                await flood()
+            wait = refused.value.retry_after
+            assert not isinstance(wait, int)
+            assert wait.total_seconds() >= 1
+            assert wait.total_seconds() == int(wait.total_seconds())
+            assert server.too_many[(123456, CHAT)] == 1
+            assert server.refusals[0].rule == "chat"
+        async with httpx.AsyncClient() as client:
+            bodies = [
+                (
+                    await client.post(
+                        f"{server.url}/bot{TOKEN}/sendMessage",
+                        data={"chat_id": str(CHAT), "text": "burst"},
+                    )
+                ).json()
+                for _ in range(8)
+            ]
+        refusal = next(b for b in bodies if not b["ok"])
+        retry = refusal["parameters"]["retry_after"]
+        assert isinstance(retry, int)
+        assert retry >= 1
+        assert refusal["error_code"] == 429
+        assert refusal["description"] == f"Too Many Requests: retry after {retry}"
+
+
+async def test_pacing_under_the_limits_gets_no_429() -> None:
+    async with BotApiServer(limits=True, scale=0.02) as server:  # 1 s -> 20 ms, 60 s -> 1.2 s
+        setup_world(server)
+        async with tg_bot(server) as bot:
+            for n in range(15):  # 15 in ~1.2 s: under 20 a (scaled) minute and 1 a second
+                await bot.send_message(CHAT, f"paced {n}")
+                await asyncio.sleep(0.08)
+        assert sum(server.too_many.values()) == 0
+        sends = [c for c in server.calls if c.method == "sendMessage"]
+        assert len(sends) == 15
+        assert len({c.message_id for c in sends}) == 15
+        assert all(b.monotonic - a.monotonic >= 0.08 for a, b in itertools.pairwise(sends))
+
+
+async def test_injected_server_errors_do_not_act(server: BotApiServer, bot: Bot) -> None:
+    server.inject("sendMessage", status=500)
+    server.inject("sendmessage", status=502)
+    with pytest.raises(NetworkError, match="Internal Server Error"):
+        await bot.send_message(CHAT, "first try")
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(CHAT, "second try")
+    await bot.send_message(CHAT, "third try")
+    assert [m["text"] for m in server.messages(CHAT)] == ["third try"]
+    assert server.fault_counts[("500", "sendmessage")] == 1
+    assert server.fault_counts[("502", "sendmessage")] == 1
+    assert [c.method for c in server.calls] == ["sendMessage"]
+
+
+async def test_timeout_before_acting_creates_nothing(server: BotApiServer) -> None:
+    server.faults(p_timeout=1.0, timeout_s=0.6, methods=["sendMessage"])
+    async with tg_bot(server, read_timeout=0.2) as impatient:
+        with pytest.raises(TimedOut):
+            await impatient.send_message(CHAT, "are you there?")
+        await asyncio.sleep(0.6)  # the hold is over: still nothing was done
+        assert server.messages(CHAT) == []
+        assert server.calls == []
+        assert server.fault_counts[("timeout", "sendmessage")] == 1
+        server.faults()  # off again
+        await impatient.send_message(CHAT, "now?")
+    assert [m["text"] for m in server.messages(CHAT)] == ["now?"]
+
+
+async def test_random_faults_are_seeded_and_counted(server: BotApiServer, bot: Bot) -> None:
+    server.faults(p_5xx=0.3, p_429=0.2, seed=7, methods=["sendMessage"])
+    outcomes = []
+    for n in range(20):
+        try:
+            await bot.send_message(CHAT, f"m{n}")
+            outcomes.append("ok")
+        except RetryAfter:
+            outcomes.append("429")
+        except NetworkError:
+            outcomes.append("5xx")
+    assert {"ok", "429", "5xx"} <= set(outcomes)
+    assert len(server.messages(CHAT)) == outcomes.count("ok")
+    assert sum(server.fault_counts.values()) == 20 - outcomes.count("ok")
+
+
+async def test_second_poll_ends_the_first_with_conflict(server: BotApiServer, bot: Bot) -> None:
+    async with tg_bot(server) as twin:
+        first = asyncio.create_task(bot.get_updates(timeout=5))
+        await asyncio.sleep(0.2)
+        second = asyncio.create_task(twin.get_updates(timeout=1))
+        with pytest.raises(Conflict, match=r"(?i)terminated by other getUpdates"):
+            await asyncio.wait_for(first, 3)
+        server.post(CHAT, ANA, "for the survivor")
+        assert [u.message.text for u in await second if u.message] == ["for the survivor"]
+
+
+async def test_control_api_over_http(server: BotApiServer, bot: Bot) -> None:
+    async with httpx.AsyncClient(base_url=f"{server.url}/_sandbox") as client:
+        made = await client.post(
+            "/chats", json={"chat_id": -1009, "title": "NYC", "is_forum": True}
+        )
+        assert made.json()["result"]["is_forum"] is True
+        await client.post("/users", json={"user_id": 21, "first_name": "Cy"})
+        await client.post("/chats/-1009/members", json={"member_id": 21, "owner": True})
+        await client.post("/chats/-1009/members", json={"member_id": 123456, "admin": True})
+        topic = (await client.post("/chats/-1009/topics", json={"name": "Plans"})).json()
+        posted = await client.post(
+            "/chats/-1009/messages",
+            json={"user_id": 21, "text": "hi @relay_bot", "thread_id": topic["result"]},
+        )
+        message_id = posted.json()["result"]["message_id"]
+        await client.post(f"/chats/-1009/messages/{message_id}/edit", json={"text": "hi all"})
+        shown = (await client.get("/chats/-1009/messages")).json()["result"]
+        assert [(m["text"], m["thread_id"]) for m in shown] == [("hi all", topic["result"])]
+        missing = await client.post("/chats/-5/messages", json={"user_id": 21, "text": "x"})
+        assert missing.status_code == 400
+        assert missing.json()["ok"] is False
+        await client.post("/clock", json={"advance": 60})
+        stats = (await client.get("/stats")).json()["result"]
+        assert stats["clock"] == 60
+    got = await take(bot)
+    kinds = [
+        next(k for k in ("my_chat_member", "message", "edited_message") if getattr(u, k))
+        for u in got
+    ]
+    assert kinds == ["my_chat_member", "message", "message", "message", "edited_message"]
+    mention = got[3].message
+    assert mention is not None
+    assert mention.entities == (MessageEntity("mention", 3, 10),)
+
+
+async def test_calls_record_state_changes_in_order(server: BotApiServer, bot: Bot) -> None:
+    first = await bot.send_message(CHAT, "one")
+    await bot.edit_message_text("uno", chat_id=CHAT, message_id=first.message_id)
+    await bot.get_chat(CHAT)  # reads are not recorded
+    await bot.delete_message(CHAT, first.message_id)
+    assert [(c.method, c.chat_id, c.message_id) for c in server.calls] == [
+        ("sendMessage", CHAT, first.message_id),
+        ("editMessageText", CHAT, first.message_id),
+        ("deleteMessage", CHAT, first.message_id),
+    ]
+    admins = await bot.get_chat_administrators(CHAT)
+    assert [a.user.id for a in admins] == [ANA]  # bots are left out, as documented
+    member = await bot.get_chat_member(CHAT, BEN)
+    assert member.status == "member"
+
+    notice = await bot.send_message(
+        CHAT, "see https://example.org", link_preview_options=LinkPreviewOptions(is_disabled=True)
+    )
+    assert notice.link_preview_options == LinkPreviewOptions(is_disabled=True)
+    assert notice.entities == (MessageEntity("url", 4, 19),)
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights to manage pinned messages"):
+        await bot.pin_chat_message(CHAT, notice.message_id)
+    server.add_member(CHAT, 123456, admin=True, announce=False)
+    assert await bot.pin_chat_message(CHAT, notice.message_id) is True
+    chat = await bot.get_chat(CHAT)
+    assert chat.pinned_message is not None
+    assert chat.pinned_message.message_id == notice.message_id
+    shown = server.messages(CHAT, service=True)
+    assert shown[-1]["service"] == "pinned_message"
+    assert [c.method for c in server.calls][-2:] == ["sendMessage", "pinChatMessage"]
+
+
+async def test_get_query_strings_and_negative_offsets(server: BotApiServer) -> None:
+    for n in range(3):
+        server.post(CHAT, ANA, f"n{n}")
+    async with httpx.AsyncClient(base_url=f"{server.url}/bot{TOKEN}") as client:
+        chat = (await client.get("/getChat", params={"chat_id": str(CHAT)})).json()
+        assert chat["ok"] is True
+        assert chat["result"]["title"] == "Berlin"
+        last = (await client.get("/getUpdates", params={"offset": "-1"})).json()["result"]
+        assert [u["message"]["text"] for u in last] == ["n2"]
+        again = (await client.post("/getUpdates", data={"limit": "5"})).json()["result"]
+        assert [u["update_id"] for u in again] == [u["update_id"] for u in last]  # rest forgotten
+        unknown = await client.post("/noSuchMethod")
+        assert unknown.status_code == 404
+
+
+def test_limits_per_group_minute_and_per_bot_second() -> None:
+    limiter = RateLimiter(scale=1.0)
+    # 20 a minute in one group, even when paced at the per-chat rate
+    results = [limiter.check(1, -100, group=True, now=float(t)) for t in range(21)]
+    assert results[:20] == [0] * 20
+    assert results[20] == 40  # the oldest of the 20 leaves the window at t=60
+    assert limiter.refusals[-1].rule == "group"
+    # 30 a second over all chats
+    spread = [limiter.check(2, -(200 + n), group=True, now=1000.0) for n in range(31)]
+    assert spread[:30] == [0] * 30
+    assert spread[30] == 1
+    assert limiter.refusals[-1].rule == "bot"
+    assert limiter.too_many == {(1, -100): 1, (2, -230): 1}
+    # the same rules with a scale: windows shrink, retry_after stays whole real seconds
+    fast = RateLimiter(scale=0.05)
+    assert [fast.check(3, -1, group=True, now=0.0) for _ in range(4)] == [0, 0, 0, 1]
+    assert fast.refusals[-1].wait == pytest.approx(0.05)
+    assert fast.check(3, -1, group=True, now=0.05) == 0
