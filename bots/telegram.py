@@ -1,18 +1,16 @@
-"""Telegram adapter (python-telegram-bot 22). For now: its settings and platform facts.
-
-The adapter itself (polling, delivery, limits) lands with the Telegram issue.
-"""
+"""Telegram: the bot's settings and the platform's facts; the bot is in telegram_bot.py."""
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import Field, field_validator
 from telegram.constants import ReactionEmoji
 
 from bridge.config import BotSettings, Secret
 from bridge.platforms import Platform, register
+from bridge.ports import Bot, BotContext
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 
@@ -23,6 +21,10 @@ class TelegramSettings(BotSettings):
     api_url: str = "https://api.telegram.org"
     webhook_url: str | None = None
     webhook_listen: str | None = Field(default=None, pattern=r"^[^:\s]*:\d+$")
+    # Testing against the sandbox Bot API server, which can shorten Telegram's limit windows
+    # alike: the bot paces itself on the same shortened windows. Leave at 1 for Telegram.
+    limits_scale: float = Field(default=1.0, gt=0, le=1)
+    poll_timeout: int = Field(default=20, ge=0, le=50)
 
     @field_validator("token")
     @classmethod
@@ -54,6 +56,13 @@ def check_chat(chat: str) -> str | None:
     return f"{chat!r} is not a Telegram chat id (a number such as -1001234567890, or @username)"
 
 
+def _make(ctx: BotContext) -> Bot:
+    from bots.telegram_bot import TelegramBot  # python-telegram-bot's Bot only when running
+
+    settings = cast(TelegramSettings, ctx.settings)
+    return TelegramBot(ctx, poll_timeout=settings.poll_timeout, scale=settings.limits_scale)
+
+
 # Telegram's fixed set of reactions; the bridge compares them without variation selectors.
 REACTIONS = frozenset(e.value.replace("\ufe0f", "") for e in ReactionEmoji)
 
@@ -65,5 +74,6 @@ PLATFORM = register(
         reactions=REACTIONS,
         topics=True,
         identity=lambda s: f"telegram:{s.token.get_secret_value().split(':', 1)[0]}",  # type: ignore[attr-defined]
+        factory=lambda ctx: _make(ctx),
     )
 )

@@ -53,3 +53,8 @@ def copy(room: str, message_id: str) -> str:
 
 
 TRANSLATION_CACHE = f"{PREFIX}tcache:"  # + provider:source:target:hash, and tag:<message>
+
+
+def bot_state(bot: str, name: str) -> str:
+    """An adapter's own small state (Telegram's update offset, Matrix's sync token, ...)."""
+    return f"{PREFIX}bot:{bot}:{name}"

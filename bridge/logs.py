@@ -62,11 +62,38 @@ class JsonFormatter(logging.Formatter):
 
 
 _handler: logging.Handler | None = None
+_redact = Redactor()
+_factory_installed = False
+
+
+def _install_record_redaction() -> None:
+    """Redact every log record as it is made, so that every handler (ours, an operator's,
+    a test's) only ever sees redacted text."""
+    global _factory_installed
+    if _factory_installed:
+        return
+    make = logging.getLogRecordFactory()
+
+    def redacting(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to the handler to report
+            return record
+        clean = _redact(message)
+        if clean != message or record.args:
+            record.msg, record.args = clean, ()
+        return record
+
+    logging.setLogRecordFactory(redacting)
+    _factory_installed = True
 
 
 def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Install one stderr handler on the root logger (replacing an earlier one of ours)."""
-    global _handler
+    global _handler, _redact
+    _redact = Redactor([*_redact.secrets, *secrets])
+    _install_record_redaction()
     inner: logging.Formatter
     if fmt == "json":
         inner = JsonFormatter()
@@ -90,9 +117,11 @@ def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str]
 
 
 def add_secrets(secrets: Iterable[str]) -> None:
-    """Teach the installed handler more secrets (once the config is loaded)."""
+    """Teach the redaction more secrets (once the config is loaded)."""
+    global _redact
+    _redact = Redactor([*_redact.secrets, *secrets])
     if _handler is None:
         return
     formatter = _handler.formatter
     if isinstance(formatter, _RedactingFormatter):
-        formatter.redact = Redactor([*formatter.redact.secrets, *secrets])
+        formatter.redact = _redact

@@ -48,6 +48,21 @@ def minimal_config(**overrides: object) -> dict[str, object]:
 ENV = {"TG_TOKEN": TOKEN, "MX_PASSWORD": "bridge-password-1"}
 
 
+def lifecycle_config(**overrides: object) -> dict[str, object]:
+    """A config whose bots are in-memory: for running translocal as a process in tests,
+    where a Telegram or Matrix bot would try to reach its (absent) server."""
+    cfg: dict[str, object] = {
+        "bots": [{"id": "a", "platform": "memory"}, {"id": "b", "platform": "memory"}],
+        "rooms": [
+            {"id": "cdmx", "bot": "a", "chat": "a1", "language": "es", "label": "CDMX"},
+            {"id": "berlin", "bot": "b", "chat": "b1", "language": "de", "label": "Berlin"},
+        ],
+        "circles": [{"id": "housing", "rooms": ["cdmx", "berlin"]}],
+    }
+    cfg.update(overrides)
+    return cfg
+
+
 def write_config(path: Path, cfg: dict[str, object]) -> Path:
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
     return path
@@ -64,7 +79,7 @@ class Proc:
         *args: str,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
-        module: str = "bridge",
+        module: str = "tests.relay_proc",  # translocal, knowing the in-memory platform too
     ):
         RUNNING.append(self)
         self.lines: list[str] = []

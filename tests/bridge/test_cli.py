@@ -7,7 +7,7 @@ import signal
 import socket
 from pathlib import Path
 
-from tests.helpers import TOKEN, Proc, minimal_config, run_cli, write_config
+from tests.helpers import TOKEN, Proc, lifecycle_config, minimal_config, run_cli, write_config
 
 
 def free_port() -> int:
@@ -64,7 +64,7 @@ def test_check_exits_4_when_redis_is_unreachable(tmp_path: Path) -> None:
 
 
 def test_run_stops_in_order_on_sigint_and_exits_0(tmp_path: Path) -> None:
-    path = write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d")))
+    path = write_config(tmp_path / "c.yaml", lifecycle_config(data_dir=str(tmp_path / "d")))
     proc = Proc("run", "-c", str(path), "--log-format", "json")
     proc.wait_for("translocal is running")
     proc.popen.send_signal(signal.SIGINT)

@@ -14,7 +14,7 @@ from bridge import embedded_redis
 from bridge import embedded_redis as embedded_redis_module
 from bridge.embedded_redis import EmbeddedRedis
 from bridge.errors import ServiceUnavailable
-from tests.helpers import Proc, minimal_config, run_cli, write_config
+from tests.helpers import Proc, lifecycle_config, run_cli, write_config
 
 
 def server_info(data_dir: Path) -> dict[str, object]:
@@ -48,7 +48,7 @@ def redis_servers_for(data_dir: Path) -> list[int]:
 
 @pytest.fixture
 def config_file(tmp_path: Path, data_dir: Path) -> Path:
-    return write_config(tmp_path / "config.yaml", minimal_config(data_dir=str(data_dir)))
+    return write_config(tmp_path / "config.yaml", lifecycle_config(data_dir=str(data_dir)))
 
 
 def test_run_starts_and_stops_its_own_redis_and_state_survives_a_restart(
@@ -89,7 +89,7 @@ def test_a_second_process_joins_the_running_server(config_file: Path, data_dir: 
     assert f"(pid {pid})" in joined
     assert redis_servers_for(data_dir) == [pid]
     # a short-lived command joins too, and leaves the server running for the others
-    checked = run_cli("check", "-c", str(config_file))
+    checked = run_cli("check", "-c", str(config_file), module="tests.relay_proc")
     assert checked.returncode == 0, checked.stderr
     assert redis_servers_for(data_dir) == [pid]
 
