@@ -8,8 +8,8 @@ from typing import Literal, cast
 from pydantic import Field, field_validator
 from telegram.constants import ReactionEmoji
 
-from bridge.config import BotSettings, Secret
-from bridge.platforms import Platform, register
+from bridge.config import BotSettings, RoomConfig, Secret
+from bridge.platforms import Platform, RoomCheck, register
 from bridge.ports import Bot, BotContext
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
@@ -63,6 +63,12 @@ def _make(ctx: BotContext) -> Bot:
     return TelegramBot(ctx, poll_timeout=settings.poll_timeout, scale=settings.limits_scale)
 
 
+async def _check(settings: BotSettings, rooms: list[RoomConfig]) -> list[RoomCheck]:
+    from bots.telegram_check import check_rooms
+
+    return await check_rooms(settings, rooms)
+
+
 # Telegram's fixed set of reactions; the bridge compares them without variation selectors.
 REACTIONS = frozenset(e.value.replace("\ufe0f", "") for e in ReactionEmoji)
 
@@ -75,5 +81,6 @@ PLATFORM = register(
         topics=True,
         identity=lambda s: f"telegram:{s.token.get_secret_value().split(':', 1)[0]}",  # type: ignore[attr-defined]
         factory=lambda ctx: _make(ctx),
+        check_rooms=lambda settings, rooms: _check(settings, rooms),
     )
 )

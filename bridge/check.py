@@ -8,6 +8,7 @@ import click
 
 from bridge.configload import LoadedConfig
 from bridge.errors import ServiceUnavailable
+from bridge.platforms import platforms
 from bridge.schema import LATEST, current_version
 from bridge.store import open_redis
 
@@ -64,14 +65,19 @@ async def run_check(loaded: LoadedConfig) -> int:
                 rows.append(Row("schema", OK, f"version {version}{behind}"))
         finally:
             await handle.close()
-    for room in cfg.rooms:
-        platform = cfg.bot(room.bot).platform
-        rows.append(
-            Row(
-                f"room {room.id}",
-                SKIP,
-                f"{platform} chat {room.chat}: the {platform} adapter cannot check rooms yet",
-            )
-        )
+    known = platforms()
+    for bot in cfg.bots:
+        rooms = cfg.rooms_of(bot.id)
+        checker = known[bot.platform].check_rooms
+        if checker is None:
+            rows += [
+                Row(f"room {r.id}", SKIP, f"{bot.platform} chat {r.chat}: cannot be checked yet")
+                for r in rooms
+            ]
+            continue
+        for found in await checker(bot, rooms):
+            rows.append(Row(f"room {found.room}", OK if found.ok else FAIL, found.detail))
+            if not found.ok:
+                code = ServiceUnavailable.exit_code
     _print(rows)
     return code

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bridge.config import BotSettings
+from bridge.config import BotSettings, RoomConfig
 from bridge.ports import BotFactory
 
 ADAPTER_PACKAGE = "bots"
+
+
+@dataclass(frozen=True)
+class RoomCheck:
+    """What `translocal check` found for one room; ``detail`` says how to fix a failure."""
+
+    room: str
+    ok: bool
+    detail: str
+
+
+RoomChecker = Callable[[BotSettings, list[RoomConfig]], Awaitable[list[RoomCheck]]]
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,8 @@ class Platform:
     identity: Callable[[BotSettings], str | None] = lambda _settings: None
     # builds the adapter; None while the platform's adapter is not built
     factory: BotFactory | None = None
+    # checks a bot's rooms for `translocal check`; None: the platform cannot check yet
+    check_rooms: RoomChecker | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -75,7 +75,10 @@ def create_forum_topic(api: Api, state: BotState, params: Params) -> object:
 
 @method("sendChatAction")
 def send_chat_action(api: Api, state: BotState, params: Params) -> object:
-    api.world.chat_for_bot(state.account, params.chat_ref())
+    chat = api.world.chat_for_bot(state.account, params.chat_ref())
+    thread_id = params.integer("message_thread_id")
+    if thread_id is not None:  # as Telegram: the thread must exist
+        api.world.place(chat, None, thread_id)
     return True
 
 
