@@ -34,8 +34,8 @@ def test_an_unreachable_redis_exits_4_with_one_line(tmp_path: Path) -> None:
 
 
 def test_check_reports_a_table_and_exits_0_when_all_is_well(tmp_path: Path) -> None:
-    path = write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d")))
-    result = run_cli("check", "-c", str(path))
+    path = write_config(tmp_path / "c.yaml", lifecycle_config(data_dir=str(tmp_path / "d")))
+    result = run_cli("check", "-c", str(path), module="tests.relay_proc")
     assert result.returncode == 0, result.stderr
     rows = {
         line.split()[0] + " " + line.split()[1]: line for line in result.stdout.splitlines()[1:]
@@ -46,12 +46,13 @@ def test_check_reports_a_table_and_exits_0_when_all_is_well(tmp_path: Path) -> N
 
 
 def test_check_shows_literal_secret_warnings_without_failing(tmp_path: Path) -> None:
-    cfg = minimal_config(data_dir=str(tmp_path / "d"))
-    cfg["bots"][0]["token"] = TOKEN  # type: ignore[index]
-    result = run_cli("check", "-c", str(write_config(tmp_path / "c.yaml", cfg)))
+    key = "a-literal-pseudonym-key-123"
+    cfg = lifecycle_config(data_dir=str(tmp_path / "d"), pseudonym_key=key)
+    path = str(write_config(tmp_path / "c.yaml", cfg))
+    result = run_cli("check", "-c", path, module="tests.relay_proc")
     assert result.returncode == 0
-    assert re.search(r"^bots\[0\]\.token +warning +is a literal secret", result.stdout, re.M)
-    assert TOKEN not in result.stdout + result.stderr
+    assert re.search(r"^pseudonym_key +warning +is a literal secret", result.stdout, re.M)
+    assert key not in result.stdout + result.stderr
 
 
 def test_check_exits_4_when_redis_is_unreachable(tmp_path: Path) -> None:
