@@ -1,0 +1,104 @@
+"""Telegram's special paths: anonymous admins, commands, the 48-hour rule, migration."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio
+
+from bridge.configload import load_config
+from sandbox.telegram import BotApiServer
+from tests.harness import eventually, running
+from tests.helpers import write_config
+
+TOKEN = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+GROUP = -1001000000001
+ANA = 2001
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[BotApiServer]:
+    async with BotApiServer(limits=False) as server:
+        server.add_bot(TOKEN, "cdmx_bridge_bot")
+        server.add_user(ANA, "Ana")
+        server.create_chat(GROUP, "Inquilinas CDMX")
+        server.add_member(GROUP, 5000001, admin=True)
+        server.add_member(GROUP, ANA, admin=True)
+        yield server
+
+
+def config(tmp_path: Path, redis_url: str, tg: BotApiServer, chat: int = GROUP) -> Any:
+    cfg = {
+        "data_dir": str(tmp_path / "data"),
+        "redis": {"url": redis_url, "shards": 4},
+        "bots": [
+            {
+                "id": "tg",
+                "platform": "telegram",
+                "token": "${T}",
+                "api_url": tg.url,
+                "poll_timeout": 1,
+            },
+            {"id": "mem", "platform": "memory"},
+        ],
+        "rooms": [
+            {"id": "cdmx", "bot": "tg", "chat": chat, "language": "es", "label": "CDMX"},
+            {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "es", "label": "NYC"},
+        ],
+        "circles": [{"id": "net", "rooms": ["cdmx", "nyc"], "relay": "all"}],
+    }
+    return load_config(write_config(tmp_path / "c.yaml", cfg), env={"T": TOKEN})
+
+
+async def test_anonymous_admins_cross_as_their_group_and_commands_never_cross(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
+) -> None:
+    async with running(config(tmp_path, redis_url, tg)) as (_, net):
+        tg.post(GROUP, ANA, "Aviso de la asamblea", anonymous_admin=True)
+        tg.post(GROUP, ANA, "/share@cdmx_bridge_bot")
+        tg.post(GROUP, ANA, "/help@some_other_bot")
+        tg.post(GROUP, ANA, "/circle")
+        tg.post(GROUP, ANA, "marca")
+        await eventually(lambda: any("marca" in m.text for m in net.seen_in("nyc")))
+    crossed = [m.text for m in net.seen_in("nyc")]
+    assert crossed[0] == "Inquilinas CDMX (CDMX): Aviso de la asamblea"
+    assert not any("/" in text for text in crossed)  # no command crossed
+    assert len(crossed) == 2
+
+
+async def test_a_copy_older_than_48_hours_is_blanked_instead_of_deleted(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
+) -> None:
+    async with running(config(tmp_path, redis_url, tg)) as (_, net):
+        fresh = await net.bot("mem").post("nyc", "se puede borrar")
+        old = await net.bot("mem").post("nyc", "demasiado viejo")
+        await eventually(lambda: len(tg.messages(GROUP)) == 2)
+        await net.bot("mem").delete("nyc", fresh)
+        await eventually(lambda: len(tg.messages(GROUP)) == 1)  # deleted within 48 h
+        tg.move_clock(advance=49 * 3600)
+        await net.bot("mem").delete("nyc", old)
+        await eventually(lambda: tg.messages(GROUP)[0]["text"] == "[retracted]")
+    assert len(tg.messages(GROUP)) == 1
+
+
+async def test_a_group_that_becomes_a_supergroup_is_followed(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
+) -> None:
+    old = -100200
+    tg.create_chat(old, "Grupo viejo", type="group")
+    tg.add_member(old, 5000001, admin=True)
+    tg.add_member(old, ANA)
+    async with running(config(tmp_path, redis_url, tg, chat=old)) as (_, net):
+        tg.post(old, ANA, "antes")
+        await eventually(lambda: any("antes" in m.text for m in net.seen_in("nyc")))
+        new = tg.migrate(old, by=ANA)
+        tg.post(new, ANA, "después")
+        await eventually(lambda: any("después" in m.text for m in net.seen_in("nyc")))
+        await net.bot("mem").post("nyc", "hacia el nuevo grupo")
+        await eventually(
+            lambda: any("hacia el nuevo" in (m["text"] or "") for m in tg.messages(new))
+        )
+    assert tg.world.chats[new].status(5000001) != "left"  # it never left its own group
