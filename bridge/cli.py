@@ -161,10 +161,11 @@ def demo(keep_running: bool) -> None:
     for circle in cfg.circles:
         click.echo(f"  circle {circle.id}: {', '.join(circle.rooms)} (relay {circle.relay})")
     click.echo(
-        "\nNot built yet: the relay, the Telegram and Matrix adapters, translation and "
-        "call-outs.\nThe scripted scene (members write, a moderator shares, a reply comes "
-        "back, an edit,\na retract, a refused /share, a call-out at each city's local hour) "
-        "plays once they land."
+        "\nBuilt so far: the relay, translation and the Telegram adapter (see the README and"
+        "\n`./quickstart test`). Not built yet: the Matrix adapter, moderation and call-outs."
+        "\nThe scripted scene (members write, a moderator shares, a reply comes back, an edit,"
+        "\na retract, a refused /share, a call-out at each city's local hour) plays once they"
+        " land."
     )
 
 
