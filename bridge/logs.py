@@ -18,7 +18,7 @@ REDACTED = "***"
 # Tokens recognizable by shape, whether or not they are in the config.
 _SHAPES = [
     (re.compile(r"(/bot|/file/bot)\d+:[A-Za-z0-9_-]+"), r"\1" + REDACTED),
-    (re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}\b"), REDACTED),  # a bare Bot API token
+    (re.compile(r"(?<!\d)\d{6,}:[A-Za-z0-9_-]{30,}"), REDACTED),  # a Bot API token, anywhere
     (re.compile(r"(access_token=|api_key=|auth_key=|password=)[^&\s\"']+", re.I), r"\1" + REDACTED),
     (re.compile(r"(Authorization:?\s*(?:Bearer|Basic)\s+)\S+", re.I), r"\1" + REDACTED),
     (re.compile(r"((?:redis|rediss)://[^:/@\s]*:)[^@\s]+@"), r"\1" + REDACTED + "@"),
@@ -66,7 +66,7 @@ _redact = Redactor()
 _factory_installed = False
 
 
-def _install_record_redaction() -> None:
+def install_redaction() -> None:
     """Redact every log record as it is made, so that every handler (ours, an operator's,
     a test's) only ever sees redacted text."""
     global _factory_installed
@@ -93,7 +93,7 @@ def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str]
     """Install one stderr handler on the root logger (replacing an earlier one of ours)."""
     global _handler, _redact
     _redact = Redactor([*_redact.secrets, *secrets])
-    _install_record_redaction()
+    install_redaction()
     inner: logging.Formatter
     if fmt == "json":
         inner = JsonFormatter()
@@ -114,6 +114,14 @@ def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str]
         "deep_translator",
     ):  # fmt: skip
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def teardown_logging() -> None:
+    """Remove the handler ``setup_logging`` installed (redaction of records stays)."""
+    global _handler
+    if _handler is not None:
+        logging.getLogger().removeHandler(_handler)
+        _handler = None
 
 
 def add_secrets(secrets: Iterable[str]) -> None:

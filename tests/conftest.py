@@ -3,8 +3,11 @@ guard that fails any test that tries to reach beyond this machine."""
 
 from __future__ import annotations
 
+import io
 import ipaddress
+import logging
 import os
+import re
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,6 +16,7 @@ import pytest
 import redis.asyncio
 
 from bridge.embedded_redis import EmbeddedRedis
+from bridge.logs import install_redaction
 from tests.memory_bot import NETWORK
 
 # as the CLI does: python-telegram-bot 22 may report waits as timedeltas (no warning per 429)
@@ -103,3 +107,27 @@ def _fresh_memory_network() -> Iterator[None]:
     NETWORK.reset()
     yield
     NETWORK.reset()
+
+
+TOKEN_SHAPE = re.compile(r"(?<!\d)\d{6,}:[A-Za-z0-9_-]{30,}")
+ALL_PROCESS_LINES: list[str] = []  # stderr of every translocal process the tests ran
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_token_in_the_logs_of_the_whole_run() -> Iterator[None]:
+    """Every log record of the run, at DEBUG, from every library, and every line the
+    translocal processes wrote: none may hold a bot token."""
+    install_redaction()  # as `translocal run` does
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    before = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(before)
+    text = stream.getvalue() + "\n".join(ALL_PROCESS_LINES)
+    leaked = TOKEN_SHAPE.findall(text)
+    assert not leaked, f"{len(leaked)} bot tokens in the logs of this run"

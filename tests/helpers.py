@@ -98,8 +98,11 @@ class Proc:
 
     def _read(self) -> None:
         assert self.popen.stderr is not None
+        from tests.conftest import ALL_PROCESS_LINES
+
         for line in self.popen.stderr:
             self.lines.append(line.rstrip("\n"))
+            ALL_PROCESS_LINES.append(line)
             self._queue.put(line)
 
     def wait_for(self, text: str, timeout: float = 30.0) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bridge.logs import setup_logging
+from bridge.logs import setup_logging, teardown_logging
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, running
 from tests.helpers import write_config
@@ -112,7 +112,8 @@ async def test_a_member_message_arrives_attributed_in_telegram_and_elsewhere(
     assert "/bot***" in logged  # python-telegram-bot did log its URLs, redacted
     assert TOKEN_A.split(":")[1] not in logged
     assert TOKEN_B.split(":")[1] not in logged
-    setup_logging("text", "WARNING")
+    teardown_logging()
+    logging.getLogger().setLevel(logging.DEBUG)  # the whole-run log check listens at DEBUG
 
 
 async def test_hostile_formatting_arrives_as_text_never_as_markup(

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bridge.logs import Redactor, add_secrets, setup_logging
+from bridge.logs import Redactor, add_secrets, setup_logging, teardown_logging
 from tests.helpers import TOKEN
 
 
@@ -17,6 +17,8 @@ def test_bot_tokens_are_redacted_by_shape_even_when_unknown() -> None:
     assert TOKEN not in redact(line)
     assert "/bot***/getUpdates" in redact(line)
     assert TOKEN not in redact(f"token {TOKEN} refused")
+    assert TOKEN not in redact(f"wss://host/bot{TOKEN}")  # glued to letters, no slash before
+    assert TOKEN not in redact(f"url=x&token={TOKEN}&y")
 
 
 def test_known_secrets_and_credentials_in_urls_are_redacted() -> None:
@@ -40,7 +42,8 @@ def test_library_log_lines_are_redacted(fmt: str, capsys: pytest.CaptureFixture[
     if fmt == "json":
         entries = [json.loads(line) for line in err.strip().splitlines()]
         assert {e["logger"] for e in entries} == {"nio.client", "httpx"}
-    setup_logging("text", "WARNING")
+    teardown_logging()
+    logging.getLogger().setLevel(logging.DEBUG)  # the whole-run log check listens at DEBUG
 
 
 def test_libraries_that_log_texts_in_urls_stay_quiet_even_at_debug(
@@ -50,4 +53,5 @@ def test_libraries_that_log_texts_in_urls_stay_quiet_even_at_debug(
     logging.getLogger("urllib3.connectionpool").debug('"GET /m?q=home+address HTTP/1.1" 200')
     logging.getLogger("httpx").info("HTTP Request: POST http://127.0.0.1/translate")
     assert "home+address" not in capsys.readouterr().err
-    setup_logging("text", "WARNING")
+    teardown_logging()
+    logging.getLogger().setLevel(logging.DEBUG)  # the whole-run log check listens at DEBUG
