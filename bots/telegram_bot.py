@@ -265,7 +265,7 @@ class TelegramBot:
             self.limiter.hold(chat, seconds)
             raise RetryLater(seconds, f"telegram asked to wait {seconds:.0f} s") from None
         except TimedOut:
-            raise RetryLater(1.0, "telegram timed out") from None
+            raise RetryLater(1.0, "telegram timed out", backoff=True) from None
         except Forbidden as exc:
             raise PermanentFailure(f"telegram refused: {exc.message}") from None
         except InvalidToken:
@@ -273,7 +273,7 @@ class TelegramBot:
         except BadRequest as exc:
             raise PermanentFailure(f"telegram: {exc.message}") from None
         except NetworkError as exc:
-            raise RetryLater(1.0, f"telegram: {type(exc).__name__}") from None
+            raise RetryLater(1.0, f"telegram: {type(exc).__name__}", backoff=True) from None
         return []
 
     async def _send(self, job: Job, chat: str) -> list[str]:

@@ -34,10 +34,19 @@ from bridge.relay_worker import worker_id
 log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 300.0  # the longest a retry_after is honoured in one go
+MAX_BACKOFF_S = 60.0  # the longest wait after network failures in a row
 MAX_UNEXPECTED = 5  # attempts after errors the adapter did not classify, then dead-letter
 DEADLINE_S = 120.0  # one platform call, at most
 
 OnDeadLetter = Callable[[Delivery, str], Awaitable[None]]
+
+
+def retry_wait(exc: RetryLater, in_a_row: int) -> float:
+    """How long to wait before the next attempt: a platform's own wait exactly (capped);
+    after network failures, doubling from ``exc.after`` with each one in a row (capped)."""
+    if not exc.backoff:
+        return min(max(exc.after, 0.0), MAX_WAIT_S)
+    return min(max(exc.after, 0.0) * 2 ** max(in_a_row - 1, 0), MAX_BACKOFF_S)
 
 
 class Deliverer:
@@ -211,12 +220,14 @@ class Deliverer:
     async def _attempt(self, job: Job) -> list[str] | None:
         """Deliver until it succeeds; None when it failed for good (dead-lettered)."""
         unexpected = 0
+        failures_in_a_row = 0
         while True:
             try:
                 return await asyncio.wait_for(self.bot.deliver(job), DEADLINE_S)
             except RetryLater as exc:
                 self.retries += 1
-                wait = min(max(exc.after, 0.0), MAX_WAIT_S)
+                failures_in_a_row = failures_in_a_row + 1 if exc.backoff else 0
+                wait = retry_wait(exc, failures_in_a_row)
                 log.info("bot %s: %s; retrying in %.1f s", self.bot.id, exc, wait)
                 await asyncio.sleep(wait)
             except PermanentFailure as exc:

@@ -65,11 +65,17 @@ class DeliveryError(Exception):
 
 
 class RetryLater(DeliveryError):
-    """Not sent; try again after ``after`` seconds (a 429, a 5xx, a network error)."""
+    """Not sent; try again after ``after`` seconds.
 
-    def __init__(self, after: float, reason: str) -> None:
+    ``backoff=False`` (a 429): the platform said how long; wait exactly that. ``backoff=True``
+    (a 5xx, a timeout, a network error): ``after`` is the least wait, and the deliverer doubles
+    it for each failure in a row, up to a cap.
+    """
+
+    def __init__(self, after: float, reason: str, *, backoff: bool = False) -> None:
         super().__init__(reason)
         self.after = after
+        self.backoff = backoff
 
 
 class PermanentFailure(DeliveryError):
