@@ -77,7 +77,6 @@ class TelegramBot:
             get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 10),
         )
         self.limiter = Limiter(scale)
-        self.rooms = {(r.chat, r.topic): r for r in ctx.rooms}
         self.chats = {r.chat for r in ctx.rooms}
         self.migrated: dict[str, str] = {}  # configured chat -> the supergroup it became
         self._poller: asyncio.Task[None] | None = None
