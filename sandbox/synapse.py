@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 import yaml
@@ -59,6 +59,12 @@ def _free_port() -> int:
         return port
 
 
+def _private(path: Path, exclusive: bool = False) -> TextIO:
+    """Open `path` for writing, readable by this user only."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, 0o600), "w")
+
+
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -81,12 +87,17 @@ class SynapseServer:
         self.output_path = self.directory / "synapse.out"  # the process's stdout and stderr
         self.log_path = self.directory / "homeserver.log"  # Synapse's own log (WARNING and up)
         self._process: subprocess.Popen[bytes] | None = None
-        self._secrets: dict[str, str] = {}
 
     @property
     def pid(self) -> int | None:
         """The process id while running, else None."""
         return self._process.pid if self._process and self._process.poll() is None else None
+
+    @property
+    def _secrets(self) -> dict[str, str]:
+        """This directory's secrets, made on the first start."""
+        secrets_: dict[str, str] = json.loads((self.directory / "secrets.json").read_text())
+        return secrets_
 
     async def start(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109 -- a startup budget
         """Write the config (first time only for secrets and key), start Synapse, wait for it."""
@@ -207,13 +218,12 @@ class SynapseServer:
             fresh = {
                 name: secrets.token_urlsafe(32) for name in ("registration", "macaroon", "form")
             }
-            fd = os.open(secrets_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
+            with _private(secrets_path, exclusive=True) as f:
                 json.dump(fresh, f)
-        self._secrets = json.loads(secrets_path.read_text())
+        known = self._secrets
         key_path = directory / f"{SERVER_NAME}.signing.key"
         if not key_path.exists():
-            with key_path.open("w") as f:
+            with _private(key_path, exclusive=True) as f:
                 write_signing_keys(f, [generate_signing_key("a")])
         log_config = {
             "version": 1,
@@ -236,9 +246,9 @@ class SynapseServer:
             "log_config": str(directory / "log.config"),
             "media_store_path": str(directory / "media_store"),
             "signing_key_path": str(key_path),
-            "registration_shared_secret": self._secrets["registration"],
-            "macaroon_secret_key": self._secrets["macaroon"],
-            "form_secret": self._secrets["form"],
+            "registration_shared_secret": known["registration"],
+            "macaroon_secret_key": known["macaroon"],
+            "form_secret": known["form"],
             "report_stats": False,
             "enable_registration": False,
             "federation_domain_whitelist": [],
@@ -248,8 +258,7 @@ class SynapseServer:
             "bcrypt_rounds": 4,
             **_RATE_LIMITS,
         }  # fmt: skip
-        fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
+        with _private(self.config_path) as f:
             yaml.safe_dump(config, f, sort_keys=False)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
