@@ -126,6 +126,11 @@ class TelegramBot:
                 log.error(  # noqa: TRY400 - the one line says it all
                     "telegram bot %s: the token was revoked; this bot stops", self.id
                 )
+                await self.ctx.notice(
+                    f"Telegram bot {self.id} stopped: Telegram refused its token (revoked?). "
+                    "Nothing crosses into or out of its rooms until bots[].token is updated "
+                    "and translocal restarted. The other bots go on."
+                )
                 return
             except (NetworkError, TelegramError) as exc:
                 failures += 1
@@ -234,6 +239,10 @@ class TelegramBot:
         await self.ctx.redis.hset(keys.bot_state(self.id, "migrated"), old, new)
         log.warning("telegram bot %s: chat %s became supergroup %s; it is followed, but set "
                     "its rooms[].chat to %s in the config", self.id, old, new, new)  # fmt: skip
+        await self.ctx.notice(
+            f"Telegram group {old} became supergroup {new}. Translocal follows it; "
+            f"set rooms[].chat to {new} in the config before the next restart."
+        )
 
     async def _refuse(self, chat_id: int) -> None:
         """Say once that this chat is not configured, and leave it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -113,7 +114,12 @@ class App:
                     )
                     continue
                 ctx = BotContext(
-                    settings, cfg.rooms_of(settings.id), redis, cfg.data_dir, inbox.publish
+                    settings,
+                    cfg.rooms_of(settings.id),
+                    redis,
+                    cfg.data_dir,
+                    inbox.publish,
+                    notice=self._notifier(settings.id),
                 )
                 bot = platform.factory(ctx)
                 self.bots[settings.id] = bot
@@ -144,19 +150,31 @@ class App:
             log.warning("the call-out scheduler is not built yet; no call-out fires")
         return parts + ingress
 
+    def _notifier(self, bot_id: str) -> Callable[[str], Awaitable[None]]:
+        async def notice(text: str) -> None:
+            rooms = self.config.rooms_of(bot_id)
+            await self.notify(text, rooms[0].id if rooms else self.config.rooms[0].id)
+
+        return notice
+
     async def notify_dead_letter(self, delivery: Delivery, reason: str) -> None:
         """Tell the operator (ops_room, else the room the message came from)."""
         cfg = self.config
-        assert self.redis is not None
-        room = cfg.room(cfg.ops_room or delivery.origin.room)
         failed = cfg.room(delivery.room)
         text = (
             f"Translocal could not deliver a message from {cfg.room(delivery.origin.room).label} "
             f"to {failed.label}: {reason}. It is kept in the dead-letter stream for "
             f"{cfg.retention.message_map_days} days."
         )
+        await self.notify(text, delivery.origin.room, key=f"notice:{delivery.key}")
+
+    async def notify(self, text: str, fallback_room: str, key: str | None = None) -> None:
+        """An operational notice, in ops_room (else ``fallback_room``). Never a message body."""
+        cfg = self.config
+        assert self.redis is not None
+        room = cfg.room(cfg.ops_room or fallback_room)
         notice = Delivery(
-            key=f"notice:{delivery.key}",
+            key=key or f"notice:{uuid.uuid4().hex}",
             action="send",
             bot=room.bot,
             room=room.id,

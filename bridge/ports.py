@@ -36,7 +36,13 @@ class BotContext:
     redis: Redis
     data_dir: Path
     emit: Emit  # puts an envelope into the inbox; returns once it is stored
+    # tells the operator something (in ops_room, else in this bot's first room); never a body
+    notice: Callable[[str], Awaitable[None]] = field(default=lambda text: _no_notice(text))
     extra: dict[str, object] = field(default_factory=dict)
+
+
+async def _no_notice(text: str) -> None:
+    return None
 
 
 @runtime_checkable

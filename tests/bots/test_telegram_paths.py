@@ -30,8 +30,10 @@ async def tg() -> AsyncIterator[BotApiServer]:
         yield server
 
 
-def config(tmp_path: Path, redis_url: str, tg: BotApiServer, chat: int = GROUP) -> Any:
-    cfg = {
+def config(
+    tmp_path: Path, redis_url: str, tg: BotApiServer, chat: int = GROUP, **extra: Any
+) -> Any:
+    cfg: dict[str, Any] = {
         "data_dir": str(tmp_path / "data"),
         "redis": {"url": redis_url, "shards": 4},
         "bots": [
@@ -49,7 +51,9 @@ def config(tmp_path: Path, redis_url: str, tg: BotApiServer, chat: int = GROUP) 
             {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "es", "label": "NYC"},
         ],
         "circles": [{"id": "net", "rooms": ["cdmx", "nyc"], "relay": "all"}],
+        "ops_room": "nyc",
     }
+    cfg.update(extra)
     return load_config(write_config(tmp_path / "c.yaml", cfg), env={"T": TOKEN})
 
 
@@ -102,3 +106,38 @@ async def test_a_group_that_becomes_a_supergroup_is_followed(
             lambda: any("hacia el nuevo" in (m["text"] or "") for m in tg.messages(new))
         )
     assert tg.world.chats[new].status(5000001) != "left"  # it never left its own group
+    told = [m.text for m in net.seen_in("nyc") if "became supergroup" in m.text]
+    assert told == [
+        f"Telegram group {old} became supergroup {new}. Translocal follows it; "
+        f"set rooms[].chat to {new} in the config before the next restart."
+    ]
+
+
+async def test_a_revoked_token_stops_that_bot_alone_and_the_operator_is_told(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
+) -> None:
+    other_token, berlin = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", -1001000000002
+    tg.add_bot(other_token, "berlin_bridge_bot")
+    tg.create_chat(berlin, "Berlin")
+    tg.add_member(berlin, 5000002, admin=True)
+    bots = [
+        {"id": "tg", "platform": "telegram", "token": "${T}", "api_url": tg.url, "poll_timeout": 1},
+        {"id": "tg2", "platform": "telegram", "token": other_token, "api_url": tg.url,
+         "poll_timeout": 1},
+        {"id": "mem", "platform": "memory"},
+    ]  # fmt: skip
+    rooms = [
+        {"id": "cdmx", "bot": "tg", "chat": GROUP, "language": "es", "label": "CDMX"},
+        {"id": "berlin", "bot": "tg2", "chat": berlin, "language": "es", "label": "Berlin"},
+        {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "es", "label": "NYC"},
+    ]
+    circles = [{"id": "net", "rooms": ["cdmx", "berlin", "nyc"], "relay": "all"}]
+    loaded = config(tmp_path, redis_url, tg, bots=bots, rooms=rooms, circles=circles)
+    async with running(loaded) as (_, net):
+        del tg.world.bots[TOKEN]  # BotFather /revoke: the old token is refused from now on
+        await eventually(lambda: any("stopped" in m.text for m in net.seen_in("nyc")))
+        await net.bot("mem").post("nyc", "sigue funcionando")
+        await eventually(lambda: any("sigue" in (m["text"] or "") for m in tg.messages(berlin)))
+    notice = next(m.text for m in net.seen_in("nyc") if "stopped" in m.text)
+    assert notice.startswith("Telegram bot tg stopped: Telegram refused its token")
+    assert TOKEN.split(":")[1] not in notice
