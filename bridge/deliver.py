@@ -71,7 +71,7 @@ class Deliverer:
         self.lease_key = keys.lease(f"outbox:{bot.id}")
         self.lease_ms = lease_ms
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._queues: dict[str, asyncio.Queue[tuple[str, str | None]]] = {}
+        self._queues: dict[str, asyncio.Queue[tuple[str, Delivery | None]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._owner = False
         self.delivered = 0
@@ -129,20 +129,33 @@ class Deliverer:
             except Exception:
                 log.exception("bot %s: lease renewal failed; retrying", self.bot.id)
 
+    def _parse(self, entry_id: str, data: str | None) -> Delivery | None:
+        """The entry's delivery, or None for one deleted while pending or not a delivery."""
+        if data is None:
+            return None
+        try:
+            return Delivery.model_validate_json(data)
+        except ValidationError as exc:
+            log.error(  # noqa: TRY400 - a validation error quotes its input: a body
+                "bot %s: outbox entry %s is not a delivery (%d errors); dropped",
+                self.bot.id,
+                entry_id,
+                exc.error_count(),
+            )
+            return None
+
     async def _dispatch(self, entries: list[Entry]) -> None:
         for entry_id, data in entries:
             await self._slots.acquire()
-            chat = "?"
-            if data is not None:
-                with contextlib.suppress(ValueError, TypeError):
-                    chat = str(json.loads(data).get("chat", "?"))
+            delivery = self._parse(entry_id, data)
+            chat = delivery.chat if delivery is not None else "?"
             queue = self._queues.get(chat)
             if queue is None:
                 queue = self._queues[chat] = asyncio.Queue()
                 self._workers[chat] = asyncio.create_task(
                     self._chat_worker(queue), name=f"deliver-{self.bot.id}-{chat}"
                 )
-            queue.put_nowait((entry_id, data))
+            queue.put_nowait((entry_id, delivery))
 
     async def _drain(self, grace_s: float) -> None:
         """Let queued deliveries finish (up to ``grace_s``), then stop the chat workers."""
@@ -157,11 +170,11 @@ class Deliverer:
         self._queues.clear()
         self._workers.clear()
 
-    async def _chat_worker(self, queue: asyncio.Queue[tuple[str, str | None]]) -> None:
+    async def _chat_worker(self, queue: asyncio.Queue[tuple[str, Delivery | None]]) -> None:
         while True:
-            entry_id, data = await queue.get()
+            entry_id, delivery = await queue.get()
             try:
-                await self._handle(entry_id, data)
+                await self._handle(entry_id, delivery)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -171,19 +184,8 @@ class Deliverer:
                 queue.task_done()
                 self._slots.release()
 
-    async def _handle(self, entry_id: str, data: str | None) -> None:
-        if data is None:
-            await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
-            return
-        try:
-            delivery = Delivery.model_validate_json(data)
-        except ValidationError as exc:
-            log.error(  # noqa: TRY400 - a validation error quotes its input: a body
-                "bot %s: outbox entry %s is not a delivery (%d errors); dropped",
-                self.bot.id,
-                entry_id,
-                exc.error_count(),
-            )
+    async def _handle(self, entry_id: str, delivery: Delivery | None) -> None:
+        if delivery is None:  # deleted while pending, or not a delivery: acknowledge it
             await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
             return
         if await self.redis.exists(keys.sent(delivery.key)):
