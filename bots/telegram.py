@@ -50,6 +50,11 @@ class TelegramSettings(BotSettings):
         return url
 
 
+def chat_id(chat: str) -> int | str:
+    """A configured chat as the Bot API takes it: a numeric id, or an @username."""
+    return int(chat) if chat.lstrip("-").isdigit() else chat
+
+
 def check_chat(chat: str) -> str | None:
     if re.fullmatch(r"-?\d+", chat) or re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{4,}", chat):
         return None

@@ -31,6 +31,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bots.telegram import chat_id
 from bots.telegram_limits import Limiter
 from bots.telegram_render import entities_to_spans, render_parts
 from bridge import keys
@@ -55,10 +56,6 @@ def _retry_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value: int | float | timedelta = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _chat_id(chat: str) -> int | str:
-    return int(chat) if chat.lstrip("-").isdigit() else chat
 
 
 class TelegramBot:
@@ -294,7 +291,7 @@ class TelegramBot:
             if i == 0 and job.reply_to:
                 reply = ReplyParameters(int(job.reply_to), allow_sending_without_reply=True)
             message = await self.bot.send_message(
-                _chat_id(chat), html, parse_mode=ParseMode.HTML, message_thread_id=d.topic,
+                chat_id(chat), html, parse_mode=ParseMode.HTML, message_thread_id=d.topic,
                 reply_parameters=reply, link_preview_options=LinkPreviewOptions(is_disabled=True),
             )  # fmt: skip
             sent.append(str(message.message_id))
@@ -307,7 +304,7 @@ class TelegramBot:
             try:
                 await self.bot.edit_message_text(
                     html,
-                    chat_id=_chat_id(chat),
+                    chat_id=chat_id(chat),
                     message_id=int(copy_id),
                     parse_mode=ParseMode.HTML,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -317,13 +314,13 @@ class TelegramBot:
                     raise
         for extra in job.copies[len(parts) :]:  # the edit is shorter: fewer parts remain
             with contextlib.suppress(BadRequest):
-                await self.bot.delete_message(_chat_id(chat), int(extra))
+                await self.bot.delete_message(chat_id(chat), int(extra))
         return list(job.copies[: len(parts)])
 
     async def _delete(self, job: Job, chat: str) -> None:
         for copy_id in job.copies:
             try:
-                await self.bot.delete_message(_chat_id(chat), int(copy_id))
+                await self.bot.delete_message(chat_id(chat), int(copy_id))
             except BadRequest as exc:
                 if "not found" in exc.message:
                     continue
@@ -331,7 +328,7 @@ class TelegramBot:
                 await self.limiter.acquire(chat)
                 with contextlib.suppress(BadRequest):
                     await self.bot.edit_message_text(
-                        RETRACTED, chat_id=_chat_id(chat), message_id=int(copy_id)
+                        RETRACTED, chat_id=chat_id(chat), message_id=int(copy_id)
                     )
 
 

@@ -9,6 +9,7 @@ from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
+from bots.telegram import chat_id
 from bridge.config import BotSettings, RoomConfig
 from bridge.platforms import RoomCheck
 
@@ -42,7 +43,7 @@ async def check_rooms(settings: BotSettings, rooms: list[RoomConfig]) -> list[Ro
 
 
 async def _room(bot: Bot, room: RoomConfig, reads_all: bool) -> RoomCheck:
-    chat = int(room.chat) if room.chat.lstrip("-").isdigit() else room.chat
+    chat = chat_id(room.chat)
     try:
         info = await bot.get_chat(chat)
         member = await bot.get_chat_member(chat, bot.id)
