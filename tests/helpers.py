@@ -63,6 +63,18 @@ def lifecycle_config(**overrides: object) -> dict[str, object]:
     return cfg
 
 
+def sandbox_bot(bot_id: str, token: str, api_url: str, **extra: object) -> dict[str, object]:
+    """A Telegram bot of a config, talking to the sandbox Bot API server, polling briefly."""
+    return {
+        "id": bot_id,
+        "platform": "telegram",
+        "token": token,
+        "api_url": api_url,
+        "poll_timeout": 1,
+        **extra,
+    }
+
+
 def write_config(path: Path, cfg: dict[str, object]) -> Path:
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
     return path

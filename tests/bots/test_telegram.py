@@ -13,7 +13,7 @@ import redis.asyncio
 from bridge.logs import setup_logging, teardown_logging
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, running
-from tests.helpers import write_config
+from tests.helpers import sandbox_bot, write_config
 
 TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 TOKEN_B = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -47,20 +47,8 @@ def config(tmp_path: Path, redis_url: str, tg: BotApiServer, **extra: Any) -> An
         "data_dir": str(tmp_path / "data"),
         "redis": {"url": redis_url, "shards": 4},
         "bots": [
-            {
-                "id": "tg-a",
-                "platform": "telegram",
-                "token": "${TOKEN_A}",
-                "api_url": tg.url,
-                "poll_timeout": 1,
-            },
-            {
-                "id": "tg-b",
-                "platform": "telegram",
-                "token": "${TOKEN_B}",
-                "api_url": tg.url,
-                "poll_timeout": 1,
-            },
+            sandbox_bot("tg-a", "${TOKEN_A}", tg.url),
+            sandbox_bot("tg-b", "${TOKEN_B}", tg.url),
             {"id": "mem", "platform": "memory"},
         ],
         "rooms": [

@@ -12,7 +12,7 @@ import pytest
 from bridge.check import run_check
 from bridge.configload import load_config
 from sandbox.telegram import BotApiServer
-from tests.helpers import run_cli, write_config
+from tests.helpers import run_cli, sandbox_bot, write_config
 
 GOOD = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 PRIVATE = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"  # privacy mode on
@@ -39,8 +39,8 @@ def config(
     cfg = {
         "data_dir": str(tmp_path / "data"),
         "bots": [
-            {"id": "a", "platform": "telegram", "token": token_a, "api_url": tg.url},
-            {"id": "b", "platform": "telegram", "token": PRIVATE, "api_url": tg.url},
+            sandbox_bot("a", token_a, tg.url),
+            sandbox_bot("b", PRIVATE, tg.url),
         ],
         "rooms": rooms,
     }

@@ -14,7 +14,7 @@ import redis.asyncio
 
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually
-from tests.helpers import Proc, write_config
+from tests.helpers import Proc, sandbox_bot, write_config
 
 TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 TOKEN_B = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -48,22 +48,9 @@ async def test_a_killed_bot_process_loses_nothing_after_restart(
         "data_dir": str(tmp_path / "data"),
         "redis": {"url": redis_url, "shards": 4},
         "bots": [
-            {
-                "id": "a",
-                "platform": "telegram",
-                "token": TOKEN_A,
-                "api_url": tg.url,
-                "poll_timeout": 1,
-                "limits_scale": 0.01,  # Telegram's pacing, 100 times faster
-            },
-            {
-                "id": "b",
-                "platform": "telegram",
-                "token": TOKEN_B,
-                "api_url": tg.url,
-                "poll_timeout": 1,
-                "limits_scale": 0.01,  # Telegram's pacing, 100 times faster
-            },
+            # Telegram's pacing, 100 times faster
+            sandbox_bot("a", TOKEN_A, tg.url, limits_scale=0.01),
+            sandbox_bot("b", TOKEN_B, tg.url, limits_scale=0.01),
         ],
         "rooms": [
             {"id": "cdmx", "bot": "a", "chat": CDMX, "language": "es", "label": "CDMX"},

@@ -13,7 +13,7 @@ import redis.asyncio
 from bridge.configload import load_config
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, running
-from tests.helpers import write_config
+from tests.helpers import sandbox_bot, write_config
 
 TOKEN = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 GROUP = -1001000000001
@@ -34,14 +34,7 @@ def config(tmp_path: Path, redis_url: str, tg: BotApiServer) -> Any:
         "data_dir": str(tmp_path / "data"),
         "redis": {"url": redis_url, "shards": 4},
         "bots": [
-            {
-                "id": "tg",
-                "platform": "telegram",
-                "token": "${TOKEN}",
-                "api_url": tg.url,
-                "poll_timeout": 1,
-                "limits_scale": SCALE,
-            },
+            sandbox_bot("tg", "${TOKEN}", tg.url, limits_scale=SCALE),
             {"id": "mem", "platform": "memory"},
         ],
         "rooms": [

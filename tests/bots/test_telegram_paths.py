@@ -12,7 +12,7 @@ import redis.asyncio
 from bridge.configload import load_config
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, running
-from tests.helpers import write_config
+from tests.helpers import sandbox_bot, write_config
 
 TOKEN = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 GROUP = -1001000000001
@@ -37,13 +37,7 @@ def config(
         "data_dir": str(tmp_path / "data"),
         "redis": {"url": redis_url, "shards": 4},
         "bots": [
-            {
-                "id": "tg",
-                "platform": "telegram",
-                "token": "${T}",
-                "api_url": tg.url,
-                "poll_timeout": 1,
-            },
+            sandbox_bot("tg", "${T}", tg.url),
             {"id": "mem", "platform": "memory"},
         ],
         "rooms": [
@@ -121,11 +115,10 @@ async def test_a_revoked_token_stops_that_bot_alone_and_the_operator_is_told(
     tg.create_chat(berlin, "Berlin")
     tg.add_member(berlin, 5000002, admin=True)
     bots = [
-        {"id": "tg", "platform": "telegram", "token": "${T}", "api_url": tg.url, "poll_timeout": 1},
-        {"id": "tg2", "platform": "telegram", "token": other_token, "api_url": tg.url,
-         "poll_timeout": 1},
+        sandbox_bot("tg", "${T}", tg.url),
+        sandbox_bot("tg2", other_token, tg.url),
         {"id": "mem", "platform": "memory"},
-    ]  # fmt: skip
+    ]
     rooms = [
         {"id": "cdmx", "bot": "tg", "chat": GROUP, "language": "es", "label": "CDMX"},
         {"id": "berlin", "bot": "tg2", "chat": berlin, "language": "es", "label": "Berlin"},
