@@ -120,6 +120,7 @@ class App:
                     cfg.data_dir,
                     inbox.publish,
                     notice=self._notifier(settings.id),
+                    media_ttl_s=cfg.retention.recent_hours * 3600,
                 )
                 bot = platform.factory(ctx)
                 self.bots[settings.id] = bot

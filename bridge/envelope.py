@@ -17,6 +17,7 @@ SpanKind = Literal[
     "bold", "italic", "underline", "strike", "code", "pre", "link", "mention", "spoiler"
 ]
 Action = Literal["send", "edit", "delete"]
+MediaKind = Literal["photo", "file", "voice", "sticker", "video", "audio"]
 
 
 class _Frozen(BaseModel):
@@ -46,6 +47,42 @@ class MsgRef(_Frozen):
         return f"{self.room}/{self.id}"
 
 
+class Media(_Frozen):
+    """What a message carries besides text. The bytes, when carried, wait in Redis under
+    ``blob`` (see bridge.media); when not, ``note`` says why, and copies show it instead."""
+
+    kind: MediaKind
+    name: str = ""  # the file name the sender gave, if any
+    mime: str = ""
+    size: int = Field(default=0, ge=0)  # bytes
+    width: int | None = None
+    height: int | None = None
+    emoji: str = ""  # a sticker's emoji
+    blob: str = ""  # the Redis key of the bytes; "" when they are not carried
+    note: str = ""  # why not carried, e.g. "too large to carry"
+
+    def describe(self, reason: str = "") -> str:
+        """The honest note a copy shows in place of the media: "[photo, 12 MB, too large to
+        carry]"."""
+        parts = [f"sticker {self.emoji}".strip() if self.kind == "sticker" else self.kind]
+        if self.name and self.kind == "file":
+            parts.append(self.name)
+        if self.size:
+            parts.append(human_size(self.size))
+        why = reason or self.note
+        if why:
+            parts.append(why)
+        return "[" + ", ".join(parts) + "]"
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} bytes"
+
+
 class Envelope(_Frozen):
     """One normalized inbound event from a chat."""
 
@@ -62,6 +99,7 @@ class Envelope(_Frozen):
     reaction: str | None = None
     command: str | None = None
     args: str = ""
+    media: Media | None = None
     encrypted: bool = False
     ts: float = Field(default_factory=time.time)  # when the platform says it happened
     received: float = Field(default_factory=time.time)  # when the bridge took it in
@@ -81,6 +119,7 @@ class Delivery(_Frozen):
     attribution: str = ""
     text: str = ""
     spans: tuple[Span, ...] = ()
+    media: Media | None = None  # the adapter sends it, or its describe() note when it cannot
     language: str = ""  # of the target room
     source_language: str = ""  # what the text was taken to be in
     translated: bool = False  # text is a translation from source_language: say so

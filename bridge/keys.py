@@ -52,6 +52,11 @@ def copy(room: str, message_id: str) -> str:
     return f"{PREFIX}map:c:{room}:{message_id}"
 
 
+def media(digest: str) -> str:
+    """The bytes of a carried file (images already cleaned), by their SHA-256."""
+    return f"{PREFIX}media:{digest}"
+
+
 TRANSLATION_CACHE = f"{PREFIX}tcache:"  # + provider:source:target:hash, and tag:<message>
 
 

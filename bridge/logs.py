@@ -109,9 +109,10 @@ def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str]
     _handler = handler
     # httpx logs every request URL at INFO; Bot API URLs hold the token (redacted anyway).
     # deep-translator puts message texts in URLs, and urllib3 logs them at DEBUG: never.
+    # Pillow logs image metadata (GPS included) at DEBUG while it reads and writes EXIF.
     for noisy in (
         "httpx", "httpcore", "hpack", "aiohttp.access", "peewee", "urllib3", "requests",
-        "deep_translator",
+        "deep_translator", "PIL",
     ):  # fmt: skip
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 

@@ -38,6 +38,7 @@ class BotContext:
     emit: Emit  # puts an envelope into the inbox; returns once it is stored
     # tells the operator something (in ops_room, else in this bot's first room); never a body
     notice: Callable[[str], Awaitable[None]] = field(default=lambda text: _no_notice(text))
+    media_ttl_s: int = 24 * 3600  # how long carried files wait in Redis (retention.recent_hours)
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -210,6 +210,7 @@ class Router:
                     attribution=credit if action != "delete" else "",
                     text=text,
                     spans=spans,
+                    media=envelope.media if action != "delete" else None,
                     language=target.language,
                     source_language=result.source if result else room.language,
                     translated=translated,
