@@ -47,6 +47,7 @@ PLATFORM = register(
         name="matrix",
         settings=MatrixSettings,
         check_chat=check_chat,
+        encryption=True,
         identity=lambda s: f"matrix:{s.user_id}",  # type: ignore[attr-defined]
     )
 )

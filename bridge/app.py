@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +20,12 @@ from bridge.bus import Inbox
 from bridge.config import Config
 from bridge.configload import LoadedConfig
 from bridge.deliver import Deliverer
-from bridge.envelope import Delivery, MsgRef
+from bridge.envelope import Delivery
 from bridge.platforms import platforms
 from bridge.ports import Bot, BotContext
 from bridge.relay import Router
 from bridge.relay_worker import RelayWorker
+from bridge.render import notice
 from bridge.schema import upgrade
 from bridge.store import RedisHandle, open_redis
 from bridge.translator import build_translator
@@ -171,22 +171,9 @@ class App:
 
     async def notify(self, text: str, fallback_room: str, key: str | None = None) -> None:
         """An operational notice, in ops_room (else ``fallback_room``). Never a message body."""
-        cfg = self.config
         assert self.redis is not None
-        room = cfg.room(cfg.ops_room or fallback_room)
-        notice = Delivery(
-            key=key or f"notice:{uuid.uuid4().hex}",
-            action="send",
-            bot=room.bot,
-            room=room.id,
-            chat=room.chat,
-            topic=room.topic,
-            origin=MsgRef(room=room.id, id="notice"),
-            text=text,
-            language=room.language,
-            notice=True,
-        )
-        await self.redis.client.xadd(keys.outbox(room.bot), {"d": notice.model_dump_json()})
+        delivery = notice(self.config, text, fallback_room, key)
+        await self.redis.client.xadd(keys.outbox(delivery.bot), {"d": delivery.model_dump_json()})
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         self.redis = await open_redis(self.config.redis, self.config.data_dir)

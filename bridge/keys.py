@@ -52,6 +52,11 @@ def copy(room: str, message_id: str) -> str:
     return f"{PREFIX}map:c:{room}:{message_id}"
 
 
+def notified(what: str) -> str:
+    """Set while a notice about ``what`` was given, so that it is given once."""
+    return f"{PREFIX}notified:{what}"
+
+
 def media(digest: str) -> str:
     """The bytes of a carried file (images already cleaned), by their SHA-256."""
     return f"{PREFIX}media:{digest}"

@@ -42,6 +42,9 @@ class Platform:
     reactions: frozenset[str] | None = None
     # whether a room may name a forum topic
     topics: bool = False
+    # rooms can be end-to-end encrypted; the adapter keeps the set of encrypted chats in
+    # keys.bot_state(bot, "encrypted"), and the relay keeps encrypted threads inside them
+    encryption: bool = False
     # the sender id ("<platform>:<user id>") the bot itself posts as, so its copies never loop
     identity: Callable[[BotSettings], str | None] = lambda _settings: None
     # builds the adapter; None while the platform's adapter is not built

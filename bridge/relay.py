@@ -19,7 +19,7 @@ from bridge.config import CircleConfig, Config, RoomConfig
 from bridge.envelope import Action, Delivery, Envelope, MsgRef, Span, SpanKind
 from bridge.platforms import Platform
 from bridge.policy import BasePolicy, Policy
-from bridge.render import attribution
+from bridge.render import attribution, notice
 from bridge.translator import PassThrough, Translator
 from translation.protect import Mark
 from translation.translator import Result
@@ -80,11 +80,14 @@ class Router:
             (r.bot, r.chat, r.topic): r for r in config.rooms
         }
         self.own: set[str] = set()
+        self.may_encrypt: set[str] = set()  # bots whose rooms can be end-to-end encrypted
         for bot in config.bots:
             platform = platforms.get(bot.platform)
             identity = platform.identity(bot) if platform else None
             if identity:
                 self.own.add(identity)
+            if platform is not None and platform.encryption:
+                self.may_encrypt.add(bot.id)
         self.circles_of: dict[str, list[str]] = {r.id: [] for r in config.rooms}
         self.circles = {c.id: c for c in config.circles}
         for circle in config.circles:
@@ -93,6 +96,7 @@ class Router:
         self.key = (
             config.pseudonym_key.get_secret_value().encode() if config.pseudonym_key else None
         )
+        self.redis = redis
 
     def room_of(self, envelope: Envelope) -> RoomConfig | None:
         """The configured room an envelope comes from: the chat's topic, else the whole chat."""
@@ -140,10 +144,13 @@ class Router:
             plan.reason = "send-only room is receive-only"
             return plan
         targets = await self._targets(envelope, room, root, policy=True)
+        held = await self._unencrypted(envelope, targets)
+        if held:
+            plan.deliveries.extend(await self._held_notice(room, root, held))
         if not targets:
             plan.reason = "no circle lets it cross"
             return plan
-        plan.deliveries = await self._render(envelope, room, origin, targets, "send", parent)
+        plan.deliveries += await self._render(envelope, room, origin, targets, "send", parent)
         return plan
 
     async def _follow_up(self, envelope: Envelope, room: RoomConfig, origin: MsgRef) -> Plan:
@@ -151,6 +158,7 @@ class Router:
         (a fixed date, a retraction): the deliverer skips rooms where no copy was made."""
         plan = Plan(envelope, origin=origin)
         targets = await self._targets(envelope, room, origin, policy=False)
+        await self._unencrypted(envelope, targets)
         action: Action = "edit" if envelope.kind == "edit" else "delete"
         plan.deliveries = await self._render(envelope, room, origin, targets, action, None)
         return plan
@@ -171,6 +179,42 @@ class Router:
                 if other != room.id and target.receive and other not in targets:
                     targets[other] = (target, credit, circle)
         return targets
+
+    async def _unencrypted(
+        self, envelope: Envelope, targets: dict[str, tuple[RoomConfig, str, CircleConfig]]
+    ) -> list[RoomConfig]:
+        """Takes out of ``targets`` the rooms an encrypted message may not reach: any room not
+        known to be encrypted, unless the circle allows unencrypted ones. Returns them."""
+        if not envelope.encrypted:
+            return []
+        held = []
+        for room_id, (target, _, circle) in list(targets.items()):
+            if circle.allow_unencrypted or await self._encrypted(target):
+                continue
+            del targets[room_id]
+            held.append(target)
+        return held
+
+    async def _encrypted(self, room: RoomConfig) -> bool:
+        """Whether the room's bot has seen it encrypted (adapters keep the set)."""
+        if room.bot not in self.may_encrypt:
+            return False
+        found = await self.redis.sismember(keys.bot_state(room.bot, "encrypted"), room.chat)
+        return bool(found)
+
+    async def _held_notice(
+        self, room: RoomConfig, root: MsgRef, held: list[RoomConfig]
+    ) -> list[Delivery]:
+        """Say once per thread (a day) why an encrypted thread did not reach some rooms."""
+        if not await self.redis.set(keys.notified(f"unencrypted:{root}"), 1, nx=True, ex=86400):
+            return []
+        labels = ", ".join(r.label for r in held)
+        text = (
+            f"A thread from {room.label}, an end-to-end-encrypted room, was not carried to "
+            f"{labels}: they are not encrypted, and the circle does not set "
+            "allow_unencrypted: true."
+        )
+        return [notice(self.config, text, room.id, key=f"notice:unencrypted:{root}")]
 
     async def _render(
         self,

@@ -1,13 +1,15 @@
-"""Attribution: who said it and where, by the circle's template (never hard-coded)."""
+"""Attribution: who said it and where, by the circle's template (never hard-coded); and the
+bridge's own operational notices."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import uuid
 
-from bridge.config import CircleConfig, RoomConfig
-from bridge.envelope import Delivery, Sender
+from bridge.config import CircleConfig, Config, RoomConfig
+from bridge.envelope import Delivery, MsgRef, Sender
 
 
 def pseudonym(key: bytes, circle: str, sender: str) -> str:
@@ -37,3 +39,20 @@ def footer(delivery: Delivery) -> str:
     if delivery.untranslated:
         return f"not translated (from {delivery.source_language})"
     return ""
+
+
+def notice(config: Config, text: str, fallback_room: str, key: str | None = None) -> Delivery:
+    """An operational notice for ops_room (else ``fallback_room``). Never a message body."""
+    room = config.room(config.ops_room or fallback_room)
+    return Delivery(
+        key=key or f"notice:{uuid.uuid4().hex}",
+        action="send",
+        bot=room.bot,
+        room=room.id,
+        chat=room.chat,
+        topic=room.topic,
+        origin=MsgRef(room=room.id, id="notice"),
+        text=text,
+        language=room.language,
+        notice=True,
+    )

@@ -13,8 +13,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bridge import keys
 from bridge.config import BotSettings
-from bridge.envelope import Envelope, Sender
+from bridge.envelope import Envelope, Media, Sender
+from bridge.media import MediaStore
 from bridge.platforms import Platform, register
 from bridge.ports import BotContext, Job, PermanentFailure, RetryLater
 from bridge.render import footer
@@ -38,6 +40,7 @@ class Delivered:
     reply_to: str | None
     copies: tuple[str, ...]
     at: float
+    media: Media | None = None
 
 
 @dataclass
@@ -47,6 +50,7 @@ class ChatMessage:
     text: str
     reply_to: str | None = None
     deleted: bool = False
+    file: bytes | None = None  # the media a member sees with the message, when carried
 
 
 @dataclass
@@ -54,6 +58,7 @@ class MemoryNetwork:
     bots: dict[str, MemoryBot] = field(default_factory=dict)
     log: list[Delivered] = field(default_factory=list)
     chats: dict[str, dict[str, ChatMessage]] = field(default_factory=dict)
+    encrypted: set[str] = field(default_factory=set)  # chats that are end-to-end encrypted
 
     def bot(self, bot_id: str) -> MemoryBot:
         return self.bots[bot_id]
@@ -69,6 +74,7 @@ class MemoryNetwork:
         self.bots.clear()
         self.log.clear()
         self.chats.clear()
+        self.encrypted.clear()
 
 
 NETWORK = MemoryNetwork()
@@ -99,6 +105,9 @@ class MemoryBot:
 
     async def start(self) -> None:
         self.network.bots[self.id] = self
+        mine = {r.chat for r in self.ctx.rooms} & self.network.encrypted
+        if mine:  # as the Matrix adapter does for the relay
+            await self.ctx.redis.sadd(keys.bot_state(self.id, "encrypted"), *mine)
 
     async def stop(self) -> None:
         return None
@@ -115,7 +124,13 @@ class MemoryBot:
         text = render(job)
         if d.action == "send":
             ids = [str(next(self._ids))]
-            chat[ids[0]] = ChatMessage(ids[0], self.identity, text, job.reply_to)
+            file = None
+            if d.media is not None and d.media.blob:
+                store = MediaStore(self.ctx.redis, self.ctx.media_ttl_s)
+                file = await store.get(d.media.blob)
+            if d.media is not None and file is None:
+                text += "\n" + d.media.describe("not carried" if d.media.blob else "")
+            chat[ids[0]] = ChatMessage(ids[0], self.identity, text, job.reply_to, file=file)
         elif d.action == "edit":
             for message_id in job.copies:
                 chat[message_id].text = text
@@ -135,6 +150,7 @@ class MemoryBot:
                 reply_to=job.reply_to,
                 copies=job.copies,
                 at=time.time(),
+                media=d.media,
             )
         )
         if d.action == "send":  # the platform shows the bot its own message, as Matrix does
@@ -152,6 +168,8 @@ class MemoryBot:
         text: str = "",
         reply_to: str | None = None,
         key: str | None = None,
+        *,
+        media: Media | None = None,
     ) -> None:
         envelope = Envelope(
             key=key or f"mem:{self.id}:{chat}:{kind}:{message_id}:{time.monotonic_ns()}",
@@ -162,6 +180,8 @@ class MemoryBot:
             sender=sender,
             text=text,
             reply_to=reply_to,
+            media=media,
+            encrypted=chat in self.network.encrypted,
         )
         await self.ctx.emit(envelope)
 
@@ -175,6 +195,7 @@ class MemoryBot:
         who: str = "ana",
         name: str = "Ana",
         reply_to: str | None = None,
+        media: Media | None = None,
     ) -> str:
         message_id = str(next(self._ids))
         sender = Sender(id=f"memory:{who}", name=name)
@@ -187,6 +208,7 @@ class MemoryBot:
             text,
             reply_to,
             key=f"mem:{self.id}:{chat}:{message_id}",
+            media=media,
         )
         return message_id
 
@@ -207,6 +229,7 @@ PLATFORM = register(
         settings=MemorySettings,
         check_chat=lambda chat: None,
         identity=lambda settings: f"memory:{settings.id}",
+        encryption=True,
         factory=lambda ctx: MemoryBot(ctx, NETWORK),
     )
 )
