@@ -5,20 +5,21 @@ from __future__ import annotations
 import re
 from typing import Literal, cast
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from telegram.constants import ReactionEmoji
 
 from bridge.config import BotSettings, RoomConfig, Secret
 from bridge.platforms import Platform, RoomCheck, register
 from bridge.ports import Bot, BotContext
 
+OFFICIAL_API = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 
 
 class TelegramSettings(BotSettings):
     platform: Literal["telegram"]
     token: Secret
-    api_url: str = "https://api.telegram.org"
+    api_url: str = OFFICIAL_API
     webhook_url: str | None = None
     webhook_listen: str | None = Field(default=None, pattern=r"^[^:\s]*:\d+$")
     # Testing against the sandbox Bot API server, which can shorten Telegram's limit windows
@@ -42,12 +43,18 @@ class TelegramSettings(BotSettings):
             raise ValueError("give the server's base URL; translocal adds /bot<token>/ itself")
         return url.rstrip("/")
 
-    @field_validator("webhook_url")
-    @classmethod
-    def _webhook(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith("https://"):
+    @model_validator(mode="after")
+    def _webhook(self) -> TelegramSettings:
+        url = self.webhook_url
+        if url is None:
+            return self
+        # Telegram itself posts to https:// only; a self-hosted Bot API server (--local)
+        # may post to plain http://, on a machine or network of the operator's own
+        if not url.startswith(("https://", "http://")):
+            raise ValueError(f"webhook_url {url!r} is not an https:// URL")
+        if url.startswith("http://") and self.api_url == OFFICIAL_API:
             raise ValueError("Telegram sends webhooks to https:// URLs only")
-        return url
+        return self
 
 
 def chat_id(chat: str) -> int | str:

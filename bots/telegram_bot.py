@@ -14,6 +14,7 @@ import contextlib
 import logging
 import re
 import warnings
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, cast
 
@@ -34,9 +35,11 @@ from telegram.warnings import PTBDeprecationWarning
 from bots.telegram import chat_id
 from bots.telegram_limits import Limiter
 from bots.telegram_render import entities_to_spans, render_parts
+from bots.telegram_webhook import WebhookListener, secret_for
 from bridge import keys
-from bridge.envelope import Envelope, Sender
+from bridge.envelope import Delivery, Envelope, Media, Sender
 from bridge.errors import ServiceUnavailable
+from bridge.media import MAX_CARRY, MediaStore
 from bridge.ports import BotContext, Job, PermanentFailure, RetryLater
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,9 @@ ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: an admin posting as the group
 ALLOWED_UPDATES = ["message", "edited_message", "message_reaction", "my_chat_member"]
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
 RETRACTED = "[retracted]"
+CAPTION = 1024  # UTF-16 units in a caption
+MAX_PHOTO = 10 * 1024 * 1024  # what sendPhoto takes; larger images go as documents
+MAX_UPLOAD = 50 * 1024 * 1024  # what a bot may upload at all
 NOT_CONFIGURED = (
     "This bot is not configured for this chat, so nothing from here is carried anywhere. "
     "It is leaving now."
@@ -74,9 +80,15 @@ class TelegramBot:
             get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 10),
         )
         self.limiter = Limiter(scale)
+        self.media = MediaStore(ctx.redis, ctx.media_ttl_s)
         self.chats = {r.chat for r in ctx.rooms}
         self.migrated: dict[str, str] = {}  # configured chat -> the supergroup it became
         self._poller: asyncio.Task[None] | None = None
+        self.webhook: WebhookListener | None = None
+        if settings.webhook_url:
+            secret = secret_for(token)
+            self.webhook = WebhookListener(self.id, settings.webhook_url,
+                                           settings.webhook_listen, secret)  # fmt: skip
         self._progress: dict[str, list[str]] = {}  # delivery key -> parts sent so far
         self.username = ""
 
@@ -96,10 +108,42 @@ class TelegramBot:
         self.username = self.bot.username or ""
         raw = await self.ctx.redis.hgetall(keys.bot_state(self.id, "migrated"))
         self.migrated = {str(k): str(v) for k, v in raw.items()}
+        if self.webhook is not None:
+            await self._start_webhook(self.webhook)
+            return
+        await self._call_at_start(self.bot.delete_webhook())  # polling needs no webhook set
         self._poller = asyncio.create_task(self._poll(), name=f"telegram-poll-{self.id}")
         log.info("telegram bot %s (@%s) polling", self.id, self.username)
 
+    async def _start_webhook(self, webhook: WebhookListener) -> None:
+        settings = cast(Any, self.ctx.settings)
+        await webhook.start(self._take_json)
+        try:
+            setting = self.bot.set_webhook(
+                settings.webhook_url,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=1,
+                secret_token=webhook.secret,
+            )
+            await self._call_at_start(setting)
+        except BaseException:
+            await webhook.stop()
+            raise
+        log.info("telegram bot %s (@%s) takes updates by webhook", self.id, self.username)
+
+    async def _call_at_start(self, call: Awaitable[object]) -> None:
+        try:
+            await call
+        except BadRequest as exc:
+            raise ServiceUnavailable(f"telegram bot {self.id}: {exc.message}") from None
+        except NetworkError as exc:
+            raise ServiceUnavailable(
+                f"telegram bot {self.id}: the Bot API is unreachable ({exc})"
+            ) from None
+
     async def stop(self) -> None:
+        if self.webhook is not None:  # the webhook stays set: Telegram keeps what comes
+            await self.webhook.stop()
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -137,17 +181,26 @@ class TelegramBot:
                 await asyncio.sleep(wait)
                 continue
             for update in updates:
-                try:
-                    envelope = await self._envelope(update)
-                except Exception:
-                    log.exception("telegram bot %s: update %d could not be read; skipped",
-                                  self.id, update.update_id)  # fmt: skip
-                    envelope = None
-                if envelope is not None:
-                    await self.ctx.emit(envelope)
+                await self._take(update)
             if updates:
                 offset = updates[-1].update_id + 1
                 await self.ctx.redis.set(offset_key, offset)  # only once the inbox has them
+
+    async def _take(self, update: Update) -> None:
+        """Into the inbox, if it carries anything; returns once it is stored there."""
+        try:
+            envelope = await self._envelope(update)
+        except Exception:
+            log.exception("telegram bot %s: update %d could not be read; skipped",
+                          self.id, update.update_id)  # fmt: skip
+            return
+        if envelope is not None:
+            await self.ctx.emit(envelope)
+
+    async def _take_json(self, data: dict[str, object]) -> None:
+        update = Update.de_json(data, self.bot)
+        if update is not None:
+            await self._take(update)
 
     async def _envelope(self, update: Update) -> Envelope | None:
         key = f"tg:{self.id}:{update.update_id}"
@@ -178,9 +231,11 @@ class TelegramBot:
             if message.chat.type in ("group", "supergroup") and not message.migrate_from_chat_id:
                 await self._refuse(message.chat.id)
             return None
-        return self._message_envelope(key, chat, message, edit=update.edited_message is not None)
+        return await self._message_envelope(
+            key, chat, message, edit=update.edited_message is not None
+        )
 
-    def _message_envelope(
+    async def _message_envelope(
         self, key: str, chat: str, message: Message, *, edit: bool
     ) -> Envelope | None:
         user = message.from_user
@@ -194,10 +249,8 @@ class TelegramBot:
         text = message.text or message.caption or ""
         entities = message.entities if message.text else message.caption_entities
         spans = entities_to_spans(text, [e.to_dict() for e in entities])
-        note = _media_note(message)
-        if note:
-            text = f"{text}\n{note}" if text else note
-        if not text.strip():
+        found = _media_of(message)
+        if not text.strip() and found is None:
             return None  # a service message (someone joined, a pin, a new topic): nothing to carry
         topic = message.message_thread_id if message.is_topic_message else None
         reply = message.reply_to_message
@@ -214,11 +267,36 @@ class TelegramBot:
                 message_id=str(message.message_id), sender=sender, command=command.group(1).lower(),
                 args=(command.group(3) or "").strip(), reply_to=reply_to,
             )  # fmt: skip
+        media = None
+        if found is not None:  # an edit changes the caption only: the file is not fetched again
+            media = found[0] if edit else await self._fetch(*found)
         return Envelope(
             key=key, kind="edit" if edit else "message", bot=self.id, chat=chat, topic=topic,
             message_id=str(message.message_id), sender=sender, text=text, spans=spans,
-            reply_to=reply_to, ts=message.date.timestamp(),
+            reply_to=reply_to, media=media, ts=message.date.timestamp(),
         )  # fmt: skip
+
+    async def _fetch(self, media: Media, file_id: str | None) -> Media:
+        """The file downloaded and stored (images cleaned), or the media with a note."""
+        if file_id is None:
+            return media
+        if media.size > MAX_CARRY:
+            return media.model_copy(update={"note": "too large to carry"})
+        for attempt in range(3):
+            try:
+                file = await self.bot.get_file(file_id)
+                data = bytes(await file.download_as_bytearray())
+            except BadRequest as exc:
+                too_big = "too big" in exc.message
+                note = "too large to carry" if too_big else "not carried: Telegram refused it"
+                return media.model_copy(update={"note": note})
+            except (NetworkError, RetryAfter):
+                await asyncio.sleep(0.5 * 2**attempt)
+                continue
+            return await self.media.take(media, data)
+        log.warning("telegram bot %s: a file could not be downloaded; a note goes instead",
+                    self.id)  # fmt: skip
+        return media.model_copy(update={"note": "not carried: download failed"})
 
     def _configured(self, chat: str) -> str | None:
         """The configured chat id that ``chat`` is (itself, or a group it migrated from)."""
@@ -283,39 +361,114 @@ class TelegramBot:
 
     async def _send(self, job: Job, chat: str) -> list[str]:
         d = job.delivery
-        parts = render_parts(d)
+        steps, data = await self._steps(d)
         sent = self._progress.setdefault(d.key, [])
-        for i, html in enumerate(parts[len(sent) :], start=len(sent)):
+        for i, (kind, html) in enumerate(steps[len(sent) :], start=len(sent)):
             await self.limiter.acquire(chat)
             reply = None
             if i == 0 and job.reply_to:
                 reply = ReplyParameters(int(job.reply_to), allow_sending_without_reply=True)
-            message = await self.bot.send_message(
-                chat_id(chat), html, parse_mode=ParseMode.HTML, message_thread_id=d.topic,
-                reply_parameters=reply, link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )  # fmt: skip
+            if kind == "text":
+                message = await self.bot.send_message(
+                    chat_id(chat), html, parse_mode=ParseMode.HTML, message_thread_id=d.topic,
+                    reply_parameters=reply,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )  # fmt: skip
+            else:
+                assert data is not None
+                message = await self._send_file(chat, d, data, kind, html or None, reply)
             sent.append(str(message.message_id))
         return self._progress.pop(d.key)
 
+    async def _steps(self, d: Delivery) -> tuple[list[tuple[str, str]], bytes | None]:
+        """What to send, in order: ("text", html) parts, and the file as (method, caption).
+
+        The file goes with the text as its caption when that fits (a sticker takes none);
+        otherwise the text goes first and the file after it. A file Telegram cannot take
+        becomes an honest note at the end of the text.
+        """
+        media = d.media
+        data = await self.media.get(media.blob) if media is not None and media.blob else None
+        method = _method_for(media, len(data)) if media is not None and data is not None else None
+        if media is not None and method is None:
+            reason = ""
+            if media.blob:
+                reason = "too large to carry" if data is not None else "expired, not carried"
+            note = media.describe(reason)
+            d = d.model_copy(update={"text": f"{d.text}\n{note}" if d.text else note})
+        texts = [("text", html) for html in render_parts(d)]
+        if method is None:
+            return texts, None
+        if method != "sticker":
+            caption = render_parts(d, CAPTION)
+            if len(caption) == 1:
+                return [(method, caption[0])], data
+        return [*texts, (method, "")], data
+
+    async def _send_file(
+        self,
+        chat: str,
+        d: Delivery,
+        data: bytes,
+        method: str,
+        caption: str | None,
+        reply: ReplyParameters | None,
+    ) -> Message:
+        media = d.media
+        assert media is not None
+        common: dict[str, Any] = {
+            "chat_id": chat_id(chat), "message_thread_id": d.topic, "reply_parameters": reply,
+        }  # fmt: skip
+        if method == "sticker":
+            return await self.bot.send_sticker(sticker=data, **common)
+        common |= {"caption": caption, "parse_mode": ParseMode.HTML if caption else None}
+        name = media.name or _default_name(media)
+        if method == "photo":
+            return await self.bot.send_photo(photo=data, filename=name, **common)
+        if method == "voice":
+            return await self.bot.send_voice(voice=data, filename=name, **common)
+        return await self.bot.send_document(document=data, filename=name, **common)
+
     async def _edit(self, job: Job, chat: str) -> list[str]:
-        parts = render_parts(job.delivery)
-        for copy_id, html in zip(job.copies, parts, strict=False):
+        d = job.delivery
+        copies = list(job.copies)
+        file_part = None
+        if d.media is not None and len(copies) > 1:  # the text went first, the file after it
+            file_part = copies.pop()
+        parts = render_parts(d)
+        for copy_id, html in zip(copies, parts, strict=False):
             await self.limiter.acquire(chat)
             try:
-                await self.bot.edit_message_text(
-                    html,
-                    chat_id=chat_id(chat),
-                    message_id=int(copy_id),
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+                await self._edit_text(chat, copy_id, html)
             except BadRequest as exc:
-                if "not modified" not in exc.message and "not found" not in exc.message:
+                if "no text in the message" in exc.message:  # a file with its caption
+                    await self._edit_caption(chat, copy_id, render_parts(d, CAPTION)[0])
+                elif "not modified" not in exc.message and "not found" not in exc.message:
                     raise
-        for extra in job.copies[len(parts) :]:  # the edit is shorter: fewer parts remain
+        for extra in copies[len(parts) :]:  # the edit is shorter: fewer parts remain
             with contextlib.suppress(BadRequest):
                 await self.bot.delete_message(chat_id(chat), int(extra))
-        return list(job.copies[: len(parts)])
+        kept = copies[: len(parts)]
+        return [*kept, file_part] if file_part else kept
+
+    async def _edit_text(self, chat: str, copy_id: str, html: str) -> None:
+        await self.bot.edit_message_text(
+            html,
+            chat_id=chat_id(chat),
+            message_id=int(copy_id),
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+
+    async def _edit_caption(self, chat: str, copy_id: str, html: str) -> None:
+        try:
+            await self.bot.edit_message_caption(
+                chat_id=chat_id(chat), message_id=int(copy_id), caption=html,
+                parse_mode=ParseMode.HTML,
+            )  # fmt: skip
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
 
     async def _delete(self, job: Job, chat: str) -> None:
         for copy_id in job.copies:
@@ -326,16 +479,63 @@ class TelegramBot:
                     continue
                 # older than 48 hours: a bot can no longer delete it, so it blanks it
                 await self.limiter.acquire(chat)
-                with contextlib.suppress(BadRequest):
+                try:
                     await self.bot.edit_message_text(
                         RETRACTED, chat_id=chat_id(chat), message_id=int(copy_id)
                     )
+                except BadRequest as again:
+                    if "no text in the message" in again.message:
+                        with contextlib.suppress(BadRequest):
+                            await self._edit_caption(chat, copy_id, RETRACTED)
 
 
-def _media_note(message: Message) -> str:
-    """What a message carries besides text, as an honest note (media are not carried yet)."""
-    for kind, attr in (("photo", "photo"), ("document", "document"), ("voice message", "voice"),
-                       ("sticker", "sticker"), ("video", "video"), ("audio", "audio")):  # fmt: skip
-        if getattr(message, attr, None):
-            return f"[{kind}: not carried]"
-    return ""
+def _media_of(message: Message) -> tuple[Media, str | None] | None:
+    """What a message carries besides text, and the file to fetch (None: not carried)."""
+    if message.photo:
+        p = message.photo[-1]  # the largest size
+        photo = Media(kind="photo", mime="image/jpeg", width=p.width, height=p.height,
+                      size=p.file_size or 0)  # fmt: skip
+        return photo, p.file_id
+    if message.sticker:
+        s = message.sticker
+        if s.is_animated or s.is_video:
+            return Media(kind="sticker", emoji=s.emoji or "", note="animated, not carried"), None
+        sticker = Media(kind="sticker", mime="image/webp", emoji=s.emoji or "", width=s.width,
+                        height=s.height, size=s.file_size or 0)  # fmt: skip
+        return sticker, s.file_id
+    if message.voice:
+        v = message.voice
+        return Media(kind="voice", mime=v.mime_type or "audio/ogg", size=v.file_size or 0), (
+            v.file_id
+        )
+    for kind, attr in (("video", "animation"), ("video", "video"), ("video", "video_note"),
+                       ("audio", "audio")):  # fmt: skip
+        found = getattr(message, attr, None)
+        if found:
+            size = getattr(found, "file_size", None) or 0
+            return Media(kind=cast(Any, kind), size=size, note="not carried"), None
+    if message.document:
+        doc = message.document
+        return Media(kind="file", name=doc.file_name or "", mime=doc.mime_type or "",
+                     size=doc.file_size or 0), doc.file_id  # fmt: skip
+    return None
+
+
+def _method_for(media: Media, size: int) -> str | None:
+    """How Telegram takes this file: photo, sticker, voice or document; None: it cannot."""
+    if size > MAX_UPLOAD:
+        return None
+    image = media.mime in ("image/jpeg", "image/png", "image/webp")
+    if media.kind == "sticker" and media.mime == "image/webp" and size <= 512 * 1024:
+        return "sticker"
+    if media.kind in ("photo", "sticker") and image and size <= MAX_PHOTO:
+        return "photo"
+    if media.kind == "voice" and media.mime in ("audio/ogg", "audio/opus"):
+        return "voice"
+    return "document"
+
+
+def _default_name(media: Media) -> str:
+    ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
+           "audio/ogg": "ogg", "application/pdf": "pdf"}.get(media.mime, "bin")  # fmt: skip
+    return f"{media.kind}.{ext}"
