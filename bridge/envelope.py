@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["message", "edit", "delete", "reaction", "command"]
+Kind = Literal["message", "edit", "delete", "reaction", "command", "joined"]
 SpanKind = Literal[
     "bold", "italic", "underline", "strike", "code", "pre", "link", "mention", "spoiler"
 ]
@@ -101,6 +101,7 @@ class Envelope(_Frozen):
     args: str = ""
     media: Media | None = None
     encrypted: bool = False
+    admin: bool = False  # the platform says the sender administers this chat (moderator right)
     ts: float = Field(default_factory=time.time)  # when the platform says it happened
     received: float = Field(default_factory=time.time)  # when the bridge took it in
 

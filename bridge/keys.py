@@ -52,6 +52,43 @@ def copy(room: str, message_id: str) -> str:
     return f"{PREFIX}map:c:{room}:{message_id}"
 
 
+# Moderation (ids only, never text, except the recent-messages buffer, which expires)
+AUDIT = f"{PREFIX}audit"  # stream: who, room, message id, action, outcome
+PAUSED = f"{PREFIX}paused"  # set of room ids: nothing crosses into or out of them
+OPTED_OUT = f"{PREFIX}optout"  # set of sender ids whose messages never cross
+
+
+def shared(circle: str, root: str) -> str:
+    """Set while a moderator has shared the thread ``root`` (``<room>/<id>``) in a circle."""
+    return f"{PREFIX}shared:{circle}:{root}"
+
+
+def held(circle: str, root: str) -> str:
+    """Set while a moderator holds the thread back (unshare)."""
+    return f"{PREFIX}held:{circle}:{root}"
+
+
+def shared_log(circle: str) -> str:
+    """Sorted set: thread roots shared in a circle, by when (for ``circle``)."""
+    return f"{PREFIX}sharedlog:{circle}"
+
+
+def hidden(room: str, root: str) -> str:
+    """Set while the thread ``root`` is hidden from ``room``."""
+    return f"{PREFIX}hidden:{room}:{root}"
+
+
+def recent(room: str, message_id: str) -> str:
+    """A recent message's envelope (JSON, the text included), for ``share`` after the fact;
+    kept ``retention.recent_hours`` and purged by ``retract``."""
+    return f"{PREFIX}recent:{room}:{message_id}"
+
+
+def thread(root: str) -> str:
+    """Sorted set: the thread's messages (``<room>/<id>``) in the order the bridge took them."""
+    return f"{PREFIX}thread:{root}"
+
+
 def notified(what: str) -> str:
     """Set while a notice about ``what`` was given, so that it is given once."""
     return f"{PREFIX}notified:{what}"

@@ -8,6 +8,7 @@ No platform library types here: adapters render deliveries for their platform.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import cast
@@ -15,6 +16,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from bridge import keys
+from bridge.commands import dispatch, load_handlers
 from bridge.config import CircleConfig, Config, RoomConfig
 from bridge.envelope import Action, Delivery, Envelope, MsgRef, Span, SpanKind
 from bridge.platforms import Platform
@@ -50,6 +52,7 @@ class MapReader:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        load_handlers()
 
     async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]:
         """The origin a message of ``room`` stands for (itself, or the origin of a copy), and
@@ -112,10 +115,10 @@ class Router:
             return Plan(envelope, reason="unconfigured chat")
         if envelope.sender.is_bot or envelope.sender.id in self.own:
             return Plan(envelope, reason="from a bot")
-        if envelope.kind == "command":
-            return Plan(envelope, reason="command")  # commands never cross (moderation issue)
-        if envelope.kind == "reaction":
-            return Plan(envelope, reason="reaction")
+        if envelope.kind == "command":  # commands never cross; they act and answer here
+            return Plan(envelope, await dispatch(self, envelope, room), reason="command")
+        if envelope.kind in ("reaction", "joined"):
+            return Plan(envelope, await self.policy.event(self, envelope, room), reason="event")
         origin = MsgRef(room=room.id, id=envelope.message_id)
         if envelope.kind == "message":
             return await self._message(envelope, room, origin, batch)
@@ -179,6 +182,26 @@ class Router:
                 if other != room.id and target.receive and other not in targets:
                     targets[other] = (target, credit, circle)
         return targets
+
+    async def notice_to(self, room: RoomConfig, text: str, answering: Envelope) -> Delivery:
+        """A fixed text for ``room``, in its language (translated once, then cached), as a
+        reply to ``answering``."""
+        results = await self.translator.translate(text, "en", {room.language})
+        result = results.get(room.language)
+        translated = result.text if result is not None and result.status == "translated" else text
+        return Delivery(
+            key=f"answer:{answering.key}:{uuid.uuid4().hex[:8]}",
+            action="send",
+            bot=room.bot,
+            room=room.id,
+            chat=room.chat,
+            topic=room.topic,
+            origin=MsgRef(room=room.id, id="notice"),
+            reply_to=MsgRef(room=room.id, id=answering.message_id),
+            text=translated,
+            language=room.language,
+            notice=True,
+        )
 
     async def _unencrypted(
         self, envelope: Envelope, targets: dict[str, tuple[RoomConfig, str, CircleConfig]]
