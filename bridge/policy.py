@@ -1,7 +1,7 @@
-"""The relay policy seam: may this message cross in this circle?
+"""The relay policy seam: may this message cross in this circle, and reach that room?
 
-``all`` is decided here. ``moderated`` and ``tagged`` need the moderation issue's shared
-threads; until then nothing crosses in those circles, which is the safe answer.
+bridge.moderation implements it (shared threads, pauses, opt-outs). BasePolicy is the
+bare rule, for benchmarks of the relay alone: ``all`` circles cross, the others do not.
 """
 
 from __future__ import annotations
@@ -20,6 +20,16 @@ class Policy(Protocol):
         self, circle: CircleConfig, room: RoomConfig, envelope: Envelope, root: MsgRef
     ) -> bool: ...
 
+    async def target_ok(self, target: RoomConfig, root: MsgRef) -> bool:
+        """May the thread reach this room (not paused, not hidden there)?"""
+        ...
+
+    async def remember(self, envelope: Envelope, room: RoomConfig, root: MsgRef) -> None:
+        """A new message, whatever crossed: kept if a later share may need it."""
+
+    async def revise(self, envelope: Envelope, room: RoomConfig) -> None:
+        """An edit or a delete of a message."""
+
     async def event(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
         """A reaction or the bot joining a room: what it makes (a share, a notice)."""
         ...
@@ -30,6 +40,15 @@ class BasePolicy:
         self, circle: CircleConfig, room: RoomConfig, envelope: Envelope, root: MsgRef
     ) -> bool:
         return circle.relay == "all"
+
+    async def target_ok(self, target: RoomConfig, root: MsgRef) -> bool:
+        return True
+
+    async def remember(self, envelope: Envelope, room: RoomConfig, root: MsgRef) -> None:
+        return None
+
+    async def revise(self, envelope: Envelope, room: RoomConfig) -> None:
+        return None
 
     async def event(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
         return []

@@ -19,8 +19,9 @@ from bridge import keys
 from bridge.commands import dispatch, load_handlers
 from bridge.config import CircleConfig, Config, RoomConfig
 from bridge.envelope import Action, Delivery, Envelope, MsgRef, Span, SpanKind
+from bridge.moderation import ModerationPolicy
 from bridge.platforms import Platform
-from bridge.policy import BasePolicy, Policy
+from bridge.policy import Policy
 from bridge.render import attribution, notice
 from bridge.translator import PassThrough, Translator
 from translation.protect import Mark
@@ -74,7 +75,7 @@ class Router:
         translator: Translator | None = None,
     ) -> None:
         self.config = config
-        self.policy = policy or BasePolicy()
+        self.policy: Policy = policy or ModerationPolicy(config, redis)
         self.translator = translator or PassThrough()
         self.maps = MapReader(redis)
         self.platform_of = {b.id: b.platform for b in config.bots}
@@ -113,12 +114,14 @@ class Router:
         room = self.room_of(envelope)
         if room is None:
             return Plan(envelope, reason="unconfigured chat")
+        if envelope.kind == "joined":  # the bot itself was added to a configured room
+            return Plan(envelope, await self.policy.event(self, envelope, room), reason="joined")
         if envelope.sender.is_bot or envelope.sender.id in self.own:
             return Plan(envelope, reason="from a bot")
         if envelope.kind == "command":  # commands never cross; they act and answer here
             return Plan(envelope, await dispatch(self, envelope, room), reason="command")
-        if envelope.kind in ("reaction", "joined"):
-            return Plan(envelope, await self.policy.event(self, envelope, room), reason="event")
+        if envelope.kind == "reaction":
+            return Plan(envelope, await self.policy.event(self, envelope, room), reason="reaction")
         origin = MsgRef(room=room.id, id=envelope.message_id)
         if envelope.kind == "message":
             return await self._message(envelope, room, origin, batch)
@@ -143,6 +146,7 @@ class Router:
         batch[origin] = root
         record = {".sender": envelope.sender.id, ".root": str(root), ".ts": str(int(envelope.ts))}
         plan = Plan(envelope, origin=origin, record=record)
+        await self.policy.remember(envelope, room, root)
         if not room.send:
             plan.reason = "send-only room is receive-only"
             return plan
@@ -160,6 +164,7 @@ class Router:
         """An edit or a delete goes wherever a copy may be, whatever the policy says now
         (a fixed date, a retraction): the deliverer skips rooms where no copy was made."""
         plan = Plan(envelope, origin=origin)
+        await self.policy.revise(envelope, room)
         targets = await self._targets(envelope, room, origin, policy=False)
         await self._unencrypted(envelope, targets)
         action: Action = "edit" if envelope.kind == "edit" else "delete"
@@ -179,9 +184,34 @@ class Router:
             credit = attribution(circle, room, platform, envelope.sender, self.key)
             for other in circle.rooms:
                 target = self.rooms[other]
-                if other != room.id and target.receive and other not in targets:
-                    targets[other] = (target, credit, circle)
+                if other == room.id or not target.receive or other in targets:
+                    continue
+                if policy and not await self.policy.target_ok(target, root):
+                    continue
+                targets[other] = (target, credit, circle)
         return targets
+
+    async def replan(self, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+        """The deliveries a remembered message makes now (after a share). Rooms that have
+        its copy already get none: the delivery keys are the ones it had the first time."""
+        origin = MsgRef(room=room.id, id=envelope.message_id)
+        parent: MsgRef | None = None
+        root = origin
+        if envelope.reply_to:
+            parent, parent_root = await self.maps.canonical(room.id, envelope.reply_to)
+            root = parent_root or parent
+        if envelope.sender.is_bot or envelope.sender.id in self.own or not room.send:
+            return []
+        targets = await self._targets(envelope, room, root, policy=True)
+        await self._unencrypted(envelope, targets)
+        return await self._render(envelope, room, origin, targets, "send", parent)
+
+    def circles_of_room(self, room_id: str) -> list[CircleConfig]:
+        return [self.circles[c] for c in self.circles_of.get(room_id, [])]
+
+    def command_prefix(self, room: RoomConfig) -> str:
+        """How members of this room type a command."""
+        return "!" if self.platform_of[room.bot] == "matrix" else "/"
 
     async def notice_to(self, room: RoomConfig, text: str, answering: Envelope) -> Delivery:
         """A fixed text for ``room``, in its language (translated once, then cached), as a

@@ -51,6 +51,7 @@ class ChatMessage:
     reply_to: str | None = None
     deleted: bool = False
     file: bytes | None = None  # the media a member sees with the message, when carried
+    notice: bool = False  # the bridge's own answer or notice, not a copy
 
 
 @dataclass
@@ -130,7 +131,9 @@ class MemoryBot:
                 file = await store.get(d.media.blob)
             if d.media is not None and file is None:
                 text += "\n" + d.media.describe("not carried" if d.media.blob else "")
-            chat[ids[0]] = ChatMessage(ids[0], self.identity, text, job.reply_to, file=file)
+            chat[ids[0]] = ChatMessage(
+                ids[0], self.identity, text, job.reply_to, file=file, notice=d.notice
+            )
         elif d.action == "edit":
             for message_id in job.copies:
                 chat[message_id].text = text
@@ -217,6 +220,46 @@ class MemoryBot:
     ) -> None:
         self._chat(chat)[message_id].text = text
         await self._emit("edit", chat, message_id, Sender(id=f"memory:{who}", name=name), text)
+
+    async def command(
+        self,
+        chat: str,
+        name: str,
+        args: str = "",
+        *,
+        reply_to: str | None = None,
+        who: str = "ana",
+        admin: bool = False,
+    ) -> str:
+        """A member sends ``/name args`` (as a reply to ``reply_to``); an admin if ``admin``."""
+        message_id = str(next(self._ids))
+        text = f"/{name} {args}".strip()
+        self._chat(chat)[message_id] = ChatMessage(message_id, f"memory:{who}", text, reply_to)
+        envelope = Envelope(
+            key=f"mem:{self.id}:{chat}:{message_id}", kind="command", bot=self.id, chat=chat,
+            message_id=message_id, sender=Sender(id=f"memory:{who}", name=who), command=name,
+            args=args, reply_to=reply_to, admin=admin,
+        )  # fmt: skip
+        await self.ctx.emit(envelope)
+        return message_id
+
+    async def react(
+        self, chat: str, message_id: str, emoji: str, *, who: str = "ana", admin: bool = False
+    ) -> None:
+        envelope = Envelope(
+            key=f"mem:{self.id}:{chat}:react:{message_id}:{who}:{time.monotonic_ns()}",
+            kind="reaction", bot=self.id, chat=chat, message_id=message_id,
+            sender=Sender(id=f"memory:{who}", name=who), reaction=emoji, admin=admin,
+        )  # fmt: skip
+        await self.ctx.emit(envelope)
+
+    async def joined(self, chat: str) -> None:
+        """The bot was added to ``chat`` (as adapters report it)."""
+        envelope = Envelope(
+            key=f"mem:{self.id}:{chat}:joined:{time.monotonic_ns()}", kind="joined", bot=self.id,
+            chat=chat, message_id="", sender=Sender(id=self.identity),
+        )  # fmt: skip
+        await self.ctx.emit(envelope)
 
     async def delete(self, chat: str, message_id: str, *, who: str = "ana") -> None:
         self._chat(chat)[message_id].deleted = True

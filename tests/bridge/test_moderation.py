@@ -1,0 +1,249 @@
+"""Moderation end to end through the real relay and Redis, with in-memory bots: what members
+and moderators see in their chats, and what the bridge keeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio
+
+from bridge import keys
+from bridge.audit import Audit
+from tests.harness import eventually, memory_config, running
+from tests.memory_bot import NETWORK, ChatMessage
+
+
+def copies(chat: str, needle: str) -> list[ChatMessage]:
+    return [m for m in NETWORK.seen_in(chat) if needle in m.text]
+
+
+def answers(chat: str) -> list[str]:
+    """The bridge's own answers and notices in a chat."""
+    return [m.text for m in NETWORK.seen_in(chat) if m.notice]
+
+
+async def settled(net: Any, chat: str = "a1") -> None:
+    """Everything posted before has been relayed: a marker command's answer has come back."""
+    before = len(answers(chat))
+    await net.bot(chat[0]).command(chat, "help")
+    await eventually(lambda: len(answers(chat)) > before, what="the help answer")
+
+
+async def test_moderated_nothing_crosses_until_a_moderator_shares(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    cfg = memory_config(tmp_path, redis_url, relay="moderated")
+    async with running(cfg) as (_, net):
+        cdmx = net.bot("a")
+        root = await cdmx.post("a1", "Desalojo en la calle Luna", name="Ana")
+        reply = await cdmx.post("a1", "Necesitamos gente a las 6", who="leo", name="Leo",
+                                reply_to=root)  # fmt: skip
+        await cdmx.post("a1", "Otro tema local", who="leo", name="Leo")
+        await settled(net)
+        assert net.seen_in("b1") == []
+        assert net.seen_in("c1") == []
+
+        # a member who is not a moderator tries: refused, audited, nothing crosses
+        await cdmx.command("a1", "share", reply_to=root, who="leo")
+        await eventually(lambda: any(a.startswith("Only moderators") for a in answers("a1")))
+        await settled(net)
+        assert net.seen_in("b1") == []
+
+        # an admin of the chat shares by replying to the reply: the whole thread crosses
+        await cdmx.command("a1", "share", reply_to=reply, who="mod", admin=True)
+        await eventually(lambda: len(net.seen_in("b1")) == 2 and len(net.seen_in("c1")) == 2)
+        assert [m.text.split(":")[0] for m in net.seen_in("b1")] == ["Ana (CDMX)", "Leo (CDMX)"]
+        assert net.seen_in("b1")[1].reply_to == net.seen_in("b1")[0].id  # still a reply
+        confirmation = next(a for a in answers("a1") if a.startswith("Shared"))
+        assert "Berlin" in confirmation
+        assert "NYC" in confirmation
+        assert not copies("b1", "Otro tema")  # another thread stays home
+
+        # a later reply follows; a reply from Berlin comes back to CDMX as a reply
+        await cdmx.post("a1", "Ya somos 20", name="Ana", reply_to=reply)
+        await eventually(lambda: len(copies("b1", "Ya somos 20")) == 1)
+        berlin_copy = copies("b1", "Desalojo")[0]
+        await net.bot("b").post("b1", "Solidarität aus Berlin", name="Jonas",
+                                reply_to=berlin_copy.id)  # fmt: skip
+        await eventually(lambda: len(copies("a1", "Solidarität")) == 1)
+        assert copies("a1", "Solidarität")[0].reply_to == root
+        await eventually(lambda: len(copies("c1", "Solidarität")) == 1)  # and on to NYC
+
+        # unshare: later replies stay home, copies already sent stay
+        await cdmx.command("a1", "unshare", reply_to=root, who="mod", admin=True)
+        await eventually(lambda: any(a.startswith("Later replies") for a in answers("a1")))
+        await cdmx.post("a1", "Solo para nosotros", name="Ana", reply_to=root)
+        await settled(net)
+        assert not copies("b1", "Solo para nosotros")
+        assert copies("b1", "Desalojo")
+
+    trail = await Audit(redis_client, 90).read()
+    seen = [(e.who, e.action, e.outcome) for e in trail]
+    assert ("memory:leo", "share", "refused") in seen
+    assert ("memory:mod", "share", "done") in seen
+    assert ("memory:mod", "unshare", "done") in seen
+    assert all("Desalojo" not in e.detail for e in trail)  # ids, never text
+
+
+async def test_a_moderator_reaction_shares_and_a_member_reaction_does_not(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    async with running(memory_config(tmp_path, redis_url, relay="moderated")) as (_, net):
+        first = await net.bot("a").post("a1", "Marcha el sábado", name="Ana")
+        await net.bot("a").react("a1", first, "🕊️", who="leo")  # a member: just a reaction
+        await settled(net)
+        assert net.seen_in("b1") == []
+        await net.bot("a").react("a1", first, "🕊", who="mod", admin=True)
+        await eventually(lambda: len(copies("b1", "Marcha")) == 1)
+
+
+async def test_retract_deletes_every_copy_and_purges_the_text(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    async with running(memory_config(tmp_path, redis_url, relay="moderated")) as (_, net):
+        cdmx = net.bot("a")
+        secret = await cdmx.post("a1", "La dirección es Calle Sol 5", name="Ana")
+        await cdmx.command("a1", "share", reply_to=secret, who="mod", admin=True)
+        await eventually(lambda: len(copies("b1", "Calle Sol")) == 1)
+        await eventually(lambda: len(copies("c1", "Calle Sol")) == 1)
+        assert await redis_client.exists(keys.recent("cdmx", secret))
+
+        # someone else (not the author, not a moderator) cannot
+        await net.bot("b").command("b1", "retract", reply_to=copies("b1", "Calle Sol")[0].id,
+                                   who="jonas")  # fmt: skip
+        await eventually(lambda: any(a.startswith("Only the author") for a in answers("b1")))
+        await settled(net, "b1")
+        assert len(copies("b1", "Calle Sol")) == 1
+
+        # the author can, from her own room
+        await cdmx.command("a1", "retract", reply_to=secret, who="ana")
+        await eventually(lambda: not copies("b1", "Calle Sol") and not copies("c1", "Calle Sol"))
+        assert any(a.startswith("Retracted") for a in answers("a1"))
+        # the text is gone from everything the bridge holds
+        found = []
+        async for key in redis_client.scan_iter("tl:*"):
+            kind = await redis_client.type(key)
+            if kind == "string":
+                found.append(str(await redis_client.get(key)))
+            elif kind == "stream":
+                found.extend(str(e) for e in await redis_client.xrange(key))
+            elif kind == "hash":
+                found.extend(str(v) for v in (await redis_client.hgetall(key)).values())
+        assert not any("Calle Sol" in text for text in found)
+
+    trail = [(e.who, e.action, e.outcome) for e in await Audit(redis_client, 90).read()]
+    assert ("memory:jonas", "retract", "refused") in trail
+    assert ("memory:ana", "retract", "done") in trail
+
+
+async def test_tagged_messages_cross_with_their_thread(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    circles = [{"id": "net", "rooms": ["cdmx", "berlin", "nyc"], "relay": "tagged",
+                "tags": ["huelga"]}]  # fmt: skip
+    async with running(memory_config(tmp_path, redis_url, circles=circles)) as (_, net):
+        cdmx = net.bot("a")
+        await cdmx.post("a1", "Sin etiqueta, solo aquí", name="Ana")
+        tagged = await cdmx.post("a1", "Convocatoria #Huelga de inquilinas", name="Ana")
+        await cdmx.post("a1", "Llevamos pancartas", name="Leo", who="leo", reply_to=tagged)
+        await eventually(lambda: len(copies("b1", "pancartas")) == 1)
+        assert copies("b1", "#Huelga")
+        await settled(net)
+        assert not copies("b1", "Sin etiqueta")
+
+
+async def test_pause_stops_everything_into_and_out_of_a_room_until_resume(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    async with running(memory_config(tmp_path, redis_url)) as (_, net):
+        await net.bot("b").command("b1", "pause", who="mod", admin=True)
+        await eventually(lambda: any(a.startswith("Paused") for a in answers("b1")))
+        await net.bot("b").post("b1", "Aus Berlin während der Pause", name="Jonas")
+        await net.bot("a").post("a1", "Hacia Berlín durante la pausa", name="Ana")
+        await eventually(lambda: len(copies("c1", "Hacia Berlín")) == 1)
+        await settled(net, "b1")
+        assert not copies("b1", "Hacia Berlín")
+        assert not copies("a1", "Aus Berlin")
+        assert not copies("c1", "Aus Berlin")
+
+        await net.bot("b").command("b1", "resume", who="mod", admin=True)
+        await eventually(lambda: any(a.startswith("Resumed") for a in answers("b1")))
+        await net.bot("a").post("a1", "Después de la pausa", name="Ana")
+        await eventually(lambda: len(copies("b1", "Después de la pausa")) == 1)
+
+
+async def test_an_opted_out_person_never_crosses_but_the_thread_does(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    async with running(memory_config(tmp_path, redis_url)) as (_, net):
+        cdmx = net.bot("a")
+        await cdmx.command("a1", "optout", who="leo")
+        await eventually(lambda: any(a.startswith("Your messages") for a in answers("a1")))
+        root = await cdmx.post("a1", "Asamblea hoy", name="Ana")
+        await cdmx.post("a1", "Yo no quiero salir de aquí", name="Leo", who="leo", reply_to=root)
+        await cdmx.post("a1", "Nos vemos ahí", name="Ana", reply_to=root)
+        await eventually(lambda: len(copies("b1", "Nos vemos")) == 1)
+        assert copies("b1", "Asamblea hoy")
+        assert not copies("b1", "no quiero salir")
+        await cdmx.command("a1", "optin", who="leo")
+        await cdmx.post("a1", "Ahora sí", name="Leo", who="leo")
+        await eventually(lambda: len(copies("b1", "Ahora sí")) == 1)
+
+
+async def test_pseudonyms_are_stable_per_circle_and_hide_who_wrote(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    template = "{pseudonym} ({room})"
+    circles = [
+        {"id": "north", "rooms": ["cdmx", "berlin"], "relay": "all", "attribution": template},
+        {"id": "south", "rooms": ["cdmx", "nyc"], "relay": "all", "attribution": template},
+    ]
+    cfg = memory_config(tmp_path, redis_url, circles=circles, pseudonym_key="k" * 32)
+    async with running(cfg) as (_, net):
+        await net.bot("a").post("a1", "Primera", name="Ana Real", who="ana")
+        await net.bot("a").post("a1", "Segunda", name="Ana Real", who="ana")
+        await eventually(lambda: len(net.seen_in("b1")) == 2 and len(net.seen_in("c1")) == 2)
+        north = {m.text.split(" ")[0] for m in net.seen_in("b1")}
+        south = {m.text.split(" ")[0] for m in net.seen_in("c1")}
+        assert len(north) == 1  # the same person, the same pseudonym, in one circle
+        assert len(south) == 1
+        assert north != south  # not linkable across circles
+        for m in net.seen_in("b1") + net.seen_in("c1"):
+            assert "Ana Real" not in m.text
+            assert "memory:ana" not in m.text
+
+
+async def test_hide_removes_the_copy_here_and_stops_the_thread_reaching_this_room(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    async with running(memory_config(tmp_path, redis_url)) as (_, net):
+        root = await net.bot("a").post("a1", "Hilo molesto", name="Ana")
+        await eventually(lambda: len(copies("b1", "Hilo molesto")) == 1)
+        copy = copies("b1", "Hilo molesto")[0]
+        await net.bot("b").command("b1", "hide", reply_to=copy.id, who="mod", admin=True)
+        await eventually(lambda: not copies("b1", "Hilo molesto"))
+        await net.bot("a").post("a1", "Respuesta al hilo", name="Ana", reply_to=root)
+        await eventually(lambda: len(copies("c1", "Respuesta al hilo")) == 1)
+        await settled(net, "b1")
+        assert not copies("b1", "Respuesta al hilo")
+        assert copies("c1", "Hilo molesto")  # NYC keeps its copy
+
+
+async def test_help_circle_and_the_welcome_notice(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    async with running(memory_config(tmp_path, redis_url, relay="moderated")) as (_, net):
+        await net.bot("a").joined("a1")
+        await net.bot("a").joined("a1")  # added again: no second notice
+        await net.bot("a").command("a1", "circle")
+        await eventually(lambda: sum("Threads shared" in a for a in answers("a1")) == 1)
+        welcome = [a for a in answers("a1") if a.startswith("Translocal links")]
+        assert len(welcome) == 1
+        assert "Berlin (de, memory)" in welcome[0]
+        assert "/help" in welcome[0]
+        await settled(net)
+        help_text = next(a for a in answers("a1") if a.startswith("Translocal commands"))
+        for name in ("share", "unshare", "retract", "hide", "pause", "resume", "circle",
+                     "optout", "optin", "help"):  # fmt: skip
+            assert f"/{name}" in help_text
