@@ -1,5 +1,5 @@
 """The Bot API's method registry and what every method shares: the world, the flood limits,
-and the record of state-changing calls.
+webhook delivery and the record of state-changing calls.
 
 Methods register under their Bot API name with `@method("sendMessage")`; lookup is
 case-insensitive, as Telegram's is.
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sandbox.telegram.limits import RateLimiter
 from sandbox.telegram.model import BotState, Chat
 from sandbox.telegram.params import Params
+from sandbox.telegram.webhook import Webhooks
 from sandbox.telegram.world import ApiError, World
 
 
@@ -35,6 +36,7 @@ class Api:
 
     world: World
     limiter: RateLimiter
+    webhooks: Webhooks
     calls: list[Call] = field(default_factory=list)
     closing: bool = False
 

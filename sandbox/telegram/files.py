@@ -1,7 +1,10 @@
-"""Uploaded files: storing them under file_ids, their PhotoSize / Document shapes, file paths.
+"""Stored files: bytes under file_ids, the Message fields they show as (PhotoSize list,
+Document, Voice, Sticker), their size limits and getFile paths.
 
-Telegram reads an uploaded photo's dimensions and refuses what is not an image; this sandbox
-reads PNG, GIF and JPEG headers for the same purpose (it keeps one size, the original).
+Telegram reads an uploaded photo's or sticker's dimensions and refuses what is not an image;
+this sandbox reads PNG, GIF, JPEG and WebP headers for the same purpose and never re-encodes:
+every size of a photo serves the original bytes, metadata (EXIF) included, so whatever strips
+it has to be the bot.
 """
 
 from __future__ import annotations
@@ -15,7 +18,16 @@ from sandbox.telegram.model import StoredFile
 from sandbox.telegram.params import Upload
 from sandbox.telegram.world import World, bad_request
 
-DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile serves files up to 20 MB
+# file_id prefixes, and the folders of file paths, as Telegram's look
+_PREFIX = {
+    "photo": "AgACAgIAAxkBAA",
+    "document": "BQACAgIAAxkBAA",
+    "voice": "AwACAgIAAxkBAA",
+    "sticker": "CAACAgIAAxkBAA",
+}
+_FOLDER = {"photo": "photos", "document": "documents", "voice": "voice", "sticker": "stickers"}
+PHOTO_BOXES = (90, 320, 800, 1280, 2560)  # the sides of the smaller sizes Telegram makes
+STICKER_ONLY_WEBP = "sticker must be a static .WEBP image (the only sticker format modelled)"
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
@@ -40,68 +52,178 @@ def image_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def store_upload(world: World, upload: Upload, folder: str, *, photo: bool) -> StoredFile:
-    """Keeps an upload's bytes under a new file_id."""
-    if not upload.data:
+def webp_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a WebP image (lossy, lossless or extended), or None."""
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":
+        width = int.from_bytes(data[24:27], "little") + 1
+        return width, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+def ogg_duration(data: bytes) -> int:
+    """Seconds of an OGG/Opus file (the last page's granule position less the pre-skip, at
+    48 kHz), as a client measures the voice note it recorded; 0 if it is not one."""
+    head, last = data.find(b"OpusHead"), data.rfind(b"OggS")
+    if not data.startswith(b"OggS") or head < 0 or last + 14 > len(data):
+        return 0
+    pre_skip = int.from_bytes(data[head + 10 : head + 12], "little")
+    granule = int.from_bytes(data[last + 6 : last + 14], "little", signed=True)
+    return max(0, round((granule - pre_skip) / 48000))
+
+
+def store(
+    world: World,
+    kind: str,
+    data: bytes,
+    *,
+    file_name: str | None = None,
+    mime_type: str | None = None,
+    declared_size: int | None = None,
+    duration: int = 0,
+    emoji: str | None = None,
+) -> StoredFile:
+    """Keeps bytes under a new file_id as a photo, document, voice note or sticker (checked
+    as Telegram checks them) and works out the Message field they show as."""
+    if not data:
         raise bad_request("file must be non-empty")
+    if kind == "photo":
+        if image_size(data) is None:
+            raise bad_request("IMAGE_PROCESS_FAILED")
+        mime_type, extension = "image/jpeg", ".jpg"
+    elif kind == "sticker":
+        if webp_size(data) is None:
+            raise bad_request(STICKER_ONLY_WEBP)
+        mime_type, extension = "image/webp", ".webp"
+    elif kind == "voice":
+        audio = mime_type and mime_type.startswith("audio/")
+        mime_type, extension = (mime_type if audio else "audio/ogg"), ".oga"
+    else:
+        extension = mimetypes.guess_extension(mime_type or "") or ""
+        if file_name and "." in file_name:
+            extension = "." + file_name.rsplit(".", 1)[1]
+    stored = _new(world, kind, data, extension, mime_type, declared_size)
+    stored.file_name = file_name if kind == "document" else None
+    if kind == "photo":
+        stored.shown = _photo_sizes(world, stored)
+    elif kind == "document":
+        stored.shown = _document(stored)
+    elif kind == "voice":
+        stored.shown = {**_common(stored), "duration": duration, "mime_type": stored.mime_type}
+    else:
+        stored.shown = _sticker(stored, emoji)
+    return stored
+
+
+def store_upload(
+    world: World, upload: Upload, kind: str, *, duration: int = 0, emoji: str | None = None
+) -> StoredFile:
+    """Keeps a bot's upload; the MIME type is the part's, else guessed from the file name."""
     mime = upload.content_type
     if not mime or mime == "application/octet-stream":
-        guessed = mimetypes.guess_type(upload.filename or "")[0]
-        mime = guessed or mime
-    if photo:
-        mime = "image/jpeg"
-    extension = ".jpg" if photo else mimetypes.guess_extension(mime or "") or ""
-    if not photo and upload.filename and "." in upload.filename:
-        extension = "." + upload.filename.rsplit(".", 1)[1]
-    prefix = "AgACAgIAAxkBAA" if photo else "BQACAgIAAxkBAA"
-    stored = StoredFile(
-        file_id=prefix + secrets.token_urlsafe(40),
-        file_unique_id="AQAD" + secrets.token_urlsafe(9),
-        data=upload.data,
-        path=f"{folder}/file_{len(world.files)}{extension}",
-        mime_type=mime,
+        mime = mimetypes.guess_type(upload.filename or "")[0] or mime
+    return store(
+        world,
+        kind,
+        upload.data,
         file_name=upload.filename,
+        mime_type=mime,
+        duration=duration,
+        emoji=emoji,
+    )
+
+
+def existing(world: World, file_id: str, kind: str) -> StoredFile:
+    """A file sent again by its file_id (URLs are not fetched: nothing leaves this machine)."""
+    stored = world.files.get(file_id)
+    if stored is None:
+        raise bad_request("wrong file identifier/HTTP URL specified")
+    if stored.kind != kind:
+        raise bad_request("type of file mismatch")
+    return stored
+
+
+def media(stored: StoredFile) -> JSON:
+    """The Message field of a stored file: {"photo": [...]}, {"document": {...}}, ..."""
+    return {stored.kind: stored.shown}
+
+
+def _new(
+    world: World,
+    kind: str,
+    data: bytes,
+    extension: str,
+    mime_type: str | None,
+    declared_size: int | None,
+) -> StoredFile:
+    stored = StoredFile(
+        file_id=_PREFIX[kind] + secrets.token_urlsafe(40),
+        file_unique_id="AQAD" + secrets.token_urlsafe(9),
+        kind=kind,
+        data=data,
+        path=f"{_FOLDER[kind]}/file_{len(world.files)}{extension}",
+        mime_type=mime_type,
+        declared_size=declared_size,
     )
     world.files[stored.file_id] = stored
     return stored
 
 
-def existing(world: World, file_id: str) -> StoredFile:
-    """A file sent again by its file_id (URLs are not fetched: nothing leaves this machine)."""
-    stored = world.files.get(file_id)
-    if stored is None:
-        raise bad_request("wrong file identifier/HTTP URL specified")
-    return stored
-
-
-def photo_sizes(stored: StoredFile) -> list[JSON]:
-    """The photo field of a Message: Telegram's PhotoSize list (here one size, the original)."""
-    size = image_size(stored.data)
-    if size is None:
-        raise bad_request("IMAGE_PROCESS_FAILED")
-    width, height = size
-    return [
-        {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.data),
-            "width": width,
-            "height": height,
-        }
-    ]
-
-
-def document(stored: StoredFile) -> JSON:
-    """The document field of a Message."""
-    result: JSON = {
+def _common(stored: StoredFile) -> JSON:
+    return {
         "file_id": stored.file_id,
         "file_unique_id": stored.file_unique_id,
-        "file_size": len(stored.data),
+        "file_size": stored.size,
     }
+
+
+def _photo_sizes(world: World, original: StoredFile) -> list[JSON]:
+    """Telegram's PhotoSize list, smallest first: a size per box smaller than the photo, each
+    under its own file_id (here with the original bytes), then the original itself."""
+    width, height = image_size(original.data) or (0, 0)
+    sizes: list[JSON] = []
+    longest = max(width, height)
+    for box in PHOTO_BOXES:
+        if box >= longest:
+            break
+        smaller = _new(world, "photo", original.data, ".jpg", "image/jpeg", None)
+        scaled = (max(1, round(width * box / longest)), max(1, round(height * box / longest)))
+        sizes.append({**_common(smaller), "width": scaled[0], "height": scaled[1]})
+    sizes.append({**_common(original), "width": width, "height": height})
+    for size in sizes[:-1]:
+        world.files[size["file_id"]].shown = sizes
+    return sizes
+
+
+def _document(stored: StoredFile) -> JSON:
+    result = _common(stored)
     if stored.file_name:
         result["file_name"] = stored.file_name
     if stored.mime_type:
         result["mime_type"] = stored.mime_type
+    return result
+
+
+def _sticker(stored: StoredFile, emoji: str | None) -> JSON:
+    width, height = webp_size(stored.data) or (0, 0)
+    result: JSON = {
+        **_common(stored),
+        "type": "regular",
+        "width": width,
+        "height": height,
+        "is_animated": False,
+        "is_video": False,
+    }
+    if emoji:
+        result["emoji"] = emoji
     return result
 
 
@@ -110,12 +232,12 @@ def file_info(world: World, file_id: str) -> JSON:
     stored = world.files.get(file_id)
     if stored is None:
         raise bad_request("invalid file_id")
-    if len(stored.data) > DOWNLOAD_LIMIT:
+    if stored.size > world.file_limits.download:
         raise bad_request("file is too big")
     return {
         "file_id": stored.file_id,
         "file_unique_id": stored.file_unique_id,
-        "file_size": len(stored.data),
+        "file_size": stored.size,
         "file_path": stored.path,
     }
 

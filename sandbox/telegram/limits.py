@@ -1,7 +1,7 @@
 """Telegram's flood limits for bots, with a time scale so tests can hit them quickly.
 
-Per bot, for every message it sends or edits (sendMessage, sendPhoto, sendDocument,
-editMessageText), three rules hold at once:
+Per bot, for every message it sends or edits (sendMessage, sendPhoto, sendDocument, sendVoice,
+sendSticker, editMessageText, editMessageCaption), three rules hold at once:
 
 * per chat: about 1 message a second, with a burst of 3 (a token bucket: 3 tokens, one back
   every second);

@@ -1,8 +1,9 @@
 """The in-memory state of the sandbox Telegram and how it looks as Bot API JSON objects.
 
-Accounts (humans and bots), chats with their members and forum topics, messages and uploaded
-files. `render_*` functions turn them into the shapes of https://core.telegram.org/bots/api:
-User, Chat, ChatFullInfo, ChatMember and Message (with reply_to_message one level deep).
+Accounts (humans and bots), chats with their members and forum topics, messages, stored files
+and their size limits, webhooks. `render_*` functions turn them into the shapes of
+https://core.telegram.org/bots/api: User, Chat, ChatFullInfo, ChatMember and Message (with
+reply_to_message one level deep).
 """
 
 from __future__ import annotations
@@ -67,14 +68,25 @@ class Account:
 
 
 @dataclass
+class Webhook:
+    """A bot's webhook as setWebhook left it, and how delivering to it last went wrong."""
+
+    url: str
+    secret_token: str | None = None
+    max_connections: int = 40
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+
+@dataclass
 class BotState:
-    """What the Bot API keeps per bot: its update queue and getUpdates settings."""
+    """What the Bot API keeps per bot: its update queue, getUpdates settings and webhook."""
 
     account: Account
     updates: deque[JSON] = field(default_factory=deque)
     next_update_id: int = 1
     allowed_updates: frozenset[str] | None = None  # None: DEFAULT_UPDATES
-    webhook_url: str = ""
+    webhook: Webhook | None = None  # set: updates are pushed, getUpdates answers 409
     poll_generation: int = 0
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     commands: list[JSON] = field(default_factory=list)
@@ -119,7 +131,7 @@ class Message:
     sent_at: float  # server time, seconds
     text: str | None = None  # the text, or a media message's caption
     entities: list[JSON] = field(default_factory=list)
-    media: JSON | None = None  # {"photo": [...]} or {"document": {...}}
+    media: JSON | None = None  # one field: {"photo": [...]}, {"document": {...}}, voice, sticker
     service: JSON | None = None  # e.g. {"new_chat_members": [...]}
     reply_to: int | None = None
     thread_id: int | None = None
@@ -170,15 +182,31 @@ class Chat:
 
 
 @dataclass
+class FileLimits:
+    """Telegram's file sizes in bytes; tests lower them to reach them with small files."""
+
+    photo: int = 10 * 1024 * 1024  # a sendPhoto upload
+    upload: int = 50 * 1024 * 1024  # any other upload (a larger one: 413)
+    download: int = 20 * 1024 * 1024  # what getFile serves
+
+
+@dataclass
 class StoredFile:
-    """Uploaded bytes behind a file_id."""
+    """Stored bytes behind a file_id, and the Message field they show as."""
 
     file_id: str
     file_unique_id: str
+    kind: str  # photo, document, voice or sticker: the Message field
     data: bytes
     path: str
     mime_type: str | None = None
     file_name: str | None = None
+    declared_size: int | None = None  # a size to report instead of len(data)
+    shown: Any = None  # the field's value: PhotoSize list, Document, Voice or Sticker
+
+    @property
+    def size(self) -> int:
+        return len(self.data) if self.declared_size is None else self.declared_size
 
 
 def render_chat(chat: Chat) -> JSON:
@@ -280,7 +308,8 @@ def render_full_chat(chat: Chat, accounts: dict[int, Account]) -> JSON:
 
 
 def member_view(chat: Chat, message: Message, accounts: dict[int, Account]) -> JSON:
-    """A message as a test reads it: who wrote it, what it says, what it replies to."""
+    """A message as a test reads it: who wrote it, what it says (or its caption), what it
+    replies to, and its photo, document, voice or sticker field as bots get it."""
     author = accounts.get(message.author_id)
     if message.anonymous:
         author_id, name, username = ANONYMOUS_ADMIN_ID, chat.title, None
@@ -299,7 +328,7 @@ def member_view(chat: Chat, message: Message, accounts: dict[int, Account]) -> J
         kind = next(iter(message.media))
     if message.service:
         kind = "service"
-    return {
+    view: JSON = {
         "message_id": message.message_id,
         "date": message.date,
         "author_id": author_id,
@@ -316,3 +345,5 @@ def member_view(chat: Chat, message: Message, accounts: dict[int, Account]) -> J
         "service": next(iter(message.service)) if message.service else None,
         "reactions": counts,
     }
+    view.update(message.media or {})
+    return view

@@ -2,7 +2,8 @@
 
 A call's parameters come in the query string, a form (urlencoded or multipart, where objects
 and arrays are JSON text and files are parts) or a JSON body. `Params` reads one typed value at
-a time and answers a malformed one with Telegram's 400.
+a time and answers a malformed one with Telegram's 400; a file or body over the upload limit is
+answered 413 Request Entity Too Large, as api.telegram.org answers it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import BodyPartReader, web
 
-from sandbox.telegram.world import bad_request
+from sandbox.telegram.world import ApiError, bad_request
+
+TOO_LARGE = "Request Entity Too Large"
 
 
 @dataclass(frozen=True)
@@ -92,35 +95,49 @@ class Params:
         return value
 
 
-async def read_params(request: web.Request) -> Params:
-    """All of a request's parameters: query string, then the body's on top."""
+async def read_params(request: web.Request, max_file: int) -> Params:
+    """All of a request's parameters: query string, then the body's on top. An uploaded file
+    over `max_file` bytes (or a body over the application's client_max_size) answers 413."""
     params = Params(values=dict(request.query))
     if request.method != "POST" or not request.can_read_body:
         return params
     content_type = request.content_type
-    if content_type == "application/json":
-        try:
-            body = await request.json()
-        except ValueError:
-            raise bad_request("can't parse JSON") from None
-        if not isinstance(body, dict):
-            raise bad_request("JSON body must be an object")
-        params.values.update(body)
-    elif content_type == "multipart/form-data":
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader) or not part.name:
-                continue
-            if part.filename is not None:
-                data = bytes(await part.read(decode=True))
-                ctype = part.headers.get("Content-Type")
-                params.files[part.name] = Upload(data, part.filename, ctype)
-            else:
-                params.values[part.name] = await part.text()
-    else:
-        form = await request.post()
-        params.values.update({k: v for k, v in form.items() if isinstance(v, str)})
+    try:
+        if content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                raise bad_request("can't parse JSON") from None
+            if not isinstance(body, dict):
+                raise bad_request("JSON body must be an object")
+            params.values.update(body)
+        elif content_type == "multipart/form-data":
+            await _read_multipart(request, params, max_file)
+        else:
+            form = await request.post()
+            params.values.update({k: v for k, v in form.items() if isinstance(v, str)})
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, TOO_LARGE) from None
     return params
+
+
+async def _read_multipart(request: web.Request, params: Params, max_file: int) -> None:
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or not part.name:
+            continue
+        if part.filename is None:
+            params.values[part.name] = await part.text()
+            continue
+        chunks, size = [], 0
+        while chunk := await part.read_chunk():
+            size += len(chunk)
+            if size > max_file:
+                raise ApiError(413, TOO_LARGE)
+            chunks.append(chunk)
+        data = bytes(part.decode(b"".join(chunks)))
+        ctype = part.headers.get("Content-Type")
+        params.files[part.name] = Upload(data, part.filename, ctype)
 
 
 def upload(params: Params, name: str) -> Upload | str:

@@ -1,14 +1,25 @@
-"""What the humans in the sandbox do: set up chats, join, post, edit, react, open topics,
-upgrade a group. Tests drive these through BotApiServer or the /_sandbox control API."""
+"""What the humans in the sandbox do: set up chats, join, post (text, or a photo, document,
+voice note or sticker), edit, react, open topics, upgrade a group. Tests drive these through
+BotApiServer or the /_sandbox control API."""
 
 from __future__ import annotations
 
-from sandbox.telegram.entities import JSON, clean_entities, detect, trim, utf16_len
+from sandbox.telegram import files
+from sandbox.telegram.entities import (
+    CAPTION_LIMIT,
+    JSON,
+    TEXT_LIMIT,
+    clean_entities,
+    detect,
+    trim,
+    utf16_len,
+)
 from sandbox.telegram.model import (
     Account,
     BotState,
     Chat,
     Member,
+    StoredFile,
     Topic,
     member_view,
     render_chat,
@@ -131,31 +142,69 @@ class People:
         self,
         chat_id: int,
         user_id: int,
-        text: str,
+        text: str = "",
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
         entities: list[JSON] | None = None,
         anonymous_admin: bool = False,
+        photo: bytes | None = None,
+        document: tuple[str, bytes, str] | None = None,
+        voice: bytes | None = None,
+        sticker: bytes | None = None,
+        sticker_emoji: str | None = None,
+        declared_size: int | None = None,
     ) -> JSON:
-        """A member posts a message; bots that see it get a message update. Returns it."""
+        """A member posts a message; bots that see it get a message update. Returns it.
+
+        With media the text is its caption (it may be empty): `photo` (PNG, GIF or JPEG bytes,
+        kept unchanged, metadata included), `document` (file name, bytes, MIME type), `voice`
+        (OGG/Opus bytes; the duration is read from them) or `sticker` (static WebP bytes, with
+        `sticker_emoji`). `declared_size` is the file_size bots are told instead of the real
+        one, to post a large file without allocating it."""
         chat = self._chat_of_member(chat_id, user_id)
         if anonymous_admin and not chat.is_admin(user_id):
             raise ApiError(403, "Forbidden: only administrators can post anonymously")
+        attached = {"photo": photo, "document": document, "voice": voice, "sticker": sticker}
+        kinds = [kind for kind, value in attached.items() if value is not None]
+        if len(kinds) > 1:
+            raise ValueError("a message has one photo, document, voice note or sticker")
         text, found = trim(text, clean_entities(entities, text) if entities is not None else [])
-        if not text:
-            raise bad_request("message text is empty")
-        if utf16_len(text) > 4096:
-            raise bad_request("message is too long")
+        if sticker is not None and text:
+            raise ValueError("a sticker has no caption")
+        _check_text(text, media=bool(kinds))
         replied = chat.visible(reply_to)
         if reply_to is not None and replied is None:
             raise bad_request("message to be replied not found")
         reply, thread, topic = self.world.place(chat, replied, thread_id)
+        stored: StoredFile | None = None
+        if photo is not None:
+            stored = files.store(self.world, "photo", photo, declared_size=declared_size)
+        elif document is not None:
+            name, data, mime = document
+            stored = files.store(
+                self.world,
+                "document",
+                data,
+                file_name=name,
+                mime_type=mime,
+                declared_size=declared_size,
+            )
+        elif voice is not None:
+            duration = files.ogg_duration(voice)
+            stored = files.store(
+                self.world, "voice", voice, duration=duration, declared_size=declared_size
+            )
+        elif sticker is not None:
+            stored = files.store(
+                self.world, "sticker", sticker, emoji=sticker_emoji, declared_size=declared_size
+            )
         message = self.world.store(
             chat,
             user_id,
-            text=text,
+            text=text or None,
             entities=found if entities is not None else detect(text, []),
+            media=files.media(stored) if stored else None,
             reply_to=reply,
             thread_id=thread,
             is_topic_message=topic,
@@ -165,15 +214,17 @@ class People:
         return self.world.render(chat, message)
 
     def edit(self, chat_id: int, message_id: int, text: str) -> JSON:
-        """The author edits a text message; bots that see it get an edited_message update."""
+        """The author edits a text, or a media message's caption (the media stays); bots that
+        see it get an edited_message update."""
         chat = self.world.chat(chat_id)
         message = chat.visible(message_id)
         if message is None or message.service:
             raise bad_request("message to edit not found")
+        if message.media is not None and "sticker" in message.media:
+            raise bad_request("message can't be edited")
         text, _ = trim(text, [])
-        if not text:
-            raise bad_request("message text is empty")
-        message.text = text
+        _check_text(text, media=message.media is not None)
+        message.text = text or None
         message.entities = detect(text, [])
         message.edit_date = int(self.world.now())
         self.world.publish(chat, message, "edited_message")
@@ -248,6 +299,17 @@ class People:
             for message in chat.messages.values()
             if not message.deleted and (service or not message.service)
         ]
+
+
+def _check_text(text: str, *, media: bool) -> None:
+    """A text, or a media message's caption (which may be empty), within Telegram's limits."""
+    if media:
+        if utf16_len(text) > CAPTION_LIMIT:
+            raise bad_request("message caption is too long")
+    elif not text:
+        raise bad_request("message text is empty")
+    elif utf16_len(text) > TEXT_LIMIT:
+        raise bad_request("message is too long")
 
 
 def open_topic(

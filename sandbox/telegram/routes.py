@@ -15,7 +15,7 @@ import re
 
 from aiohttp import web
 
-from sandbox.telegram import chats, files, sending, updates
+from sandbox.telegram import chats, files, media, sending, updates
 from sandbox.telegram.api import ASYNC_METHODS, METHODS, Api
 from sandbox.telegram.entities import JSON
 from sandbox.telegram.faults import STATUS_TEXT, Faults
@@ -26,9 +26,9 @@ from sandbox.telegram.world import ApiError
 log = logging.getLogger("sandbox.telegram")
 
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
-_IMPLEMENTED = (chats, sending, updates)  # importing them registers their methods
+_IMPLEMENTED = (chats, media, sending, updates)  # importing them registers their methods
 
-MAX_REQUEST = 52 * 1024 * 1024  # uploads up to 50 MB, as Telegram takes them
+FORM_OVERHEAD = 2 * 1024 * 1024  # a request may be this much larger than its largest upload
 
 
 def answer(result: object) -> web.Response:
@@ -68,7 +68,7 @@ class BotApiRoutes:
             return refuse(404, "Not Found")
         log.debug("bot %s calls %s", state.account.id, name)
         try:
-            params = await read_params(request)
+            params = await read_params(request, self.api.world.file_limits.upload)
             fault = self.faults.draw(name)
             if fault is not None:
                 return await self._fault(fault.status, fault.hold, state, params.raw("chat_id"))

@@ -1,9 +1,9 @@
-"""Bot API methods that post or change messages: sendMessage, sendPhoto, sendDocument,
-editMessageText, deleteMessage, pinChatMessage, unpinChatMessage, setMessageReaction."""
+"""Bot API methods that post or change messages: sendMessage, editMessageText, deleteMessage,
+pinChatMessage, unpinChatMessage, setMessageReaction; and what media methods share with them
+(composing a text or caption, finding the message replied to or acted on, posting)."""
 
 from __future__ import annotations
 
-from sandbox.telegram import files
 from sandbox.telegram.api import Api, method
 from sandbox.telegram.entities import (
     CAPTION_LIMIT,
@@ -15,8 +15,8 @@ from sandbox.telegram.entities import (
     utf16_len,
 )
 from sandbox.telegram.markup import MarkupError, parse
-from sandbox.telegram.model import BotState, Chat, Message, StoredFile, render_message
-from sandbox.telegram.params import Params, upload
+from sandbox.telegram.model import BotState, Chat, Message, render_message
+from sandbox.telegram.params import Params
 from sandbox.telegram.world import bad_request
 
 DELETE_WINDOW = 48 * 3600.0
@@ -125,40 +125,9 @@ def send_message(api: Api, state: BotState, params: Params) -> object:
     )
 
 
-def _media(api: Api, params: Params, field: str, folder: str) -> StoredFile:
-    source = upload(params, field)
-    if isinstance(source, str):
-        return files.existing(api.world, source)
-    if field == "photo" and files.image_size(source.data) is None:
-        raise bad_request("IMAGE_PROCESS_FAILED")
-    return files.store_upload(api.world, source, folder, photo=field == "photo")
-
-
-def _send_media(api: Api, state: BotState, params: Params, field: str, name: str) -> JSON:
-    chat = api.world.chat_for_bot(state.account, params.chat_ref())
-    caption, entities = compose(api, params, "caption", "caption_entities")
-    stored = _media(api, params, field, "photos" if field == "photo" else "documents")
-    media = (
-        {"photo": files.photo_sizes(stored)}
-        if field == "photo"
-        else {"document": files.document(stored)}
-    )
-    return post(
-        api, state, chat, params, name, text=caption or None, entities=entities, media=media
-    )
-
-
-@method("sendPhoto")
-def send_photo(api: Api, state: BotState, params: Params) -> object:
-    return _send_media(api, state, params, "photo", "sendPhoto")
-
-
-@method("sendDocument")
-def send_document(api: Api, state: BotState, params: Params) -> object:
-    return _send_media(api, state, params, "document", "sendDocument")
-
-
-def _own_message(api: Api, state: BotState, params: Params, missing: str) -> tuple[Chat, Message]:
+def target_message(api: Api, state: BotState, params: Params, missing: str) -> tuple[Chat, Message]:
+    """The chat_id / message_id a call acts on, in a chat the bot is in (`missing`: the error
+    when the message does not exist or was deleted)."""
     if params.has("inline_message_id"):
         raise bad_request("inline messages are not supported by this sandbox")
     chat = api.world.chat_for_bot(state.account, params.chat_ref())
@@ -170,7 +139,7 @@ def _own_message(api: Api, state: BotState, params: Params, missing: str) -> tup
 
 @method("editMessageText")
 def edit_message_text(api: Api, state: BotState, params: Params) -> object:
-    chat, message = _own_message(api, state, params, "message to edit not found")
+    chat, message = target_message(api, state, params, "message to edit not found")
     if message.author_id != state.account.id or message.anonymous or message.service:
         raise bad_request("message can't be edited")
     if message.media is not None:
@@ -190,7 +159,7 @@ def edit_message_text(api: Api, state: BotState, params: Params) -> object:
 @method("deleteMessage")
 def delete_message(api: Api, state: BotState, params: Params) -> object:
     """Own messages, or any with can_delete_messages; only within 48 hours of sending."""
-    chat, message = _own_message(api, state, params, "message to delete not found")
+    chat, message = target_message(api, state, params, "message to delete not found")
     own = message.author_id == state.account.id and not message.anonymous
     member = chat.members.get(state.account.id)
     may_delete = member is not None and (
@@ -215,7 +184,7 @@ def _may_pin(chat: Chat, state: BotState) -> bool:
 
 @method("pinChatMessage")
 def pin_chat_message(api: Api, state: BotState, params: Params) -> object:
-    chat, message = _own_message(api, state, params, "message to pin not found")
+    chat, message = target_message(api, state, params, "message to pin not found")
     if not _may_pin(chat, state):
         raise bad_request("not enough rights to manage pinned messages in the chat")
     chat.pinned = message.message_id
@@ -240,7 +209,7 @@ def unpin_chat_message(api: Api, state: BotState, params: Params) -> object:
 @method("setMessageReaction")
 def set_message_reaction(api: Api, state: BotState, params: Params) -> object:
     """A bot's reaction; Telegram tells no one about reactions set by bots."""
-    chat, message = _own_message(api, state, params, "message to react not found")
+    chat, message = target_message(api, state, params, "message to react not found")
     reaction = params.structured("reaction") or []
     if not isinstance(reaction, list):
         raise bad_request("can't parse reaction types JSON object")

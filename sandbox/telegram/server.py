@@ -3,7 +3,8 @@
 Bots reach it as python-telegram-bot would reach api.telegram.org:
 ``telegram.Bot(token, base_url=server.url + "/bot", base_file_url=server.url + "/file/bot")``.
 Tests act as the humans through its methods (or the /_sandbox/ control API), move its clock,
-switch flood limits and faults, and read what each chat shows and which calls were made.
+switch flood limits and faults, lower the file size limits, and read what each chat shows, the
+bytes of any file and which calls were made.
 """
 
 from __future__ import annotations
@@ -20,23 +21,41 @@ from sandbox.telegram.control import ControlRoutes
 from sandbox.telegram.entities import JSON
 from sandbox.telegram.faults import Faults
 from sandbox.telegram.limits import RateLimiter, Refusal
+from sandbox.telegram.model import FileLimits
 from sandbox.telegram.people import People
-from sandbox.telegram.routes import MAX_REQUEST, BotApiRoutes
-from sandbox.telegram.world import World
+from sandbox.telegram.routes import FORM_OVERHEAD, BotApiRoutes
+from sandbox.telegram.webhook import Webhooks
+from sandbox.telegram.world import World, bad_request
+
+_DEFAULT_FILES = FileLimits()
 
 
 class BotApiServer(People):
     """A local Telegram Bot API server with in-memory state (see the package docstring)."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, limits: bool = True, scale: float = 1.0
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        limits: bool = True,
+        scale: float = 1.0,
+        max_photo: int = _DEFAULT_FILES.photo,
+        max_upload: int = _DEFAULT_FILES.upload,
+        max_download: int = _DEFAULT_FILES.download,
+        webhook_retry: float = 3.0,
     ) -> None:
+        """`max_photo`, `max_upload`, `max_download`: Telegram's 10, 50 and 20 MB unless
+        lowered (also later, through `file_limits`); `webhook_retry`: seconds before a failed
+        webhook delivery is tried again (also later, through `webhooks.retry`)."""
         super().__init__(World())
+        self.world.file_limits = FileLimits(max_photo, max_upload, max_download)
         self.host = host
         self.port = port
         self.url = ""
         self.limiter = RateLimiter(enabled=limits, scale=scale)
-        self.api = Api(self.world, self.limiter)
+        self.webhooks = Webhooks(self.world, retry=webhook_retry)
+        self.api = Api(self.world, self.limiter, self.webhooks)
         self.fault_plan = Faults()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -45,7 +64,7 @@ class BotApiServer(People):
 
     def application(self) -> web.Application:
         """The aiohttp application (Bot API, file downloads and /_sandbox/ control)."""
-        app = web.Application(client_max_size=MAX_REQUEST)
+        app = web.Application(client_max_size=self.file_limits.upload + FORM_OVERHEAD)
         BotApiRoutes(self.api, self.fault_plan, self._closing).add_to(app)
         ControlRoutes(self).add_to(app)
         return app
@@ -66,9 +85,12 @@ class BotApiServer(People):
         host, port = runner.addresses[0][:2]
         self.port = int(port)
         self.url = f"http://{host}:{self.port}"
+        self.webhooks.resume()
 
     async def stop(self) -> None:
-        """Ends waiting calls (long polls answer [], held calls their fault) and stops serving."""
+        """Stops webhook delivery, ends waiting calls (long polls answer [], held calls their
+        fault) and stops serving."""
+        await self.webhooks.close()
         self.api.closing = True
         self._closing.set()
         for state in self.world.bots.values():
@@ -145,6 +167,11 @@ class BotApiServer(People):
     def clear_faults(self) -> None:
         self.fault_plan.clear()
 
+    @property
+    def file_limits(self) -> FileLimits:
+        """The photo, upload and download limits in bytes (their fields can be changed)."""
+        return self.world.file_limits
+
     # --- what happened ------------------------------------------------------------------------
 
     @property
@@ -166,6 +193,13 @@ class BotApiServer(People):
     def calls(self) -> list[Call]:
         """State-changing bot calls, in the order they succeeded."""
         return self.api.calls
+
+    def file_bytes(self, file_id: str) -> bytes:
+        """The bytes behind a file_id, as a download of it gives them."""
+        stored = self.world.files.get(file_id)
+        if stored is None:
+            raise bad_request("invalid file_id")
+        return stored.data
 
     def updates_pending(self, token: str) -> list[JSON]:
         """A bot's queued (unconfirmed) updates, without confirming them."""

@@ -4,17 +4,21 @@ setWebhook / deleteWebhook / getWebhookInfo, the bot's command list, and the acc
 getUpdates follows Telegram: updates with an id below `offset` are confirmed and dropped; a
 negative offset keeps only the last -offset updates; `timeout` long-polls and returns as soon
 as an update is queued; `allowed_updates` is remembered for later calls and applies to updates
-created after it; a second getUpdates ends the first with 409 Conflict.
+created after it; a second getUpdates ends the first with 409 Conflict, and so does a webhook.
+While a webhook is set its updates are pushed to it (see `webhook`) and getUpdates answers 409.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 
 from sandbox.telegram.api import Api, async_method, constant, method
-from sandbox.telegram.model import BotState
+from sandbox.telegram.entities import JSON
+from sandbox.telegram.model import BotState, Webhook
 from sandbox.telegram.params import Params
+from sandbox.telegram.webhook import check_url
 from sandbox.telegram.world import UPDATE_KINDS, ApiError, bad_request
 
 CONFLICT_POLL = (
@@ -25,6 +29,7 @@ CONFLICT_WEBHOOK = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
     "delete the webhook first"
 )
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @method("getMe")
@@ -59,16 +64,21 @@ def _timeout(params: Params) -> float:
         raise bad_request("invalid timeout specified") from None
 
 
-@async_method("getUpdates")
-async def get_updates(api: Api, state: BotState, params: Params) -> object:
-    if state.webhook_url:
-        raise ApiError(409, CONFLICT_WEBHOOK)
-    limit = min(max(params.integer("limit") or 100, 1), 100)
-    timeout = _timeout(params)
+def _allowed_updates(state: BotState, params: Params) -> None:
+    """Remembers allowed_updates when given (an empty list: the default kinds)."""
     allowed = params.structured("allowed_updates")
     if isinstance(allowed, list):
         kinds = frozenset(str(kind) for kind in allowed) & UPDATE_KINDS
         state.allowed_updates = kinds or None
+
+
+@async_method("getUpdates")
+async def get_updates(api: Api, state: BotState, params: Params) -> object:
+    if state.webhook is not None:
+        raise ApiError(409, CONFLICT_WEBHOOK)
+    limit = min(max(params.integer("limit") or 100, 1), 100)
+    timeout = _timeout(params)
+    _allowed_updates(state, params)
     _confirm(state, params.integer("offset") or 0)
 
     state.poll_generation += 1
@@ -77,6 +87,8 @@ async def get_updates(api: Api, state: BotState, params: Params) -> object:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
+        if state.webhook is not None:
+            raise ApiError(409, CONFLICT_WEBHOOK)
         if generation != state.poll_generation:
             raise ApiError(409, CONFLICT_POLL)
         if state.updates:
@@ -89,22 +101,35 @@ async def get_updates(api: Api, state: BotState, params: Params) -> object:
             await asyncio.wait_for(state.wakeup.wait(), remaining)
 
 
-@method("setWebhook")
-def set_webhook(api: Api, state: BotState, params: Params) -> object:
-    """Remembered (getUpdates then answers 409) but never called: nothing leaves the sandbox."""
+@async_method("setWebhook")
+async def set_webhook(api: Api, state: BotState, params: Params) -> object:
+    """Sets (or, with an empty url, removes) the webhook updates are pushed to from now on."""
     url = params.text("url") or ""
-    if url and not url.startswith("https://"):
-        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-    state.webhook_url = url
+    if not url:
+        return await delete_webhook(api, state, params)
+    check_url(url)
+    secret = params.text("secret_token") or None
+    if secret is not None and not _SECRET_TOKEN.fullmatch(secret):
+        raise bad_request("secret token contains unallowed characters")
+    connections = params.integer("max_connections") or 40
+    if not 1 <= connections <= 100:
+        raise bad_request("invalid max_connections specified")
+    _allowed_updates(state, params)
+    await api.webhooks.stop(state)
     if params.flag("drop_pending_updates"):
         state.updates.clear()
+    state.webhook = Webhook(url, secret, connections)
+    state.wakeup.set()  # a getUpdates still waiting ends with 409
+    api.webhooks.follow(state)
     api.record("setWebhook", state, None)
     return True
 
 
-@method("deleteWebhook")
-def delete_webhook(api: Api, state: BotState, params: Params) -> object:
-    state.webhook_url = ""
+@async_method("deleteWebhook")
+async def delete_webhook(api: Api, state: BotState, params: Params) -> object:
+    """Stops pushing; queued updates wait for getUpdates (unless drop_pending_updates)."""
+    await api.webhooks.stop(state)
+    state.webhook = None
     if params.flag("drop_pending_updates"):
         state.updates.clear()
     api.record("deleteWebhook", state, None)
@@ -113,11 +138,18 @@ def delete_webhook(api: Api, state: BotState, params: Params) -> object:
 
 @method("getWebhookInfo")
 def get_webhook_info(api: Api, state: BotState, params: Params) -> object:
-    return {
-        "url": state.webhook_url,
-        "has_custom_certificate": False,
-        "pending_update_count": len(state.updates),
-    }
+    info: JSON = {"url": "", "has_custom_certificate": False}
+    info["pending_update_count"] = len(state.updates)
+    hook = state.webhook
+    if hook is None:
+        return info
+    info.update(url=hook.url, max_connections=hook.max_connections)
+    if hook.last_error_date is not None:
+        info["last_error_date"] = hook.last_error_date
+        info["last_error_message"] = hook.last_error_message
+    if state.allowed_updates is not None:
+        info["allowed_updates"] = sorted(state.allowed_updates)
+    return info
 
 
 @method("setMyCommands")

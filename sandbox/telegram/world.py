@@ -16,6 +16,7 @@ from sandbox.telegram.model import (
     Account,
     BotState,
     Chat,
+    FileLimits,
     Member,
     Message,
     StoredFile,
@@ -81,6 +82,7 @@ class World:
         self.bots: dict[str, BotState] = {}  # by token
         self.chats: dict[int, Chat] = {}
         self.files: dict[str, StoredFile] = {}
+        self.file_limits = FileLimits()
         self.clock = 0.0  # seconds added to real time
 
     def now(self) -> float:
