@@ -63,7 +63,7 @@ async def main() -> None:
             async with BotApiServer(limits=True, scale=args.scale) as tg:
                 tg.add_bot(TOKEN, "cdmx_bridge_bot")
                 tg.create_chat(GROUP, "Inquilinas CDMX")
-                tg.add_member(GROUP, 5000001, admin=True)
+                tg.add_member(GROUP, 5000001, admin=True, announce=False)
                 config = f"""
 data_dir: {tmp}/data
 redis: {{url: "{server.url}", shards: 4}}

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import warnings
 from collections.abc import Awaitable
 from datetime import timedelta
@@ -48,6 +49,7 @@ ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: an admin posting as the group
 ALLOWED_UPDATES = ["message", "edited_message", "message_reaction", "my_chat_member"]
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
 RETRACTED = "[retracted]"
+ADMINS_TTL_S = 300.0  # how long a chat's admin list is trusted
 CAPTION = 1024  # UTF-16 units in a caption
 MAX_PHOTO = 10 * 1024 * 1024  # what sendPhoto takes; larger images go as documents
 MAX_UPLOAD = 50 * 1024 * 1024  # what a bot may upload at all
@@ -90,6 +92,7 @@ class TelegramBot:
             self.webhook = WebhookListener(self.id, settings.webhook_url,
                                            settings.webhook_listen, secret)  # fmt: skip
         self._progress: dict[str, list[str]] = {}  # delivery key -> parts sent so far
+        self._admins: dict[str, tuple[float, frozenset[int]]] = {}  # chat -> (until, ids)
         self.username = ""
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -205,20 +208,35 @@ class TelegramBot:
     async def _envelope(self, update: Update) -> Envelope | None:
         key = f"tg:{self.id}:{update.update_id}"
         if update.my_chat_member is not None:
-            joined = update.my_chat_member.chat
-            status = update.my_chat_member.new_chat_member.status
-            if status in ("member", "administrator") and not self._configured(str(joined.id)):
+            change = update.my_chat_member
+            joined = change.chat
+            if change.new_chat_member.status not in ("member", "administrator"):
+                return None
+            configured = self._configured(str(joined.id))
+            if configured is None:
                 await self._refuse(joined.id)
-            return None
+                return None
+            if change.old_chat_member.status not in ("left", "kicked"):
+                return None  # promoted or restricted, not added
+            me = Sender(id=f"telegram:{self.bot.id}", name=self.username, is_bot=True)
+            return Envelope(key=key, kind="joined", bot=self.id, chat=configured, message_id="",
+                            sender=me)  # fmt: skip
         if update.message_reaction is not None:
             r = update.message_reaction
             chat = self._configured(str(r.chat.id))
             emoji = next((getattr(x, "emoji", None) for x in r.new_reaction), None)
-            if chat is None or emoji is None or r.user is None:
+            if chat is None or emoji is None:
+                return None
+            if r.actor_chat is not None and r.actor_chat.id == r.chat.id:  # an anonymous admin
+                who, admin = Sender(id=f"telegram:anon:{r.chat.id}", name=r.chat.title or ""), True
+            elif r.user is not None:
+                who = Sender(id=f"telegram:{r.user.id}", name=r.user.full_name)
+                admin = await self._is_admin(chat, r.user.id)
+            else:
                 return None
             return Envelope(
                 key=key, kind="reaction", bot=self.id, chat=chat, message_id=str(r.message_id),
-                sender=Sender(id=f"telegram:{r.user.id}", name=r.user.full_name), reaction=emoji,
+                sender=who, reaction=emoji, admin=admin,
             )  # fmt: skip
         message = update.message or update.edited_message
         if message is None:
@@ -239,7 +257,10 @@ class TelegramBot:
         self, key: str, chat: str, message: Message, *, edit: bool
     ) -> Envelope | None:
         user = message.from_user
-        if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
+        anonymous_admin = (
+            message.sender_chat is not None and message.sender_chat.id == message.chat.id
+        )
+        if anonymous_admin:
             sender = Sender(id=f"telegram:anon:{message.chat.id}", name=message.chat.title or "")
         elif user is not None:
             sender = Sender(id=f"telegram:{user.id}", name=user.full_name,
@@ -262,10 +283,11 @@ class TelegramBot:
             target = command.group(2)
             if target and target.lower() != self.username.lower():
                 return None  # a command for another bot
+            admin = anonymous_admin or (user is not None and await self._is_admin(chat, user.id))
             return Envelope(
                 key=key, kind="command", bot=self.id, chat=chat, topic=topic,
                 message_id=str(message.message_id), sender=sender, command=command.group(1).lower(),
-                args=(command.group(3) or "").strip(), reply_to=reply_to,
+                args=(command.group(3) or "").strip(), reply_to=reply_to, admin=admin,
             )  # fmt: skip
         media = None
         if found is not None:  # an edit changes the caption only: the file is not fetched again
@@ -297,6 +319,23 @@ class TelegramBot:
         log.warning("telegram bot %s: a file could not be downloaded; a note goes instead",
                     self.id)  # fmt: skip
         return media.model_copy(update={"note": "not carried: download failed"})
+
+    async def _is_admin(self, chat: str, user_id: int) -> bool:
+        """Whether the user administers the chat (getChatAdministrators, cached a few
+        minutes). When Telegram cannot say, the answer is no: a right is never assumed."""
+        now = time.monotonic()
+        cached = self._admins.get(chat)
+        if cached is None or cached[0] < now:
+            target = self.migrated.get(chat, chat)
+            try:
+                members = await self.bot.get_chat_administrators(chat_id(target))
+            except TelegramError as exc:
+                log.warning("telegram bot %s: cannot list the admins of chat %s (%s)",
+                            self.id, chat, type(exc).__name__)  # fmt: skip
+                return False
+            cached = (now + ADMINS_TTL_S, frozenset(m.user.id for m in members))
+            self._admins[chat] = cached
+        return user_id in cached[1]
 
     def _configured(self, chat: str) -> str | None:
         """The configured chat id that ``chat`` is (itself, or a group it migrated from)."""

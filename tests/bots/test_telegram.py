@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,8 +22,9 @@ CDMX, BERLIN, STRANGERS = -1001000000001, -1001000000002, -1001000000099
 ANA, JONAS, MALLORY = 2001, 2002, 2099
 
 
-@pytest.fixture
-async def tg() -> AsyncIterator[BotApiServer]:
+@contextlib.asynccontextmanager
+async def telegram_world() -> AsyncIterator[BotApiServer]:
+    """Two bridge bots, each an admin of its group, and a member in each; a stranger's group."""
     server = BotApiServer(limits=False)
     async with server:
         server.add_bot(TOKEN_A, "cdmx_bridge_bot")
@@ -34,9 +36,15 @@ async def tg() -> AsyncIterator[BotApiServer]:
         server.create_chat(BERLIN, "Mieter Berlin", is_forum=True)
         server.create_chat(STRANGERS, "Somebody else's group")
         for chat, bot, member in ((CDMX, 5000001, ANA), (BERLIN, 5000002, JONAS)):
-            server.add_member(chat, bot, admin=True)
+            server.add_member(chat, bot, admin=True, announce=False)  # there already
             server.add_member(chat, member)
         server.add_member(STRANGERS, MALLORY)
+        yield server
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[BotApiServer]:
+    async with telegram_world() as server:
         yield server
 
 

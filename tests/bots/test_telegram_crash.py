@@ -31,9 +31,9 @@ async def tg() -> AsyncIterator[BotApiServer]:
         server.add_user(ANA, "Ana")
         server.create_chat(CDMX, "CDMX")
         server.create_chat(BERLIN, "Berlin")
-        server.add_member(CDMX, 5000001, admin=True)
+        server.add_member(CDMX, 5000001, admin=True, announce=False)
         server.add_member(CDMX, ANA)
-        server.add_member(BERLIN, 5000002, admin=True)
+        server.add_member(BERLIN, 5000002, admin=True, announce=False)
         yield server
 
 

@@ -25,7 +25,7 @@ async def tg() -> AsyncIterator[BotApiServer]:
     async with BotApiServer(limits=True, scale=SCALE) as server:
         server.add_bot(TOKEN, "cdmx_bridge_bot")
         server.create_chat(GROUP, "Inquilinas CDMX")
-        server.add_member(GROUP, 5000001, admin=True)
+        server.add_member(GROUP, 5000001, admin=True, announce=False)
         yield server
 
 

@@ -25,7 +25,7 @@ async def tg() -> AsyncIterator[BotApiServer]:
         server.add_bot(TOKEN, "cdmx_bridge_bot")
         server.add_user(ANA, "Ana")
         server.create_chat(GROUP, "Inquilinas CDMX")
-        server.add_member(GROUP, 5000001, admin=True)
+        server.add_member(GROUP, 5000001, admin=True, announce=False)
         server.add_member(GROUP, ANA, admin=True)
         yield server
 
@@ -87,7 +87,7 @@ async def test_a_group_that_becomes_a_supergroup_is_followed(
 ) -> None:
     old = -100200
     tg.create_chat(old, "Grupo viejo", type="group")
-    tg.add_member(old, 5000001, admin=True)
+    tg.add_member(old, 5000001, admin=True, announce=False)
     tg.add_member(old, ANA)
     async with running(config(tmp_path, redis_url, tg, chat=old)) as (_, net):
         tg.post(old, ANA, "antes")
@@ -113,7 +113,7 @@ async def test_a_revoked_token_stops_that_bot_alone_and_the_operator_is_told(
     other_token, berlin = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", -1001000000002
     tg.add_bot(other_token, "berlin_bridge_bot")
     tg.create_chat(berlin, "Berlin")
-    tg.add_member(berlin, 5000002, admin=True)
+    tg.add_member(berlin, 5000002, admin=True, announce=False)
     bots = [
         sandbox_bot("tg", "${T}", tg.url),
         sandbox_bot("tg2", other_token, tg.url),
