@@ -181,6 +181,14 @@ def test_unquoted_telegram_chat_id_is_accepted(tmp_path: Path) -> None:
             r"^rooms\[1\]\.topic: matrix rooms have no topics",
         ),
         (
+            lambda c: c["bots"][0].update(webhook_url="http://bridge.example.org/tg"),
+            r"^bots\[0\]: Telegram sends webhooks to https:// URLs only",
+        ),
+        (
+            lambda c: c["bots"][0].update(webhook_url="ftp://bridge.example.org/tg"),
+            r"^bots\[0\]: webhook_url 'ftp://bridge.example.org/tg' is not an https:// URL",
+        ),
+        (
             lambda c: c.update(redis={"url": "http://localhost:6379"}),
             r"^redis\.url: 'http' is not redis://, rediss:// or unix://",
         ),
