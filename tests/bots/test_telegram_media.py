@@ -100,6 +100,20 @@ async def test_a_sticker_crosses_and_a_long_caption_goes_first_as_text(
     assert "".join(str(m["text"] or "") for m in shown).count("Convocatoria.") == 71
 
 
+async def test_a_voice_note_crosses_as_a_voice_note_byte_for_byte(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
+) -> None:
+    recording = b"OggS\x00\x02" + bytes(range(256)) * 40  # not an image: carried unchanged
+    async with running(config(tmp_path, redis_url, tg)) as (_, net):
+        tg.post(CDMX, ANA, "", voice=recording)
+        await eventually(lambda: len(media_messages(tg, BERLIN)) == 1 and bool(net.seen_in("nyc")))
+    copy = media_messages(tg, BERLIN)[0]
+    assert copy["kind"] == "voice"
+    assert str(copy["text"]).startswith("Ana (CDMX)")
+    assert tg.file_bytes(file_of(copy)) == recording
+    assert net.seen_in("nyc")[0].file == recording
+
+
 async def test_a_file_too_large_becomes_an_honest_note(
     tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
 ) -> None:
