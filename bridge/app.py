@@ -17,6 +17,8 @@ from typing import Any
 
 from bridge import keys
 from bridge.bus import Inbox
+from bridge.callout_clock import Clock, WallClock
+from bridge.callout_scheduler import Scheduler
 from bridge.config import Config
 from bridge.configload import LoadedConfig
 from bridge.deliver import Deliverer
@@ -93,6 +95,8 @@ class App:
         self.bots: dict[str, Bot] = {}
         self.deliverers: dict[str, Deliverer] = {}
         self.relay: RelayWorker | None = None
+        self.callout_clock: Clock | None = None  # tests inject one; else the wall clock
+        self.scheduler: Scheduler | None = None
 
     def _wants(self, part: str) -> bool:
         return self.role in ("all", part)
@@ -148,7 +152,11 @@ class App:
             )
             parts.append(task_part("relay", self.relay.run))
         if self._wants("scheduler"):
-            log.warning("the call-out scheduler is not built yet; no call-out fires")
+            callout_translator = build_translator(cfg, redis)
+            clock = self.callout_clock or WallClock(self.clock_speed)
+            self.scheduler = Scheduler(cfg, redis, callout_translator, clock)
+            parts.append(Part("call-out translation", _nothing, callout_translator.close))
+            parts.append(task_part("call-outs", self.scheduler.run))
         return parts + ingress
 
     def _notifier(self, bot_id: str) -> Callable[[str], Awaitable[None]]:

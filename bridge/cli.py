@@ -12,7 +12,9 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -182,26 +184,57 @@ def _not_built(what: str, issue: str) -> None:
 @config_option
 @_guarded
 def callouts_list(config_path: Path) -> None:
-    """List the call-outs."""
-    _load(config_path)
-    _not_built("callouts list", "call-outs")
+    """List the call-outs, with the last report of each."""
+    from bridge.callouts import shell_list
+
+    loaded = _load(config_path)
+
+    async def body(store: Any) -> None:
+        for line in await shell_list(store, loaded.config):
+            click.echo(line)
+        stored = await store.all()
+        for entry in loaded.config.callouts:
+            if entry.id not in stored:
+                click.echo(f"{entry.id}: in the config; loaded when `translocal run` starts")
+
+    asyncio.run(_with_store(loaded, body))
 
 
 @callouts.command("add")
 @config_option
-@click.option("--circle", "circles", multiple=True)
-@click.option("--room", "rooms", multiple=True)
-@click.option("--at")
-@click.option("--cron")
-@click.option("--mode", type=click.Choice(["local", "instant"]), default="local")
-@click.option("--tz", default="UTC")
-@click.option("--language", required=True)
+@click.option("--circle", "circles", multiple=True, help="A circle it goes to (repeatable).")
+@click.option("--room", "rooms", multiple=True, help="A room it goes to (repeatable).")
+@click.option("--at", help='One time, "YYYY-MM-DD HH:MM".')
+@click.option("--cron", help='A crontab schedule, "m h dom mon dow".')
+@click.option("--mode", type=click.Choice(["local", "instant"]), default="local", show_default=True)
+@click.option("--tz", default="UTC", show_default=True, help="The zone of --at/--cron (instant).")
+@click.option("--language", required=True, help="ISO 639-1 code of the text's language.")
 @click.option("--text", required=True)
+@click.option("--report-to", default=None, help="A room that gets the delivery reports.")
 @_guarded
-def callouts_add(config_path: Path, **_: Any) -> None:
+def callouts_add(
+    config_path: Path,
+    circles: tuple[str, ...],
+    rooms: tuple[str, ...],
+    at: str | None,
+    cron: str | None,
+    mode: str,
+    tz: str,
+    language: str,
+    text: str,
+    report_to: str | None,
+) -> None:
     """Add a call-out; prints its short id."""
-    _load(config_path)
-    _not_built("callouts add", "call-outs")
+    from bridge.callouts import NewCallout, shell_add
+
+    loaded = _load(config_path)
+    new = NewCallout(circles, rooms, at, cron, mode, tz, language, text)
+
+    async def body(store: Any) -> None:
+        callout = await shell_add(store, loaded.config, new, report_to)
+        click.echo(callout.id)
+
+    asyncio.run(_with_store(loaded, body))
 
 
 @callouts.command("cancel")
@@ -209,9 +242,16 @@ def callouts_add(config_path: Path, **_: Any) -> None:
 @click.argument("callout_id")
 @_guarded
 def callouts_cancel(config_path: Path, callout_id: str) -> None:
-    """Cancel a call-out."""
-    _load(config_path)
-    _not_built("callouts cancel", "call-outs")
+    """Cancel a call-out (one from chat or the CLI; config ones are removed from the file)."""
+    from bridge.callouts import shell_cancel
+
+    loaded = _load(config_path)
+
+    async def body(store: Any) -> None:
+        await shell_cancel(store, callout_id)
+        click.echo(f"cancelled {callout_id}")
+
+    asyncio.run(_with_store(loaded, body))
 
 
 @callouts.command("preview")
@@ -219,9 +259,35 @@ def callouts_cancel(config_path: Path, callout_id: str) -> None:
 @click.argument("callout_id")
 @_guarded
 def callouts_preview(config_path: Path, callout_id: str) -> None:
-    """Show, room by room, what a call-out will say and when."""
-    _load(config_path)
-    _not_built("callouts preview", "call-outs")
+    """Show, room by room, the text each room will get and when (local time and UTC)."""
+    from bridge.callouts import shell_preview
+    from bridge.translator import build_translator
+
+    loaded = _load(config_path)
+
+    async def body(store: Any) -> None:
+        translator = build_translator(loaded.config, store.redis)
+        try:
+            lines = await shell_preview(store, loaded.config, translator, callout_id)
+        finally:
+            await translator.close()
+        for line in lines:
+            click.echo(line)
+
+    asyncio.run(_with_store(loaded, body))
+
+
+async def _with_store(loaded: LoadedConfig, body: Callable[[Any], Awaitable[None]]) -> None:
+    """Run ``body`` with the call-out store on the configured Redis (the embedded one is
+    joined when translocal runs, started for the moment otherwise)."""
+    from bridge.callout_store import CalloutStore
+    from bridge.store import open_redis
+
+    handle = await open_redis(loaded.config.redis, loaded.config.data_dir)
+    try:
+        await body(CalloutStore(handle.client))
+    finally:
+        await handle.close()
 
 
 @cli.command()
@@ -267,9 +333,33 @@ async def _translate(translator: Any, text: str, source: str, target: str) -> in
 @click.option("--since", default="7d", show_default=True, help="1h, 7d or YYYY-MM-DD")
 @_guarded
 def audit(config_path: Path, since: str) -> None:
-    """The moderation audit trail."""
-    _load(config_path)
-    _not_built("audit", "moderation")
+    """The moderation audit trail: every action and every refused attempt (ids, no text)."""
+    from bridge.audit import Audit, parse_since
+    from bridge.store import open_redis
+
+    try:
+        start = parse_since(since, time.time())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    loaded = _load(config_path)
+    cfg = loaded.config
+
+    async def read() -> list[Any]:
+        handle = await open_redis(cfg.redis, cfg.data_dir)
+        try:
+            return await Audit(handle.client, cfg.retention.audit_days).read(start)
+        finally:
+            await handle.close()
+
+    entries = asyncio.run(read())
+    if not entries:
+        click.echo(f"no audit entries since {since}")
+        return
+    for e in entries:
+        when = datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        message = f" message {e.message}" if e.message else ""
+        detail = f" ({e.detail})" if e.detail else ""
+        click.echo(f"{when}Z  {e.room:<12} {e.who:<28} {e.action:<8} {e.outcome}{message}{detail}")
 
 
 def main() -> None:

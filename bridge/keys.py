@@ -105,3 +105,34 @@ TRANSLATION_CACHE = f"{PREFIX}tcache:"  # + provider:source:target:hash, and tag
 def bot_state(bot: str, name: str) -> str:
     """An adapter's own small state (Telegram's update offset, Matrix's sync token, ...)."""
     return f"{PREFIX}bot:{bot}:{name}"
+
+
+# Call-outs (their texts are what organizers chose to broadcast; they go when cancelled)
+CALLOUTS = f"{PREFIX}callouts"  # hash: call-out id -> its JSON (source, author, schedule, text)
+CALLOUTS_VERSION = f"{PREFIX}callouts:version"  # incremented on every change, for schedulers
+CALLOUT_REPORTS_DUE = f"{PREFIX}callouts:reports"  # zset: "<id>|<occurrence>" -> first fire
+CALLOUT_CLOCK = f"{PREFIX}callouts:clock"  # the running scheduler's clock, for chat and CLI
+
+
+def callout_cursor(callout_id: str) -> str:
+    """Hash: room id -> the last fire time handled there (sent or skipped), ISO in UTC."""
+    return f"{PREFIX}callout:{callout_id}:cursor"
+
+
+def callout_fire(callout_id: str, fire: str, room: str) -> str:
+    """The lock that decides which process handles one fire in one room."""
+    return f"{PREFIX}callout:{callout_id}:fire:{fire}:{room}"
+
+
+def callout_outcomes(callout_id: str, occurrence: str) -> str:
+    """Hash: room id -> what became of one occurrence there (JSON: fire, status, key, why)."""
+    return f"{PREFIX}callout:{callout_id}:occ:{occurrence}"
+
+
+def callout_report_lock(callout_id: str, occurrence: str) -> str:
+    return f"{PREFIX}callout:{callout_id}:reporting:{occurrence}"
+
+
+def callout_reports(callout_id: str) -> str:
+    """List: the latest delivery reports of a call-out (JSON), newest first."""
+    return f"{PREFIX}callout:{callout_id}:reports"

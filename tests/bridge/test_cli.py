@@ -87,10 +87,7 @@ def test_demo_loads_its_network_and_exits_0() -> None:
 
 def test_commands_not_built_yet_say_so_and_exit_1(tmp_path: Path) -> None:
     path = str(write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d"))))
-    for args in (
-        ["callouts", "list", "-c", path],
-        ["audit", "-c", path],
-    ):
+    for args in (["audit", "-c", path],):
         result = run_cli(*args)
         assert result.returncode == 1, args
         assert "is not built yet" in result.stderr
