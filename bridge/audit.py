@@ -8,13 +8,28 @@ detail without message text. Entries older than ``retention.audit_days`` are tri
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bridge import keys
+
+
+def parse_since(since: str, now: float) -> float:
+    """``1h``, ``30m``, ``7d`` (before ``now``) or ``YYYY-MM-DD`` (UTC) as Unix time."""
+    match = re.fullmatch(r"(\d+)([mhd])", since.strip())
+    if match:
+        unit = {"m": 60, "h": 3600, "d": 86400}[match.group(2)]
+        return now - int(match.group(1)) * unit
+    try:
+        day = datetime.strptime(since.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"{since!r} is not 30m, 1h, 7d or YYYY-MM-DD") from None
+    return day.timestamp()
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import socket
 from pathlib import Path
 
+import redis.asyncio
+
+from bridge.audit import Audit
+from bridge.embedded_redis import EmbeddedRedis
 from tests.helpers import TOKEN, Proc, lifecycle_config, minimal_config, run_cli, write_config
 
 
@@ -85,10 +90,37 @@ def test_demo_loads_its_network_and_exits_0() -> None:
     assert "Not built yet" in result.stdout
 
 
-def test_commands_not_built_yet_say_so_and_exit_1(tmp_path: Path) -> None:
-    path = str(write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d"))))
-    for args in (["audit", "-c", path],):
-        result = run_cli(*args)
-        assert result.returncode == 1, args
-        assert "is not built yet" in result.stderr
-        assert "Traceback" not in result.stderr
+def test_audit_prints_the_trail_since_a_time_and_refuses_a_bad_since(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    path = str(write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(data))))
+    result = run_cli("audit", "-c", path, "--since", "last tuesday")
+    assert result.returncode == 2
+    assert "'last tuesday' is not 30m, 1h, 7d or YYYY-MM-DD" in result.stderr
+    empty = run_cli("audit", "-c", path)
+    assert empty.returncode == 0, empty.stderr
+    assert "no audit entries since 7d" in empty.stdout
+
+    server = EmbeddedRedis(data)
+    server.start()
+    try:
+
+        async def record() -> None:
+            client = redis.asyncio.Redis.from_url(server.url, decode_responses=True)
+            trail = Audit(client, 90)
+            await trail.record("telegram:2099", "cdmx", "share", "refused", message="41",
+                               detail="needs moderator")  # fmt: skip
+            await trail.record("telegram:2050", "cdmx", "share", "done", message="41")
+            await client.aclose()
+
+        asyncio.run(record())
+        result = run_cli("audit", "-c", path, "--since", "1h")
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert "telegram:2099" in lines[0]
+    assert "refused" in lines[0]
+    assert "message 41" in lines[0]
+    assert "telegram:2050" in lines[1]
+    assert "done" in lines[1]
