@@ -45,6 +45,11 @@ class WallClock:
         self._start = datetime.now(UTC)
         self._mono = time.monotonic()
 
+    def align(self, moment: datetime) -> None:
+        """Show ``moment`` now and run on from there (a faster clock joins another's time)."""
+        self._start = moment
+        self._mono = time.monotonic()
+
     def now(self) -> datetime:
         if self.speed == 1.0:
             return datetime.now(UTC)
@@ -100,9 +105,23 @@ async def publish(redis: Redis, clock: Clock) -> None:
 
 async def shared_now(redis: Redis) -> datetime:
     """The running scheduler's time (the wall clock when no scheduler runs)."""
+    found = await shared_clock(redis)
+    return found[0] if found is not None else datetime.now(UTC)
+
+
+async def shared_clock(redis: Redis) -> tuple[datetime, float] | None:
+    """The running scheduler's time and speed, if one runs."""
     raw = cast(str | None, await redis.get(keys.CALLOUT_CLOCK))
     if not raw:
-        return datetime.now(UTC)
+        return None
     state = json.loads(raw)
     moment = state["clock"] + (time.time() - state["real"]) * state["speed"]
-    return datetime.fromtimestamp(moment, UTC)
+    return datetime.fromtimestamp(moment, UTC), float(state["speed"])
+
+
+async def join(redis: Redis, clock: Clock) -> None:
+    """A faster wall clock takes the time of a scheduler already running at the same speed,
+    so that several scheduler processes agree on what time it is."""
+    found = await shared_clock(redis)
+    if isinstance(clock, WallClock) and clock.speed != 1.0 and found and found[1] == clock.speed:
+        clock.align(found[0])

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from bridge import keys
-from bridge.callout_clock import Clock, publish
+from bridge.callout_clock import Clock, join, publish
 from bridge.callout_model import (
     EPOCH,
     Callout,
@@ -94,6 +94,7 @@ class Scheduler:
     # ---- the loop ----------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
+        await join(self.redis, self.clock)
         for change in await self.store.reconcile(self.config, self.clock.now().timestamp()):
             log.info("call-outs from the config: %s", change)
         while not stop.is_set():

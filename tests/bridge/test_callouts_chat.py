@@ -1,0 +1,214 @@
+"""Call-outs from chat, through the whole bridge (relay, scheduler, deliverers, in-memory
+bots) on a clock the test moves: organizers only, bad input refused in the room's language,
+and a call-out that survives a restart, fires late within the grace, or is reported skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio
+
+from bridge.app import App
+from bridge.callout_clock import ManualClock
+from bridge.callout_store import CalloutStore
+from bridge.configload import LoadedConfig
+from bridge.envelope import Envelope, Sender
+from sandbox.libretranslate import LibreTranslateServer
+from tests.bridge.test_callouts_schedule import ROOMS
+from tests.harness import eventually, memory_config
+from tests.memory_bot import NETWORK
+
+ORGANIZER = "telegram:2001"
+_ids = itertools.count(1000)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+@pytest.fixture
+async def libre() -> AsyncIterator[LibreTranslateServer]:
+    async with LibreTranslateServer() as server:
+        yield server
+
+
+def config(
+    tmp_path: Path, redis_url: str, libre: LibreTranslateServer, **extra: Any
+) -> LoadedConfig:
+    return memory_config(
+        tmp_path, redis_url, rooms=ROOMS, organizers=[ORGANIZER],
+        translation={"providers": [{"name": "libretranslate", "url": libre.url}]}, **extra,
+    )  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def bridge(loaded: LoadedConfig, clock: ManualClock) -> AsyncIterator[App]:
+    """The whole bridge in this process, its call-out scheduler on ``clock``."""
+    app = App(loaded, lease_ms=1000)
+    app.callout_clock = clock
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(app.run(stop, ready))
+    waiter = asyncio.create_task(ready.wait())
+    done, _ = await asyncio.wait({task, waiter}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        waiter.cancel()
+        await task
+    try:
+        yield app
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def say(chat: str, text: str, who: str = ORGANIZER) -> str:
+    """A member writes a command in a chat (as a Telegram adapter would parse it)."""
+    bot = {"a1": "a", "b1": "b", "c1": "c"}[chat]
+    command, _, args = text.lstrip("/").partition(" ")
+    message_id = str(next(_ids))
+    envelope = Envelope(
+        key=f"cmd:{chat}:{message_id}",
+        kind="command",
+        bot=bot,
+        chat=chat,
+        message_id=message_id,
+        sender=Sender(id=who, name="Org"),
+        command=command,
+        args=args,
+    )
+    await NETWORK.bot(bot).ctx.emit(envelope)
+    return message_id
+
+
+async def answer_to(chat: str, message_id: str) -> str:
+    """The bridge's answer to a command: a notice replying to it."""
+    await eventually(
+        lambda: any(d.reply_to == message_id for d in NETWORK.sends_to(chat)), what="an answer"
+    )
+    return next(d.text for d in NETWORK.sends_to(chat) if d.reply_to == message_id)
+
+
+async def test_a_non_organizer_is_refused_and_nothing_is_stored(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis, libre: LibreTranslateServer
+) -> None:
+    clock = ManualClock(utc(2030, 5, 1, 10))
+    async with bridge(config(tmp_path, redis_url, libre), clock):
+        asked = await say("b1", "/callout add 2030-05-01 18:00 net | Demo", who="telegram:2099")
+        text = await answer_to("b1", asked)
+    assert text.startswith("[de] Only organizers can use callout")  # in Berlin's language
+    assert await CalloutStore(redis_client).all() == {}
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ("add 2030-13-01 18:00 net | Demo", "'2030-13-01 18:00' is not a date and time"),
+        ("add tomorrow 18:00 net | Demo", "'tomorrow 18:00' is not a date and time"),
+        ("add 2030-04-30 18:00 net | Demo", "2030-04-30 18:00 has already passed in"),
+        ("add 2030-05-02 18:00 nowhere | Demo", "'nowhere' is not a circle of this network"),
+        ('add cron "0 0 30 2 *" net | Demo', "never fires"),
+        ("add 2030-05-02 18:00 net | " + "x" * 4100, "the text is 4100 characters long"),
+        ("add 2030-05-02 18:00 net", "write the text after a |"),
+        ("cancel nosuch", "there is no call-out 'nosuch'"),
+    ],
+)
+async def test_bad_input_is_refused_with_one_line_in_the_rooms_language(
+    tmp_path: Path,
+    redis_url: str,
+    redis_client: redis.asyncio.Redis,
+    libre: LibreTranslateServer,
+    command: str,
+    reason: str,
+) -> None:
+    clock = ManualClock(utc(2030, 5, 1, 10))
+    async with bridge(config(tmp_path, redis_url, libre), clock):
+        asked = await say("a1", f"/callout {command}")
+        text = await answer_to("a1", asked)
+    assert text.startswith("[es] Not done: ")  # CDMX's language
+    assert reason in text
+    assert "\n" not in text
+    assert await CalloutStore(redis_client).all() == {}
+
+
+async def test_a_call_out_from_chat_survives_a_restart_and_fires_in_each_rooms_language(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis, libre: LibreTranslateServer
+) -> None:
+    loaded = config(tmp_path, redis_url, libre)
+    clock = ManualClock(utc(2030, 5, 1, 10))
+    async with bridge(loaded, clock):
+        asked = await say("a1", "/callout add 2030-05-01 18:00 local net | Asamblea general")
+        text = await answer_to("a1", asked)
+        callout_id = re.search(r"Call-out (\w+) is scheduled", text).group(1)  # type: ignore[union-attr]
+        assert "3 rooms, first 2030-05-01 16:00 UTC" in text
+        listed = await answer_to("a1", await say("a1", "/callout list"))
+        assert f"{callout_id}: at 2030-05-01 18:00 (local) to circle net" in listed
+        shown = await answer_to("a1", await say("a1", f"/callout preview {callout_id}"))
+    assert "- Berlin (de): 2030-05-01 18:00 CEST (2030-05-01 16:00 UTC)" in shown
+    assert "[de] Call-out (CDMX): [de] Asamblea general" in shown
+    assert "- CDMX (es): 2030-05-01 18:00 CST (2030-05-02 00:00 UTC)" in shown
+    assert "Call-out (CDMX): Asamblea general" in shown
+    NETWORK.log.clear()
+
+    # Everything was down; it comes back at 16:05 UTC, 5 minutes after Berlin's 18:00
+    clock.set(utc(2030, 5, 1, 16, 5))
+    async with bridge(loaded, clock) as app:
+        await eventually(lambda: bool(NETWORK.sends_to("b1")), what="Berlin's call-out, late")
+        clock.set(utc(2030, 5, 1, 22))  # 18:00 in New York
+        await eventually(lambda: bool(NETWORK.sends_to("c1")), what="New York's call-out")
+        assert not NETWORK.sends_to("a1")
+        clock.set(utc(2030, 5, 2, 0))  # 18:00 in Mexico City
+        await eventually(lambda: len(NETWORK.sends_to("a1")) == 2, what="CDMX's and the report")
+        assert app.scheduler is not None
+    (berlin,) = NETWORK.sends_to("b1")
+    assert berlin.text == "[de] Call-out (CDMX): [de] Asamblea general · translated from es"
+    (nyc,) = NETWORK.sends_to("c1")
+    assert nyc.text == "Call-out (CDMX): [en] Asamblea general · translated from es"
+    cdmx, report = NETWORK.sends_to("a1")
+    assert cdmx.text == "[es] Call-out (CDMX): Asamblea general"
+    assert report.reply_to == asked  # to its author, as a reply to the command
+    assert report.text.startswith("[es] Call-out ")
+    assert "landed in 3 of 3 rooms" in report.text
+    assert "Landed: CDMX, Berlin, NYC." in report.text
+
+
+async def test_a_fire_missed_beyond_the_grace_is_reported_as_skipped_to_its_author(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis, libre: LibreTranslateServer
+) -> None:
+    loaded = config(tmp_path, redis_url, libre, callout_grace_minutes=10)
+    clock = ManualClock(utc(2030, 5, 1, 10))
+    async with bridge(loaded, clock):
+        asked = await say("b1", "/callout add 2030-05-01 18:00 instant net | Kundgebung")
+        await answer_to("b1", asked)
+    NETWORK.log.clear()
+    clock.set(utc(2030, 5, 1, 16, 30))  # 18:00 in Berlin was 16:00 UTC: 30 minutes ago
+    async with bridge(loaded, clock):
+        await eventually(lambda: bool(NETWORK.sends_to("b1")), what="the report")
+        await asyncio.sleep(0.3)  # nothing else comes
+    (report,) = [d for d in NETWORK.log if d.action == "send"]
+    assert report.chat == "b1"
+    assert "landed in 0 of 3 rooms" in report.text
+    assert "Skipped: NYC: missed by 30 min, beyond the 10 min grace period" in report.text
+
+
+async def test_cancel_stops_a_call_out(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis, libre: LibreTranslateServer
+) -> None:
+    clock = ManualClock(utc(2030, 5, 1, 10))
+    async with bridge(config(tmp_path, redis_url, libre), clock):
+        text = await answer_to("c1", await say("c1", '/callout add cron "0 12 * * *" net | Hi'))
+        callout_id = re.search(r"Call-out (\w+) is scheduled", text).group(1)  # type: ignore[union-attr]
+        done = await answer_to("c1", await say("c1", f"/callout cancel {callout_id}"))
+        assert done == f"Call-out {callout_id} is cancelled."  # English room: as it is
+        NETWORK.log.clear()
+        clock.advance(timedelta(days=2))
+        await asyncio.sleep(0.5)
+    assert NETWORK.log == []
+    assert await CalloutStore(redis_client).all() == {}
