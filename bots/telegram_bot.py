@@ -93,6 +93,7 @@ class TelegramBot:
                                            settings.webhook_listen, secret)  # fmt: skip
         self._progress: dict[str, list[str]] = {}  # delivery key -> parts sent so far
         self._admins: dict[str, tuple[float, frozenset[int]]] = {}  # chat -> (until, ids)
+        self._trouble: str | None = None  # why the bot is not connected, for /healthz
         self.username = ""
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -144,6 +145,10 @@ class TelegramBot:
                 f"telegram bot {self.id}: the Bot API is unreachable ({exc})"
             ) from None
 
+    def health(self) -> str | None:
+        """None when connected; else why not (for /healthz)."""
+        return self._trouble
+
     async def stop(self) -> None:
         if self.webhook is not None:  # the webhook stays set: Telegram keeps what comes
             await self.webhook.stop()
@@ -166,7 +171,9 @@ class TelegramBot:
                     offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
                 )
                 failures = 0
+                self._trouble = None
             except InvalidToken:
+                self._trouble = "Telegram refused the token; the bot stopped"
                 log.error(  # noqa: TRY400 - the one line says it all
                     "telegram bot %s: the token was revoked; this bot stops", self.id
                 )
@@ -178,6 +185,7 @@ class TelegramBot:
                 return
             except (NetworkError, TelegramError) as exc:
                 failures += 1
+                self._trouble = f"getUpdates failing ({type(exc).__name__})"
                 wait = min(0.5 * 2**failures, 30.0)
                 log.warning("telegram bot %s: getUpdates failed (%s); retry in %.0f s",
                             self.id, type(exc).__name__, wait)  # fmt: skip

@@ -23,6 +23,8 @@ from bridge.config import Config
 from bridge.configload import LoadedConfig
 from bridge.deliver import Deliverer
 from bridge.envelope import Delivery
+from bridge.logs import add_secrets
+from bridge.metrics import OUTBOX_DEPTH, OpsServer
 from bridge.platforms import platforms
 from bridge.ports import Bot, BotContext
 from bridge.relay import Router
@@ -83,14 +85,17 @@ class App:
         clock_speed: float = 1.0,
         *,
         lease_ms: int = 10_000,
+        metrics: tuple[str, int] | None = None,
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
         self.loaded = loaded
         self.config: Config = loaded.config
+        add_secrets(self.config.secrets())  # redacted from every log line, whoever runs this
         self.role = role
         self.clock_speed = clock_speed
         self.lease_ms = lease_ms
+        self.metrics = metrics  # (host, port) for /metrics and /healthz
         self.redis: RedisHandle | None = None
         self.bots: dict[str, Bot] = {}
         self.deliverers: dict[str, Deliverer] = {}
@@ -134,6 +139,7 @@ class App:
                     map_ttl_s=map_ttl,
                     on_dead_letter=self.notify_dead_letter,
                     lease_ms=self.lease_ms,
+                    platform=settings.platform,
                 )
                 self.deliverers[settings.id] = deliverer
                 parts.append(task_part(f"deliver-{settings.id}", deliverer.run))
@@ -157,7 +163,32 @@ class App:
             self.scheduler = Scheduler(cfg, redis, callout_translator, clock)
             parts.append(Part("call-out translation", _nothing, callout_translator.close))
             parts.append(task_part("call-outs", self.scheduler.run))
+        if self.metrics is not None:
+            host, port = self.metrics
+            ops = OpsServer(host, port, self.health, self._sample)
+            parts.insert(0, Part("metrics", ops.start, ops.stop))
         return parts + ingress
+
+    async def health(self) -> list[str]:
+        """What is not well, one line each; empty when Redis answers and every bot is
+        connected."""
+        problems = []
+        try:
+            assert self.redis is not None
+            await self.redis.client.ping()
+        except Exception as exc:
+            problems.append(f"redis: not answering ({type(exc).__name__})")
+        for bot_id, bot in self.bots.items():
+            health = getattr(bot, "health", None)
+            trouble = health() if callable(health) else None
+            if trouble:
+                problems.append(f"bot {bot_id}: {trouble}")
+        return problems
+
+    async def _sample(self) -> None:
+        assert self.redis is not None
+        for bot_id in self.bots:
+            OUTBOX_DEPTH.labels(bot_id).set(await self.redis.client.xlen(keys.outbox(bot_id)))
 
     def _notifier(self, bot_id: str) -> Callable[[str], Awaitable[None]]:
         async def notice(text: str) -> None:

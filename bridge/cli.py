@@ -90,7 +90,18 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
 @cli.command()
 @config_option
 @click.option("--role", type=click.Choice(ROLES), default="all", show_default=True)
-@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve Prometheus /metrics and /healthz on this port.",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Where /metrics and /healthz listen (0.0.0.0 in a container).",
+)
 @click.option(
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -115,6 +126,7 @@ def run(
     config_path: Path,
     role: str,
     metrics_port: int | None,
+    metrics_host: str,
     log_format: str,
     clock_speed: float,
     lease_ms: int,
@@ -122,9 +134,8 @@ def run(
     """Run the bridge (all parts, or one role of it) until SIGINT or SIGTERM."""
     setup_logging(log_format, ctx.obj["log_level"])
     loaded = _load(config_path)
-    if metrics_port is not None:
-        log.warning("--metrics-port: metrics are not built yet; nothing listens")
-    app = App(loaded, role=role, clock_speed=clock_speed, lease_ms=lease_ms)
+    metrics = (metrics_host, metrics_port) if metrics_port is not None else None
+    app = App(loaded, role=role, clock_speed=clock_speed, lease_ms=lease_ms, metrics=metrics)
     asyncio.run(_run_until_signal(app))
 
 

@@ -28,6 +28,7 @@ from bridge import keys
 from bridge.bus import Entry, ack_delete, claim_pending, ensure_group, read_new
 from bridge.envelope import Delivery
 from bridge.lease import Leases
+from bridge.metrics import DEAD_LETTERS, MESSAGES_OUT, RELAY_LAG, RETRIES
 from bridge.ports import Bot, Job, PermanentFailure, RetryLater
 from bridge.relay_worker import worker_id
 
@@ -60,9 +61,11 @@ class Deliverer:
         lease_ms: int = 10_000,
         max_in_flight: int = 1000,
         name: str | None = None,
+        platform: str = "",
     ) -> None:
         self.redis = redis
         self.bot = bot
+        self.platform = platform  # for metrics labels
         self.stream = keys.outbox(bot.id)
         self.map_ttl_s = map_ttl_s
         self.on_dead_letter = on_dead_letter
@@ -201,6 +204,10 @@ class Deliverer:
             return
         await self._record(entry_id, delivery, ids, job)
         self.delivered += 1
+        if not delivery.notice:
+            MESSAGES_OUT.labels(delivery.room, self.platform, delivery.action).inc()
+            if delivery.action == "send" and delivery.received:
+                RELAY_LAG.labels(self.platform).observe(max(0.0, time.time() - delivery.received))
 
     async def _resolve(self, d: Delivery) -> Job | None:
         if d.action == "send":
@@ -228,6 +235,7 @@ class Deliverer:
                 return await asyncio.wait_for(self.bot.deliver(job), DEADLINE_S)
             except RetryLater as exc:
                 self.retries += 1
+                RETRIES.labels(self.bot.id, "error" if exc.backoff else "rate_limited").inc()
                 failures_in_a_row = failures_in_a_row + 1 if exc.backoff else 0
                 wait = retry_wait(exc, failures_in_a_row)
                 log.info("bot %s: %s; retrying in %.1f s", self.bot.id, exc, wait)
@@ -242,6 +250,7 @@ class Deliverer:
                     await self._dead_letter(job.delivery, f"failed {unexpected} times: {exc!r}")
                     return None
                 self.retries += 1
+                RETRIES.labels(self.bot.id, "error").inc()
                 await asyncio.sleep(min(2.0**unexpected, 60.0))
 
     async def _record(self, entry_id: str, d: Delivery, ids: list[str], job: Job) -> None:
@@ -266,6 +275,7 @@ class Deliverer:
 
     async def _dead_letter(self, d: Delivery, reason: str) -> None:
         self.dead_letters += 1
+        DEAD_LETTERS.labels(self.bot.id).inc()
         log.warning("bot %s: delivery to room %s failed for good: %s", self.bot.id, d.room, reason)
         min_id = int((time.time() - self.map_ttl_s) * 1000)
         fields: dict[Any, Any] = {"d": d.model_dump_json(), "reason": reason, "bot": self.bot.id}

@@ -134,3 +134,8 @@ def add_secrets(secrets: Iterable[str]) -> None:
     formatter = _handler.formatter
     if isinstance(formatter, _RedactingFormatter):
         formatter.redact = _redact
+
+
+def known_secrets() -> list[str]:
+    """The secrets the redaction knows (for tests that check whole runs' logs)."""
+    return list(_redact.secrets)

@@ -19,6 +19,7 @@ from bridge import keys
 from bridge.commands import dispatch, load_handlers
 from bridge.config import CircleConfig, Config, RoomConfig
 from bridge.envelope import Action, Delivery, Envelope, MsgRef, Span, SpanKind
+from bridge.metrics import MESSAGES_IN
 from bridge.moderation import ModerationPolicy
 from bridge.platforms import Platform
 from bridge.policy import Policy
@@ -144,6 +145,7 @@ class Router:
                 parent, parent_root = await self.maps.canonical(room.id, envelope.reply_to)
                 root = batch.get(parent) or parent_root or parent
         batch[origin] = root
+        MESSAGES_IN.labels(room.id, self.platform_of[room.bot]).inc()
         record = {".sender": envelope.sender.id, ".root": str(root), ".ts": str(int(envelope.ts))}
         plan = Plan(envelope, origin=origin, record=record)
         await self.policy.remember(envelope, room, root)

@@ -29,6 +29,7 @@ from bridge import keys
 from bridge.bus import Entry, claim_pending, ensure_group, read_new
 from bridge.envelope import Envelope, MsgRef
 from bridge.lease import Leases
+from bridge.metrics import SHARDS_OWNED
 from bridge.relay import Plan, Router
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class RelayWorker:
             if not await self.leases.renew(keys.lease(f"inbox:{shard}")):
                 log.warning("relay worker %s lost shard %d", self.name, shard)
                 self.owned.pop(shard, None)
+                SHARDS_OWNED.set(len(self.owned))
         surplus = len(self.owned) - len(self._release) - fair
         for shard in sorted(self.owned, reverse=True)[: max(0, surplus)]:
             self._release.add(shard)  # the processing loop lets go between batches
@@ -121,12 +123,14 @@ class RelayWorker:
             if await self.leases.acquire(keys.lease(f"inbox:{shard}")):
                 log.info("relay worker %s took shard %d", self.name, shard)
                 self.owned[shard] = True
+                SHARDS_OWNED.set(len(self.owned))
                 if len(self.owned) >= fair:
                     break
 
     async def _let_go(self) -> None:
         for shard in list(self._release):
             self.owned.pop(shard, None)
+            SHARDS_OWNED.set(len(self.owned))
             await self.leases.release(keys.lease(f"inbox:{shard}"))
             log.info("relay worker %s gave back shard %d", self.name, shard)
         self._release.clear()

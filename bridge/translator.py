@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from bridge import keys
 from bridge.config import Config
+from bridge.metrics import TRANSLATIONS
 from translation.cache import TranslationCache
 from translation.detect import Detector
 from translation.glossary import Glossary, load_glossary
@@ -71,4 +72,13 @@ def build_translator(config: Config, redis: Redis | None) -> ChainTranslator:
     cache = TranslationCache(redis, keys.TRANSLATION_CACHE, ttl) if redis is not None else None
     glossary = load_glossary(tr.glossary) if tr.glossary else Glossary()
     detector = Detector({r.language for r in config.rooms})
-    return ChainTranslator(providers, cache=cache, glossary=glossary, detector=detector)
+    chain = ChainTranslator(providers, cache=cache, glossary=glossary, detector=detector)
+    chain.stats.observe = _count
+    return chain
+
+
+_OUTCOME = {"calls": "called", "hits": "cached", "failures": "failed"}
+
+
+def _count(provider: str, kind: str) -> None:
+    TRANSLATIONS.labels(provider, _OUTCOME[kind]).inc()

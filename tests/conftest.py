@@ -3,7 +3,6 @@ guard that fails any test that tries to reach beyond this machine."""
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import logging
 import os
@@ -16,7 +15,8 @@ import pytest
 import redis.asyncio
 
 from bridge.embedded_redis import EmbeddedRedis
-from bridge.logs import install_redaction
+from bridge.logs import install_redaction, known_secrets
+from tests.helpers import BODY_CANARY
 from tests.memory_bot import NETWORK
 
 # as the CLI does: python-telegram-bot 22 may report waits as timedeltas (no warning per 429)
@@ -113,21 +113,37 @@ TOKEN_SHAPE = re.compile(r"(?<!\d)\d{6,}:[A-Za-z0-9_-]{30,}")
 ALL_PROCESS_LINES: list[str] = []  # stderr of every translocal process the tests ran
 
 
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelno, self.format(record)))
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _no_token_in_the_logs_of_the_whole_run() -> Iterator[None]:
+def _no_secret_in_the_logs_of_the_whole_run() -> Iterator[None]:
     """Every log record of the run, at DEBUG, from every library, and every line the
-    translocal processes wrote: none may hold a bot token."""
+    translocal processes wrote: none may hold a bot token or any secret a config of the run
+    held (passwords, access tokens, API keys, keys), and none at INFO or above may hold a
+    message body (tests write BODY_CANARY into members' messages)."""
     install_redaction()  # as `translocal run` does
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setLevel(logging.DEBUG)
+    keep = _Keep()
     root = logging.getLogger()
     before = root.level
-    root.addHandler(handler)
+    root.addHandler(keep)
     root.setLevel(logging.DEBUG)
     yield
-    root.removeHandler(handler)
+    root.removeHandler(keep)
     root.setLevel(before)
-    text = stream.getvalue() + "\n".join(ALL_PROCESS_LINES)
+    text = "\n".join(line for _, line in keep.records) + "\n".join(ALL_PROCESS_LINES)
     leaked = TOKEN_SHAPE.findall(text)
     assert not leaked, f"{len(leaked)} bot tokens in the logs of this run"
+    secrets = [s for s in known_secrets() if len(s) >= 8]
+    assert secrets, "the run's configs taught the redaction no secrets: the check checks nothing"
+    found = sorted({s[:3] + "..." for s in secrets if s in text})
+    assert not found, f"secrets in the logs of this run: {found}"
+    info = [line for level, line in keep.records if level >= logging.INFO] + ALL_PROCESS_LINES
+    bodies = [line for line in info if BODY_CANARY in line]
+    assert not bodies, f"{len(bodies)} message bodies logged at INFO or above: {bodies[:1]}"

@@ -59,7 +59,13 @@ async def eventually_async(
 async def running(
     loaded: LoadedConfig, role: str = "all", lease_ms: int = 1000
 ) -> AsyncIterator[tuple[App, MemoryNetwork]]:
-    app = App(loaded, role=role, lease_ms=lease_ms)
+    async with running_app(App(loaded, role=role, lease_ms=lease_ms)) as app:
+        yield app, NETWORK
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: App) -> AsyncIterator[App]:
+    """Run an App until the block ends; fails if it does not start within 20 s."""
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(app.run(stop, ready))
     waiter = asyncio.create_task(ready.wait())
@@ -69,7 +75,7 @@ async def running(
         await task  # raises what went wrong
     assert waiter in done, "the bridge did not start"
     try:
-        yield app, NETWORK
+        yield app
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)

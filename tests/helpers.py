@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
 
+BODY_CANARY = "canary-body-q7"  # in members' messages; must never reach a log at INFO
+
+
 def minimal_config(**overrides: object) -> dict[str, object]:
     """A small valid config: one Telegram and one Matrix bot, two rooms, one circle."""
     cfg: dict[str, object] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -43,9 +43,14 @@ class Stats:
     calls: dict[str, int] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+    # told of every count as it happens: (provider, "calls" | "hits" | "failures")
+    observe: Callable[[str, str], None] | None = None
 
     def add(self, table: dict[str, int], name: str) -> None:
         table[name] = table.get(name, 0) + 1
+        if self.observe is not None:
+            kind = next(k for k in ("calls", "hits", "failures") if getattr(self, k) is table)
+            self.observe(name, kind)
 
 
 class ChainTranslator:

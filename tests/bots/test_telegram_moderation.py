@@ -13,6 +13,7 @@ from bridge.audit import Audit
 from sandbox.telegram import BotApiServer
 from tests.bots.test_telegram import ANA, BERLIN, CDMX, JONAS, config, telegram_world, texts
 from tests.harness import eventually, running
+from tests.helpers import BODY_CANARY
 
 MODERATOR = 2050
 BOT_A = 5000001
@@ -44,7 +45,7 @@ async def test_a_thread_crosses_only_when_an_admin_shares_it(
     tg.add_member(CDMX, MODERATOR, admin=True)
     cfg = config(tmp_path, redis_url, tg, circles=circle("moderated"))
     async with running(cfg) as (_, net):
-        root = tg.post(CDMX, ANA, "Desalojo mañana en la calle Luna")
+        root = tg.post(CDMX, ANA, f"Desalojo mañana en la calle Luna {BODY_CANARY}")
         tg.post(CDMX, ANA, "Traigan agua", reply_to=root["message_id"])
 
         # Ana is a member, not an admin: her /share is refused and nothing crosses

@@ -11,6 +11,7 @@ import redis.asyncio
 from bridge import keys
 from bridge.audit import Audit
 from tests.harness import eventually, memory_config, running
+from tests.helpers import BODY_CANARY
 from tests.memory_bot import NETWORK, ChatMessage
 
 
@@ -36,7 +37,7 @@ async def test_moderated_nothing_crosses_until_a_moderator_shares(
     cfg = memory_config(tmp_path, redis_url, relay="moderated")
     async with running(cfg) as (_, net):
         cdmx = net.bot("a")
-        root = await cdmx.post("a1", "Desalojo en la calle Luna", name="Ana")
+        root = await cdmx.post("a1", f"Desalojo en la calle Luna {BODY_CANARY}", name="Ana")
         reply = await cdmx.post("a1", "Necesitamos gente a las 6", who="leo", name="Leo",
                                 reply_to=root)  # fmt: skip
         await cdmx.post("a1", "Otro tema local", who="leo", name="Leo")
