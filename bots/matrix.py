@@ -1,17 +1,15 @@
-"""Matrix adapter (matrix-nio 0.26). For now: its settings and platform facts.
-
-The adapter itself (sync, encryption, delivery) lands with the Matrix issue.
-"""
+"""Matrix: the bot's settings and the platform's facts; the bot is in matrix_bot.py."""
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import Field, field_validator, model_validator
 
-from bridge.config import BotSettings, Secret
-from bridge.platforms import Platform, register
+from bridge.config import BotSettings, RoomConfig, Secret
+from bridge.platforms import Platform, RoomCheck, register
+from bridge.ports import Bot, BotContext
 
 
 class MatrixSettings(BotSettings):
@@ -21,6 +19,10 @@ class MatrixSettings(BotSettings):
     password: Secret | None = None
     access_token: Secret | None = None
     device_name: str = Field(default="translocal", min_length=1, max_length=100)
+    # the largest file the bot uploads, in bytes; the homeserver's own limit applies anyway
+    max_upload: int | None = Field(default=None, ge=1)
+    # how long one sync waits on the homeserver for news (long polling), in milliseconds
+    sync_timeout_ms: int = Field(default=30_000, ge=0, le=120_000)
 
     @field_validator("homeserver")
     @classmethod
@@ -37,9 +39,23 @@ class MatrixSettings(BotSettings):
 
 
 def check_chat(chat: str) -> str | None:
-    if re.fullmatch(r"[!#][^:\s]+:\S+", chat):
+    # room ids carry their server before room version 12 (!id:server), not since (!id)
+    if re.fullmatch(r"![^:\s]+(?::\S+)?|#[^:\s]+:\S+", chat):
         return None
-    return f"{chat!r} is not a Matrix room id (!id:server) or alias (#alias:server)"
+    return f"{chat!r} is not a Matrix room id (!id or !id:server) or alias (#alias:server)"
+
+
+def _make(ctx: BotContext) -> Bot:
+    from bots.matrix_bot import MatrixBot  # matrix-nio only when running
+
+    settings = cast(MatrixSettings, ctx.settings)
+    return MatrixBot(ctx, sync_timeout_ms=settings.sync_timeout_ms, max_upload=settings.max_upload)
+
+
+async def _check(settings: BotSettings, rooms: list[RoomConfig]) -> list[RoomCheck]:
+    from bots.matrix_check import check_rooms
+
+    return await check_rooms(settings, rooms)
 
 
 PLATFORM = register(
@@ -49,5 +65,7 @@ PLATFORM = register(
         check_chat=check_chat,
         encryption=True,
         identity=lambda s: f"matrix:{s.user_id}",  # type: ignore[attr-defined]
+        factory=lambda ctx: _make(ctx),
+        check_rooms=lambda settings, rooms: _check(settings, rooms),
     )
 )

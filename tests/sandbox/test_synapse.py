@@ -1,7 +1,7 @@
 """The Synapse launcher, with a real Synapse and real matrix-nio clients.
 
-One Synapse serves the whole module (a session-scoped fixture on the session event loop); the
-restart, pause and failure tests start their own in a tmp dir so the shared one never blinks.
+The run's one Synapse (tests/synapse_fixture.py) serves the module; the restart, pause and
+failure tests start their own in a tmp dir so the shared one never blinks.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import pytest_asyncio
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -38,12 +37,6 @@ ENCRYPTION = {
     "state_key": "",
     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
 }
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SynapseServer]:
-    async with SynapseServer(tmp_path_factory.mktemp("synapse")) as server:
-        yield server
 
 
 @contextlib.asynccontextmanager
