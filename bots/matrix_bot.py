@@ -92,6 +92,7 @@ class MatrixBot:
         self._encrypted_key = keys.bot_state(self.id, "encrypted")
         self._unmapped_seen: set[str] = set()
         self._stopping = False
+        self._joined_here: set[str] = set()  # rooms joined by this run (their state may lag)
         self._creators: dict[str, set[str]] = {}  # room id -> creators (v12+: all-powerful)
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -137,7 +138,10 @@ class MatrixBot:
             if not self.ready.is_set():
                 raise RetryLater(1.0, "the Matrix bot has not synced yet", backoff=True)
         assert self.sender is not None
-        return await self.sender.deliver(job, self.rooms.room(job.delivery.chat))
+        room_id = self.rooms.room(job.delivery.chat)
+        if room_id in self._joined_here and room_id not in self._client.rooms:
+            raise RetryLater(1.0, "the bot has just joined the room", backoff=True)
+        return await self.sender.deliver(job, room_id)
 
     # ---- sync --------------------------------------------------------------------------
 
@@ -352,7 +356,8 @@ class MatrixBot:
         await self._resolve_aliases()
         for chat in self.rooms.chats:
             room_id = self.rooms.room(chat)
-            if room_id is not None and room_id in self._client.rooms:
+            if room_id is not None and (room_id in self._client.rooms or
+                                        room_id in self._joined_here):  # fmt: skip
                 continue
             joined = await self._client.join(room_id or chat)
             if isinstance(joined, JoinResponse):
@@ -416,11 +421,13 @@ class MatrixBot:
         self._creators[room_id] = {c for c in creators if isinstance(c, str)}
 
     async def _joined(self, room_id: str, chat: str) -> None:
+        self._joined_here.add(room_id)
         where = Where(bot=self.id, chat=chat, own=self.user_id)
         await self.ctx.emit(joined(where, room_id))
 
     async def _followed(self, chat: str, old: str, new: str) -> None:
         await self.rooms.moved(chat, old, new)
+        self._joined_here.add(new)
         log.warning("matrix bot %s: room %s was upgraded to %s; following it",
                     self.id, old, new)  # fmt: skip
         fix = "" if chat.startswith("#") else f" Set rooms[].chat to {new} in the config."

@@ -15,6 +15,7 @@ from nio import (
     JoinedRoomsResponse,
     RoomGetStateEventResponse,
     RoomResolveAliasResponse,
+    SyncResponse,
     WhoamiResponse,
 )
 
@@ -49,7 +50,8 @@ async def check_rooms(settings: BotSettings, rooms: list[RoomConfig]) -> list[Ro
                 logged_in_here = True
             joined = await client.joined_rooms()
             member_of = set(joined.rooms) if isinstance(joined, JoinedRoomsResponse) else set()
-            return [await _room(client, s.user_id, room, member_of) for room in rooms]
+            invited = await _invited(client)
+            return [await _room(client, s.user_id, room, member_of, invited) for room in rooms]
         except (ClientError, TimeoutError, OSError) as exc:
             return _all(rooms, f"the homeserver {s.homeserver} is unreachable "
                                f"({type(exc).__name__})")  # fmt: skip
@@ -73,8 +75,18 @@ async def _state(client: AsyncClient, room_id: str, kind: str, key: str = "") ->
     return {}
 
 
+async def _invited(client: AsyncClient) -> set[str]:
+    """The rooms the bot is invited to (a non-member cannot read a room's state)."""
+    quiet = {"not_types": ["*"]}
+    only_invites = {"presence": quiet, "account_data": quiet,
+                    "room": {"timeline": {"limit": 0}, "state": quiet, "ephemeral": quiet,
+                             "account_data": quiet}}  # fmt: skip
+    response = await client.sync(timeout=0, sync_filter=only_invites)
+    return set(response.rooms.invite) if isinstance(response, SyncResponse) else set()
+
+
 async def _room(
-    client: AsyncClient, user_id: str, room: RoomConfig, member_of: set[str]
+    client: AsyncClient, user_id: str, room: RoomConfig, member_of: set[str], invited: set[str]
 ) -> RoomCheck:
     chat, room_id = room.chat, room.chat
     if chat.startswith("#"):
@@ -84,8 +96,7 @@ async def _room(
             return RoomCheck(room.id, False, f"{why}: fix rooms[].chat or create the alias")
         room_id = found.room_id
     if room_id not in member_of:
-        membership = (await _state(client, room_id, "m.room.member", user_id)).get("membership")
-        if membership == "invite":
+        if room_id in invited:
             return RoomCheck(room.id, False, f"the bot is invited to {chat} but not in yet: "
                              "`translocal run` accepts invites to configured rooms")  # fmt: skip
         fix = "(it accepts invites to configured rooms) or make the room public"

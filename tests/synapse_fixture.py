@@ -125,6 +125,8 @@ class Member:
                 response = None
             if isinstance(response, RoomSendResponse):
                 return str(response.event_id)
+            status = getattr(getattr(response, "transport_response", None), "status", 500)
+            assert status >= 500 or status == 429, f"sending failed: {response}"
             assert time.monotonic() < deadline, f"sending failed: {response}"
             await asyncio.sleep(0.2)
 
