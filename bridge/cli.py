@@ -163,32 +163,19 @@ def check(config_path: Path) -> None:
 @_guarded
 def demo(keep_running: bool) -> None:
     """The whole network on one machine: three cities, a scripted scene, what each room saw."""
-    loaded = _load(DEMO_CONFIG)
-    cfg = loaded.config
-    click.echo(f"Loaded the demo network from {DEMO_CONFIG}:")
-    for room in cfg.rooms:
-        bot = cfg.bot(room.bot)
-        click.echo(
-            f"  {room.label:<10} {bot.platform:<9} {room.language}  {room.timezone}  ({room.id})"
-        )
-    for circle in cfg.circles:
-        click.echo(f"  circle {circle.id}: {', '.join(circle.rooms)} (relay {circle.relay})")
-    click.echo(
-        "\nBuilt so far: the relay, translation and the Telegram adapter (see the README and"
-        "\n`./quickstart test`). Not built yet: the Matrix adapter, moderation and call-outs."
-        "\nThe scripted scene (members write, a moderator shares, a reply comes back, an edit,"
-        "\na retract, a refused /share, a call-out at each city's local hour) plays once they"
-        " land."
-    )
+    from bridge.demo import main_demo
+
+    loaded = _load(DEMO_CONFIG)  # a broken demo config is a config error, as anywhere
+    click.echo(f"The demo network ({DEMO_CONFIG.name}):")
+    for room in loaded.config.rooms:
+        bot = loaded.config.bot(room.bot)
+        click.echo(f"  {room.label:<7} {bot.platform:<9} {room.language}  {room.timezone}")
+    sys.exit(main_demo(click.echo, keep_running))
 
 
 @cli.group()
 def callouts() -> None:
     """Scheduled call-outs: list, add, cancel, preview."""
-
-
-def _not_built(what: str, issue: str) -> None:
-    raise TranslocalError(f"{what} is not built yet (it comes with the {issue} issue)")
 
 
 @callouts.command("list")

@@ -82,12 +82,31 @@ def test_run_stops_in_order_on_sigint_and_exits_0(tmp_path: Path) -> None:
     assert TOKEN not in "\n".join(proc.lines)
 
 
-def test_demo_loads_its_network_and_exits_0() -> None:
-    result = run_cli("demo")
-    assert result.returncode == 0, result.stderr
-    for label in ("CDMX", "Berlin", "NYC"):
-        assert label in result.stdout
-    assert "Not built yet" in result.stdout
+def test_demo_plays_the_whole_network_and_shows_what_each_room_saw() -> None:
+    result = run_cli("demo", timeout=400)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    cdmx = out.split("== CDMX")[1].split("== Berlin")[0]
+    berlin = out.split("== Berlin")[1].split("== NYC")[0]
+    nyc = out.split("== NYC")[1].split("Translation:")[0]
+    # the refused /share, in CDMX's language
+    assert "Solo quienes moderan esta sala pueden usar share" in cdmx
+    # the shared thread, translated into each room's language, edited, with the reply
+    assert "Blockade morgen um 7 Uhr vor dem Gebäude." in berlin
+    assert "Blockade tomorrow at 7 in front of the building." in nyc
+    assert "Estamos a vuestro lado" in cdmx
+    assert "↳ in reply to Ana: Bloqueo mañana" in cdmx  # Jonas's answer is a reply to Ana
+    assert "We stand with you" in nyc
+    # the retracted message is gone from the far rooms (and Leo deleted it at home)
+    assert "Necesitamos más gente" not in cdmx
+    assert "Wir brauchen mehr Leute" not in berlin
+    assert "We need more people" not in nyc
+    # the call-out reached each city in its language, and its report the organizers
+    assert "Hora de la solidaridad" in cdmx
+    assert "Stunde der Solidarität" in berlin
+    assert "Solidarity hour" in nyc
+    assert "landed in 3 of 3 rooms" in nyc
+    assert "sandbox LibreTranslate phrase table" in out
 
 
 def test_audit_prints_the_trail_since_a_time_and_refuses_a_bad_since(tmp_path: Path) -> None:
