@@ -280,6 +280,8 @@ class MatrixBot:
             if not page.chunk or page.end in (None, start):
                 break
             start = page.end
+        log.info("matrix bot %s: read %d events the last sync missed in %s",
+                 self.id, len(events), room_id)  # fmt: skip
         return events
 
     async def _event(self, room_id: str, chat: str, event: Any) -> None:

@@ -41,6 +41,7 @@ ENCRYPTION = {
     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
 }
 _SHARED: dict[str, Any] = {"server": None, "users": 0}
+_EVERYTHING = {"room": {"timeline": {"limit": 1000}}}  # a member reads every message
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +76,7 @@ class Member:
 
     async def sync(self, timeout_ms: int = 300) -> None:
         try:
-            response = await self.client.sync(timeout=timeout_ms)
+            response = await self.client.sync(timeout=timeout_ms, sync_filter=_EVERYTHING)
         except (OSError, TimeoutError):  # the homeserver is down: nothing new
             await asyncio.sleep(0.2)
             return

@@ -80,7 +80,7 @@ async def test_a_message_crosses_to_matrix_and_telegram_and_replies_edits_and_re
              "label": "Wien"},
             {"id": "cdmx", "bot": "tg", "chat": CDMX, "language": "es", "label": "CDMX"},
         ]  # fmt: skip
-        bots = [matrix_bot(synapse, bot), sandbox_bot("tg", TOKEN, tg.url)]
+        bots = [matrix_bot(synapse, bot), sandbox_bot("tg", TOKEN, tg.url, limits_scale=0.01)]
         async with running(config(tmp_path, redis_url, bots, rooms)):
             await joined(ana, berlin, bot)
             await joined(ben, wien, bot)

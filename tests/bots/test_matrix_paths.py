@@ -145,7 +145,7 @@ async def test_files_cross_as_files_without_metadata_or_as_notes(
         bots = [
             matrix_bot(synapse, bot),
             {**matrix_bot(synapse, small), "id": "small", "max_upload": 100},
-            sandbox_bot("tg", TOKEN, tg.url),
+            sandbox_bot("tg", TOKEN, tg.url, limits_scale=0.01),
         ]
         async with running(config(tmp_path, redis_url, bots, rooms)):
             await joined(ana, berlin, bot)
