@@ -55,14 +55,21 @@ _QUIET = {"not_types": ["*"]}
 INITIAL_FILTER = {"presence": _QUIET, "account_data": _QUIET,
                   "room": {"timeline": {"limit": 1}, "ephemeral": _QUIET,
                            "account_data": _QUIET}}  # fmt: skip
-FILTER = {"presence": _QUIET, "account_data": _QUIET,
-          "room": {"timeline": {"limit": 100}, "ephemeral": _QUIET,
-                   "account_data": _QUIET}}  # fmt: skip
+
 MAX_SYNC_BACKOFF_S = 15.0
 READY_WAIT_S = 30.0
 UNDECRYPTED_KEEP_S = 3600.0  # an event whose key never comes is given up after this
 MODERATOR_LEVEL = 50  # a moderator of a Matrix room (design.md, in-chat commands)
 _LEGACY_VERSIONS = frozenset(str(v) for v in range(1, 12))  # creators hold no special power
+
+
+def sync_filter(own: str) -> dict[str, Any]:
+    """What the bot syncs: room timelines and state, up to 100 events a sync (a gap beyond
+    is paged), without its own events (they never re-enter; and a send then wakes no sync
+    of ours), typing, receipts, presence or account data."""
+    room = {"timeline": {"limit": 100, "not_senders": [own]}, "ephemeral": _QUIET,
+            "account_data": _QUIET}  # fmt: skip
+    return {"presence": _QUIET, "account_data": _QUIET, "room": room}
 
 
 class TransientError(Exception):
@@ -92,6 +99,7 @@ class MatrixBot:
         self._encrypted_key = keys.bot_state(self.id, "encrypted")
         self._unmapped_seen: set[str] = set()
         self._stopping = False
+        self._parked = False  # events wait for their keys in Redis
         self._joined_here: set[str] = set()  # rooms joined by this run (their state may lag)
         self._creators: dict[str, set[str]] = {}  # room id -> creators (v12+: all-powerful)
 
@@ -104,6 +112,7 @@ class MatrixBot:
         self._encrypted = set(cast(set[str], await self.ctx.redis.smembers(self._encrypted_key)))
         await self._resolve_aliases()
         token = cast(str | None, await self.ctx.redis.get(self._token_key))
+        self._parked = bool(await self.ctx.redis.llen(self._parked_key))
         full_state = True
         if token is None:  # the first start ever: take the rooms as they are, skip history
             token = await self._initial_sync()
@@ -171,7 +180,7 @@ class MatrixBot:
             try:
                 response = await client.sync(
                     timeout=self.sync_timeout_ms,
-                    sync_filter=FILTER,
+                    sync_filter=sync_filter(self.user_id),
                     since=token,
                     full_state=full_state or None,
                 )
@@ -449,15 +458,17 @@ class MatrixBot:
     async def _park(self, room_id: str, event: MegolmEvent) -> None:
         entry = {"room": room_id, "event": event.source, "at": time.time()}
         await self.ctx.redis.rpush(self._parked_key, json.dumps(entry))
+        self._parked = True
         log.info("matrix bot %s: event %s cannot be decrypted yet; its key is asked for",
                  self.id, event.event_id)  # fmt: skip
         with contextlib.suppress(LocalProtocolError, ClientError, TimeoutError, OSError):
             await self._client.request_room_key(event)
 
     async def _retry_parked(self) -> None:
-        raw = cast(list[str], await self.ctx.redis.lrange(self._parked_key, 0, -1))
-        if not raw:
+        if not self._parked:
             return
+        raw = cast(list[str], await self.ctx.redis.lrange(self._parked_key, 0, -1))
+        self._parked = bool(raw)
         client = self._client
         for item in raw:
             entry = json.loads(item)
