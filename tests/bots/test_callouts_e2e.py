@@ -1,0 +1,140 @@
+"""A call-out end to end: scheduled from a Telegram group by an organizer, delivered to
+Telegram groups on the sandbox Bot API server (and an in-memory room), each in its room's
+language, and the report back to its author. The scheduler's clock is moved by the test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio
+
+from bridge.app import App
+from bridge.callout_clock import ManualClock
+from bridge.configload import LoadedConfig, load_config
+from sandbox.libretranslate import LibreTranslateServer
+from sandbox.telegram import BotApiServer
+from tests.harness import eventually
+from tests.helpers import sandbox_bot, write_config
+from tests.memory_bot import NETWORK
+
+TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+TOKEN_B = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+CDMX, BERLIN = -1001000000001, -1001000000002
+ANA, JONAS = 2001, 2002
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[BotApiServer]:
+    server = BotApiServer(limits=False)
+    async with server:
+        server.add_bot(TOKEN_A, "cdmx_bridge_bot")
+        server.add_bot(TOKEN_B, "berlin_bridge_bot")
+        server.add_user(ANA, "Ana")
+        server.add_user(JONAS, "Jonas")
+        server.create_chat(CDMX, "Inquilinas CDMX")
+        server.create_chat(BERLIN, "Mieter Berlin")
+        for chat, bot, member in ((CDMX, 5000001, ANA), (BERLIN, 5000002, JONAS)):
+            server.add_member(chat, bot, admin=True)
+            server.add_member(chat, member)
+        yield server
+
+
+@pytest.fixture
+async def libre() -> AsyncIterator[LibreTranslateServer]:
+    async with LibreTranslateServer() as server:
+        yield server
+
+
+def config(
+    tmp_path: Path, redis_url: str, tg: BotApiServer, libre: LibreTranslateServer
+) -> LoadedConfig:
+    cfg: dict[str, Any] = {
+        "data_dir": str(tmp_path / "data"),
+        "redis": {"url": redis_url, "shards": 4},
+        "bots": [
+            sandbox_bot("tg-a", "${TOKEN_A}", tg.url),
+            sandbox_bot("tg-b", "${TOKEN_B}", tg.url),
+            {"id": "mem", "platform": "memory"},
+        ],
+        "rooms": [
+            {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX",
+             "timezone": "America/Mexico_City"},
+            {"id": "berlin", "bot": "tg-b", "chat": BERLIN, "language": "de", "label": "Berlin",
+             "timezone": "Europe/Berlin"},
+            {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "en", "label": "NYC",
+             "timezone": "America/New_York"},
+        ],
+        "circles": [{"id": "net", "rooms": ["cdmx", "berlin", "nyc"]}],
+        "organizers": [f"telegram:{ANA}"],
+        "translation": {"providers": [{"name": "libretranslate", "url": libre.url}]},
+    }  # fmt: skip
+    path = write_config(tmp_path / "tg.yaml", cfg)
+    return load_config(path, env={"TOKEN_A": TOKEN_A, "TOKEN_B": TOKEN_B})
+
+
+@contextlib.asynccontextmanager
+async def bridge(loaded: LoadedConfig, clock: ManualClock) -> AsyncIterator[App]:
+    app = App(loaded, lease_ms=1000)
+    app.callout_clock = clock
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(app.run(stop, ready))
+    await asyncio.wait_for(ready.wait(), 20)
+    try:
+        yield app
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def texts(tg: BotApiServer, chat: int) -> list[str]:
+    return [m["text"] or "" for m in tg.messages(chat)]
+
+
+async def test_a_call_out_reaches_telegram_groups_in_their_languages_and_reports_back(
+    tmp_path: Path,
+    redis_client: redis.asyncio.Redis,
+    redis_url: str,
+    tg: BotApiServer,
+    libre: LibreTranslateServer,
+) -> None:
+    clock = ManualClock(datetime(2030, 5, 1, 10, tzinfo=UTC))
+    async with bridge(config(tmp_path, redis_url, tg, libre), clock):
+        command = tg.post(
+            CDMX, ANA, "/callout add 2030-05-01 18:00 instant net | Bloqueo mañana a las 7 frente "
+            "al edificio.",
+        )  # fmt: skip
+        await eventually(lambda: any("is scheduled" in t for t in texts(tg, CDMX)))
+        answer = tg.messages(CDMX)[-1]
+        assert answer["reply_to"] == command["message_id"]
+        assert answer["text"].startswith("[es] Call-out ")  # in CDMX's language
+        assert re.search(r"3 rooms, first 2030-05-02 00:00 UTC", answer["text"])
+
+        # Jonas in Berlin is no organizer
+        tg.post(BERLIN, JONAS, "/callout add 2030-05-01 19:00 net | Hallo")
+        await eventually(lambda: any("organizers" in t for t in texts(tg, BERLIN)))
+        assert texts(tg, BERLIN)[-1].startswith("[de] Only organizers can use callout")
+
+        before = {CDMX: len(tg.messages(CDMX)), BERLIN: len(tg.messages(BERLIN))}
+        clock.set(datetime(2030, 5, 2, 0, tzinfo=UTC))  # 18:00 in Mexico City
+        await eventually(lambda: len(tg.messages(BERLIN)) > before[BERLIN], what="Berlin's")
+        await eventually(lambda: bool(NETWORK.sends_to("nyc")), what="NYC's")
+        await eventually(lambda: any("landed in" in t for t in texts(tg, CDMX)), what="report")
+
+    berlin = tg.messages(BERLIN)[-1]["text"]
+    # the sandbox translator knows this sentence in German
+    assert berlin.startswith("[de] Call-out (CDMX)\nBlockade morgen um 7 Uhr vor dem Gebäude.")
+    (nyc,) = NETWORK.sends_to("nyc")
+    assert "Blockade tomorrow at 7 in front of the building." in nyc.text
+    new_in_cdmx = tg.messages(CDMX)[before[CDMX] :]
+    callout, report = new_in_cdmx
+    assert callout["text"].startswith("[es] Call-out (CDMX)\nBloqueo mañana a las 7")
+    assert report["reply_to"] == command["message_id"]  # to its author, under the command
+    assert "landed in 3 of 3 rooms" in report["text"]
+    assert "CDMX, Berlin, NYC" in report["text"]
