@@ -19,10 +19,12 @@ from bridge.app import App
 from bridge.callout_clock import ManualClock
 from bridge.configload import LoadedConfig, load_config
 from sandbox.libretranslate import LibreTranslateServer
+from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually
 from tests.helpers import sandbox_bot, write_config
 from tests.memory_bot import NETWORK
+from tests.synapse_fixture import PASSWORD, create_room, joined, member, texts, unique
 
 TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 TOKEN_B = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -93,7 +95,7 @@ async def bridge(loaded: LoadedConfig, clock: ManualClock) -> AsyncIterator[App]
         await asyncio.wait_for(task, 30)
 
 
-def texts(tg: BotApiServer, chat: int) -> list[str]:
+def tg_texts(tg: BotApiServer, chat: int) -> list[str]:
     return [m["text"] or "" for m in tg.messages(chat)]
 
 
@@ -110,7 +112,7 @@ async def test_a_call_out_reaches_telegram_groups_in_their_languages_and_reports
             CDMX, ANA, "/callout add 2030-05-01 18:00 instant net | Bloqueo mañana a las 7 frente "
             "al edificio.",
         )  # fmt: skip
-        await eventually(lambda: any("is scheduled" in t for t in texts(tg, CDMX)))
+        await eventually(lambda: any("is scheduled" in t for t in tg_texts(tg, CDMX)))
         answer = tg.messages(CDMX)[-1]
         assert answer["reply_to"] == command["message_id"]
         assert answer["text"].startswith("[es] Call-out ")  # in CDMX's language
@@ -118,14 +120,14 @@ async def test_a_call_out_reaches_telegram_groups_in_their_languages_and_reports
 
         # Jonas in Berlin is no organizer
         tg.post(BERLIN, JONAS, "/callout add 2030-05-01 19:00 net | Hallo")
-        await eventually(lambda: any("organizers" in t for t in texts(tg, BERLIN)))
-        assert texts(tg, BERLIN)[-1].startswith("[de] Only organizers can use callout")
+        await eventually(lambda: any("organizers" in t for t in tg_texts(tg, BERLIN)))
+        assert tg_texts(tg, BERLIN)[-1].startswith("[de] Only organizers can use callout")
 
         before = {CDMX: len(tg.messages(CDMX)), BERLIN: len(tg.messages(BERLIN))}
         clock.set(datetime(2030, 5, 2, 0, tzinfo=UTC))  # 18:00 in Mexico City
         await eventually(lambda: len(tg.messages(BERLIN)) > before[BERLIN], what="Berlin's")
         await eventually(lambda: bool(NETWORK.sends_to("nyc")), what="NYC's")
-        await eventually(lambda: any("landed in" in t for t in texts(tg, CDMX)), what="report")
+        await eventually(lambda: any("landed in" in t for t in tg_texts(tg, CDMX)), what="report")
 
     berlin = tg.messages(BERLIN)[-1]["text"]
     # the sandbox translator knows this sentence in German
@@ -138,3 +140,61 @@ async def test_a_call_out_reaches_telegram_groups_in_their_languages_and_reports
     assert report["reply_to"] == command["message_id"]  # to its author, under the command
     assert "landed in 3 of 3 rooms" in report["text"]
     assert "CDMX, Berlin, NYC" in report["text"]
+
+
+async def test_a_call_out_scheduled_in_matrix_reaches_synapse_and_telegram_and_reports_back(
+    tmp_path: Path,
+    redis_client: redis.asyncio.Redis,
+    redis_url: str,
+    synapse: SynapseServer,
+    tg: BotApiServer,
+    libre: LibreTranslateServer,
+) -> None:
+    bot = await synapse.register(unique("bridge"), PASSWORD, displayname="Translocal")
+    async with member(synapse, "lena", display="Lena") as lena:
+        berlin = await create_room(lena, invite=(bot,))
+        cfg: dict[str, Any] = {
+            "data_dir": str(tmp_path / "data"),
+            "redis": {"url": redis_url, "shards": 4},
+            "bots": [
+                sandbox_bot("tg-a", TOKEN_A, tg.url),
+                {"id": "mx", "platform": "matrix", "homeserver": synapse.url, "user_id": bot,
+                 "password": PASSWORD, "sync_timeout_ms": 1000},
+            ],
+            "rooms": [
+                {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX",
+                 "timezone": "America/Mexico_City"},
+                {"id": "berlin", "bot": "mx", "chat": berlin, "language": "de",
+                 "label": "Berlin", "timezone": "Europe/Berlin"},
+            ],
+            "circles": [{"id": "net", "rooms": ["cdmx", "berlin"]}],
+            "organizers": [f"matrix:{lena.user_id}"],
+            "translation": {"providers": [{"name": "libretranslate", "url": libre.url}]},
+        }  # fmt: skip
+        loaded = load_config(write_config(tmp_path / "mx.yaml", cfg), env={})
+        clock = ManualClock(datetime(2030, 5, 1, 10, tzinfo=UTC))
+        async with bridge(loaded, clock):
+            await joined(lena, berlin, bot)
+            command = await lena.say(
+                berlin, "!callout add 2030-05-01 18:00 instant net | Blockade morgen um 7 Uhr "
+                "vor dem Gebäude.",
+            )  # fmt: skip
+
+            def said(events: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
+                return [c for c in texts(events, sender=bot) if words in c["body"]]
+
+            events = await lena.wait_for(berlin, lambda ev: bool(said(ev, "is scheduled")))
+            answer = said(events, "is scheduled")[0]
+            assert answer["body"].startswith("[de] Call-out ")  # in the room's language
+            assert "first 2030-05-01 16:00 UTC" in answer["body"]  # 18:00 in Berlin
+
+            clock.set(datetime(2030, 5, 1, 16, tzinfo=UTC))
+            await eventually(lambda: any("Bloqueo" in t for t in tg_texts(tg, CDMX)))
+            events = await lena.wait_for(berlin, lambda ev: bool(said(ev, "landed in")))
+        (callout,) = said(events, "Blockade morgen")
+        assert callout["body"].startswith("[de] Call-out (Berlin)\nBlockade morgen um 7 Uhr")
+        (report,) = said(events, "landed in")
+        assert "landed in 2 of 2 rooms" in report["body"]
+        assert report["m.relates_to"]["m.in_reply_to"]["event_id"] == command
+    (in_cdmx,) = [t for t in tg_texts(tg, CDMX) if "Bloqueo" in t]
+    assert in_cdmx.startswith("[es] Call-out (Berlin)\nBloqueo mañana a las 7 frente al edificio.")
