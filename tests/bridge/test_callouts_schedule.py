@@ -255,3 +255,44 @@ async def test_many_missed_cron_fires_are_one_skip_and_then_it_goes_on(
     assert [d.key for d in await queued(redis_client)] == ["callout:c1:2026-05-03T00:00Z:nyc"]
     outcomes = await redis_client.hgetall(keys.callout_outcomes("c1", "2026-05-01T01:00Z"))
     assert "47 fires missed" in json.loads(outcomes["nyc"])["why"]
+
+
+async def test_config_call_outs_are_reconciled_and_a_past_at_is_reported_once(
+    tmp_path: Path, redis_url: str, store: CalloutStore, redis_client: redis.asyncio.Redis
+) -> None:
+    entries = [
+        {"id": "old", "circles": ["net"], "at": "2026-01-01 09:00", "mode": "instant",
+         "language": "en", "text": "Long ago", "report_to": "nyc"},
+        {"id": "weekly", "circles": ["net"], "cron": "0 18 * * 5", "language": "en",
+         "text": "Friday"},
+    ]  # fmt: skip
+    cfg = config(tmp_path, redis_url, callouts=entries)
+    await store.add(callout("chat01", source="chat", at="2026-06-01 12:00"))
+    now = utc(2026, 5, 1).timestamp()
+    assert sorted(await store.reconcile(cfg, now)) == ["added old", "added weekly"]
+    assert await store.reconcile(cfg, now + 60) == []  # nothing changed: nothing rewritten
+
+    clock = ManualClock(utc(2026, 5, 1))
+    scheduler = scheduler_for(cfg, store, clock)
+    await scheduler.tick()
+    await scheduler.tick()
+    await asyncio.wait_for(asyncio.gather(*scheduler._reports.values()), 10)
+    (report,) = await store.reports("old")
+    assert {line[0] for line in report["lines"]} == {"skipped"}
+    notices = [d for d in await queued(redis_client) if d.notice]
+    assert [d.room for d in notices] == ["nyc"]
+    # a restart reconciles again and says nothing more about it
+    await store.reconcile(cfg, now + 120)
+    await scheduler_for(cfg, store, clock).tick()
+    assert len([d for d in await queued(redis_client) if d.notice]) == 1
+
+    # the text of one changes (it keeps its place), another leaves the file; chat ones stay
+    changed = [{**entries[1], "text": "Friday!"}]
+    cursor_before = await store.cursors("weekly")
+    assert await store.reconcile(config(tmp_path, redis_url, callouts=changed), now) == [
+        "updated weekly", "removed old",
+    ]  # fmt: skip
+    stored = await store.all()
+    assert sorted(stored) == ["chat01", "weekly"]
+    assert stored["weekly"].text == "Friday!"
+    assert await store.cursors("weekly") == cursor_before
