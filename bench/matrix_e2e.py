@@ -46,6 +46,7 @@ class Reader:
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
         self.seen: dict[str, float] = {}
+        self.waiting: dict[str, asyncio.Future[float]] = {}
         self.task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
@@ -58,15 +59,22 @@ class Reader:
                 for event in info.timeline.events:
                     body = (getattr(event, "source", {}).get("content") or {}).get("body")
                     if isinstance(body, str):
-                        self.seen.setdefault(body.rsplit("\n", 1)[-1], now)
+                        text = body.rsplit("\n", 1)[-1]
+                        self.seen.setdefault(text, now)
+                        waiter = self.waiting.pop(text, None)
+                        if waiter is not None and not waiter.done():
+                            waiter.set_result(self.seen[text])
 
     async def arrival(self, text: str, within: float = 30.0) -> float:
-        deadline = time.perf_counter() + within
-        while text not in self.seen:
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"{text!r} never arrived")
-            await asyncio.sleep(0.0005)
-        return self.seen[text]
+        """When ``text`` arrived (waiting for it without polling: the bridge shares this
+        process and its event loop)."""
+        if text in self.seen:
+            return self.seen[text]
+        waiter = self.waiting[text] = asyncio.get_running_loop().create_future()
+        try:
+            return await asyncio.wait_for(waiter, within)
+        except TimeoutError:
+            raise RuntimeError(f"{text!r} never arrived") from None
 
 
 async def login(server: SynapseServer, name: str) -> AsyncClient:
