@@ -15,7 +15,7 @@ from typing import Literal
 
 from bridge import keys
 from bridge.config import BotSettings
-from bridge.envelope import Envelope, Media, Sender
+from bridge.envelope import Delivery, Envelope, Media, Sender, Span
 from bridge.media import MediaStore
 from bridge.platforms import Platform, register
 from bridge.ports import BotContext, Job, PermanentFailure, RetryLater
@@ -41,6 +41,7 @@ class Delivered:
     copies: tuple[str, ...]
     at: float
     media: Media | None = None
+    delivery: Delivery | None = None  # the delivery itself, for rendering it as a platform would
 
 
 @dataclass
@@ -154,6 +155,7 @@ class MemoryBot:
                 copies=job.copies,
                 at=time.time(),
                 media=d.media,
+                delivery=d,
             )
         )
         if d.action == "send":  # the platform shows the bot its own message, as Matrix does
@@ -173,6 +175,7 @@ class MemoryBot:
         key: str | None = None,
         *,
         media: Media | None = None,
+        spans: tuple[Span, ...] = (),
     ) -> None:
         envelope = Envelope(
             key=key or f"mem:{self.id}:{chat}:{kind}:{message_id}:{time.monotonic_ns()}",
@@ -184,6 +187,7 @@ class MemoryBot:
             text=text,
             reply_to=reply_to,
             media=media,
+            spans=spans,
             encrypted=chat in self.network.encrypted,
         )
         await self.ctx.emit(envelope)
@@ -199,6 +203,7 @@ class MemoryBot:
         name: str = "Ana",
         reply_to: str | None = None,
         media: Media | None = None,
+        spans: tuple[Span, ...] = (),
     ) -> str:
         message_id = str(next(self._ids))
         sender = Sender(id=f"memory:{who}", name=name)
@@ -212,6 +217,7 @@ class MemoryBot:
             reply_to,
             key=f"mem:{self.id}:{chat}:{message_id}",
             media=media,
+            spans=spans,
         )
         return message_id
 
