@@ -101,6 +101,7 @@ class MatrixBot:
         self._stopping = False
         self._parked = False  # events wait for their keys in Redis
         self._joined_here: set[str] = set()  # rooms joined by this run (their state may lag)
+        self._fresh: dict[str, int] = {}  # room id -> when the bot joined (ms), until synced
         self._creators: dict[str, set[str]] = {}  # room id -> creators (v12+: all-powerful)
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -264,7 +265,10 @@ class MatrixBot:
             if since is None:
                 continue  # the first start: no history
             events = list(info.timeline.events)
-            if info.timeline.limited and info.timeline.prev_batch:
+            joined_at = self._fresh.pop(room_id, None)
+            if joined_at is not None:  # just joined: what came before is history, not relayed
+                events = [e for e in events if getattr(e, "server_timestamp", 0) >= joined_at]
+            elif info.timeline.limited and info.timeline.prev_batch:
                 events = await self._gap(room_id, since, info.timeline.prev_batch) + events
             for event in events:
                 await self._event(room_id, chat, event)
@@ -370,7 +374,7 @@ class MatrixBot:
             if room_id is not None and (room_id in self._client.rooms or
                                         room_id in self._joined_here):  # fmt: skip
                 continue
-            joined = await self._client.join(room_id or chat)
+            joined = await self._join(room_id or chat)
             if isinstance(joined, JoinResponse):
                 if room_id is None:
                     await self.rooms.resolved(chat, joined.room_id)
@@ -389,7 +393,7 @@ class MatrixBot:
                         "declined", self.id, room_id)  # fmt: skip
             await self._client.room_leave(room_id)
             return
-        joined = await self._client.join(room_id)
+        joined = await self._join(room_id)
         if not isinstance(joined, JoinResponse):
             log.warning("matrix bot %s: cannot join %s (%s)", self.id, chat, joined.status_code)
             return
@@ -410,7 +414,7 @@ class MatrixBot:
         if not isinstance(new, str) or not new.startswith("!") or new == room_id:
             return
         self.rooms.expect(chat, new)
-        joined = await self._client.join(new)
+        joined = await self._join(new)
         if isinstance(joined, JoinResponse):
             await self._followed(chat, room_id, new)
             return
@@ -430,6 +434,14 @@ class MatrixBot:
         extra = content.get("additional_creators")
         creators = {source.get("sender"), *(extra if isinstance(extra, list) else [])}
         self._creators[room_id] = {c for c in creators if isinstance(c, str)}
+
+    async def _join(self, room: str) -> JoinResponse | ErrorResponse:
+        """Join a room (id or alias); its first sync then brings no history."""
+        before = int(time.time() * 1000)
+        joined = await self._client.join(room)
+        if isinstance(joined, JoinResponse):
+            self._fresh[joined.room_id] = before
+        return cast(JoinResponse | ErrorResponse, joined)
 
     async def _joined(self, room_id: str, chat: str) -> None:
         self._joined_here.add(room_id)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import redis.asyncio
-from nio import MemoryDownloadResponse, UploadResponse
+from nio import MemoryDownloadResponse, RoomInviteResponse, UploadResponse
 from PIL import Image
 
 from sandbox.synapse import SynapseServer
@@ -48,6 +48,7 @@ async def test_hostile_html_arrives_sanitized_and_a_60_kb_message_arrives_split_
                member(synapse, "ben", display="Ben") as ben:  # fmt: skip
         berlin = await create_room(ana, invite=(bot,))
         wien = await create_room(ben, invite=(bot,))
+        await ana.say(berlin, "historia vieja")  # before the bridge ever ran: never carried
         loaded = config(tmp_path, redis_url, [matrix_bot(synapse, bot)], two_rooms(berlin, wien))
         async with running(loaded):
             await joined(ana, berlin, bot)
@@ -68,6 +69,7 @@ async def test_hostile_html_arrives_sanitized_and_a_60_kb_message_arrives_split_
             await ben.wait_for(wien, lambda ev: f"{sentences[-1]}" in str(from_bot(ev, bot)))
             copies = from_bot(ben.events[wien], bot)
 
+        assert not [c for c in copies if "historia" in c["body"]]
         copy = copies[0]
         html = copy["formatted_body"]
         for bad in ("<script", "alert", "onerror", "javascript:", "<img", "<iframe", "<style"):
@@ -192,10 +194,21 @@ async def test_strangers_invites_are_declined_and_room_upgrades_are_followed(
                member(synapse, "ben", display="Ben") as ben, \
                member(synapse, "mallory", display="Mallory") as mallory:  # fmt: skip
         berlin = await create_room(ana, invite=(bot,), public=True)
-        wien = await create_room(ben, invite=(bot,))
+        wien = await create_room(ben)
         async with running(config(tmp_path, redis_url, [matrix_bot(synapse, bot)],
                                   two_rooms(berlin, wien))):  # fmt: skip
             await joined(ana, berlin, bot)
+            # Ben's room had a life before the bot came: that history stays there
+            for i in range(3):
+                await ben.say(wien, f"antes {i}")
+            invite = await ben.client.room_invite(wien, bot)
+            assert isinstance(invite, RoomInviteResponse), invite
+            await joined(ben, wien, bot)
+            await ben.say(wien, "ya con el puente")
+            await ana.wait_for(berlin, lambda ev: len(from_bot(ev, bot)) == 1)
+            assert [c["body"] for c in from_bot(ana.events[berlin], bot)] == [
+                "Ben (Wien)\nya con el puente"
+            ]
             theirs = await create_room(mallory, invite=(bot,))
             await mallory.wait_for(theirs, lambda ev: any(_left(e, bot) for e in ev))
 
