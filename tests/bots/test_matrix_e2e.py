@@ -8,10 +8,11 @@ from typing import Any
 
 import redis.asyncio
 
+from bots.matrix_bot import MatrixBot
 from bridge import keys
 from sandbox.synapse import SynapseServer
 from tests.bots.test_matrix import bot_user, config, from_bot, matrix_bot
-from tests.harness import running
+from tests.harness import eventually_async, running
 from tests.synapse_fixture import create_room, joined, knows_devices, member
 
 
@@ -78,3 +79,47 @@ def _notices(events: list[dict[str, Any]], bot: str) -> list[str]:
         and e.get("content", {}).get("msgtype") == "m.notice"
         and "was not carried" in e["content"].get("body", "")
     ]
+
+
+async def test_a_message_whose_key_comes_late_waits_encrypted_and_then_crosses(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, synapse: SynapseServer
+) -> None:
+    bot = await bot_user(synapse)
+    async with (
+        member(synapse, "cleo", store=tmp_path / "cleo", display="Cleo") as cleo,
+        member(synapse, "dan", store=tmp_path / "dan", display="Dan") as dan,
+    ):
+        secret_a = await create_room(cleo, invite=(bot,), encrypted=True)
+        secret_b = await create_room(dan, invite=(bot,), encrypted=True)
+        rooms = [
+            {"id": "a", "bot": "mx", "chat": secret_a, "language": "es", "label": "Sur"},
+            {"id": "b", "bot": "mx", "chat": secret_b, "language": "es", "label": "Norte"},
+        ]
+        async with running(config(tmp_path, redis_url, [matrix_bot(synapse, bot)], rooms)) as (
+            app,
+            _,
+        ):
+            await joined(cleo, secret_a, bot)
+            await joined(dan, secret_b, bot)
+            await knows_devices(dan, bot)
+            # Cleo's client has not learned the bot's device: the bot gets no key for this
+            assert cleo.client.olm is not None
+            cleo.client.olm.users_for_key_query.discard(bot)
+            await cleo.say(secret_a, "Llegó tarde la llave")
+            parked = keys.bot_state("mx", "undecrypted")
+
+            async def waiting() -> bool:
+                return bool(await redis_client.llen(parked))
+
+            await eventually_async(waiting, what="the event parked")
+            held = await redis_client.lrange(parked, 0, -1)
+            assert "Llegó" not in str(held)  # only ciphertext waits in Redis
+            # the key comes later (as a key backup or a forwarded key would bring it)
+            await cleo.client.export_keys(str(tmp_path / "keys.txt"), "pass-phrase-1")
+            matrix = app.bots["mx"]
+            assert isinstance(matrix, MatrixBot)
+            assert matrix.client is not None
+            await matrix.client.import_keys(str(tmp_path / "keys.txt"), "pass-phrase-1")
+            events = await dan.wait_for(secret_b, lambda ev: len(from_bot(ev, bot)) == 1)
+            assert from_bot(events, bot)[0]["body"] == "Cleo (Sur)\nLlegó tarde la llave"
+            assert not await redis_client.llen(parked)
