@@ -13,7 +13,7 @@ from bots.matrix_check import check_rooms
 from bridge.configload import load_config
 from sandbox.synapse import SynapseServer
 from tests.bots.test_matrix import bot_user
-from tests.helpers import write_config
+from tests.helpers import run_cli, write_config
 from tests.synapse_fixture import PASSWORD, create_room, joined, member, unique
 
 
@@ -106,3 +106,25 @@ async def test_check_says_when_credentials_are_refused_or_the_server_is_unreacha
                                      "homeserver": f"http://127.0.0.1:{port}"},
                           {"a": "!a:localhost"})  # fmt: skip
     assert "unreachable" in found["a"].detail
+
+
+def test_run_exits_4_when_the_homeserver_is_unreachable_or_refuses_the_login(
+    tmp_path: Path, redis_url: str, synapse: SynapseServer
+) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    room = {"id": "a", "bot": "mx", "chat": "!a:localhost", "language": "es", "label": "A"}
+    for homeserver, password, says in (
+        (f"http://127.0.0.1:{port}", PASSWORD, "unreachable"),
+        (synapse.url, "not-the-password", "refused the login"),
+    ):
+        bot = {"id": "mx", "platform": "matrix", "homeserver": homeserver,
+               "user_id": "@nobody:localhost", "password": password}  # fmt: skip
+        cfg: dict[str, object] = {"data_dir": str(tmp_path / "d"), "redis": {"url": redis_url},
+                                  "bots": [bot], "rooms": [room]}  # fmt: skip
+        result = run_cli("run", "-c", str(write_config(tmp_path / "c.yaml", cfg)))
+        assert result.returncode == 4, result.stderr
+        assert says in result.stderr
+        assert password not in result.stderr
+        assert "Traceback" not in result.stderr
