@@ -88,6 +88,7 @@ class Scheduler:
         self._version = -1
         self._next: dict[tuple[str, str, str, datetime], datetime | None] = {}
         self._reports: dict[str, asyncio.Task[None]] = {}
+        self._closing = asyncio.Event()
         self.queued = 0  # deliveries this process queued
         self.skipped = 0  # room fires this process recorded as skipped
 
@@ -107,13 +108,19 @@ class Scheduler:
         await self.close()
 
     async def close(self) -> None:
-        """Stop waiting for reports; their locks are released so a later run sends them."""
+        """Stop waiting for reports; their locks are released so a later run sends them.
+
+        The report tasks are told through an event rather than only cancelled: redis-py can
+        lose a cancellation that lands inside a command, and a report waits for minutes."""
+        self._closing.set()
         tasks = list(self._reports.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=5.0)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def tick(self) -> datetime | None:
         """Handle everything due now; returns when the next fire is (None: nothing left)."""
@@ -304,6 +311,9 @@ class Scheduler:
         except asyncio.CancelledError:
             await self.redis.delete(lock)  # a later run reports it
             raise
+        if lines is None:  # stopping
+            await self.redis.delete(lock)
+            return
         landed = sum(1 for status, _, _ in lines if status == "landed")
         report = {"occurrence": occ, "landed": landed, "rooms": len(rooms),
                   "lines": [[s, room, why] for s, room, why in lines]}  # fmt: skip
@@ -341,11 +351,13 @@ class Scheduler:
 
     async def _outcomes(
         self, callout: Callout, occ: str, rooms: list[RoomConfig]
-    ) -> list[tuple[str, str, str]]:
+    ) -> list[tuple[str, str, str]] | None:
         """(status, room label, why) per room, once every queued delivery is sent or failed
-        (or the wait is over)."""
+        (or the wait is over); None when the scheduler stops first."""
         deadline = asyncio.get_running_loop().time() + self.report_wait_s
         while True:
+            if self._closing.is_set():
+                return None
             raw = cast(
                 dict[str, str], await self.redis.hgetall(keys.callout_outcomes(callout.id, occ))
             )
@@ -370,7 +382,8 @@ class Scheduler:
                     lines.append(("waiting", room.label, "not confirmed yet, still queued"))
             if not waiting or asyncio.get_running_loop().time() > deadline:
                 return lines
-            await asyncio.sleep(0.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), 0.2)
 
     async def _sent(self, delivery_keys: list[str]) -> set[str]:
         if not delivery_keys:
