@@ -411,19 +411,19 @@ class TelegramBot:
         steps, data = await self._steps(d)
         sent = self._progress.setdefault(d.key, [])
         for i, (kind, html) in enumerate(steps[len(sent) :], start=len(sent)):
-            await self.limiter.acquire(chat)
             reply = None
             if i == 0 and job.reply_to:
                 reply = ReplyParameters(int(job.reply_to), allow_sending_without_reply=True)
-            if kind == "text":
-                message = await self.bot.send_message(
-                    chat_id(chat), html, parse_mode=ParseMode.HTML, message_thread_id=d.topic,
-                    reply_parameters=reply,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )  # fmt: skip
-            else:
-                assert data is not None
-                message = await self._send_file(chat, d, data, kind, html or None, reply)
+            async with self.limiter.slot(chat):
+                if kind == "text":
+                    message = await self.bot.send_message(
+                        chat_id(chat), html, parse_mode=ParseMode.HTML,
+                        message_thread_id=d.topic, reply_parameters=reply,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    )  # fmt: skip
+                else:
+                    assert data is not None
+                    message = await self._send_file(chat, d, data, kind, html or None, reply)
             sent.append(str(message.message_id))
         return self._progress.pop(d.key)
 
@@ -484,14 +484,14 @@ class TelegramBot:
             file_part = copies.pop()
         parts = render_parts(d)
         for copy_id, html in zip(copies, parts, strict=False):
-            await self.limiter.acquire(chat)
-            try:
-                await self._edit_text(chat, copy_id, html)
-            except BadRequest as exc:
-                if "no text in the message" in exc.message:  # a file with its caption
-                    await self._edit_caption(chat, copy_id, render_parts(d, CAPTION)[0])
-                elif "not modified" not in exc.message and "not found" not in exc.message:
-                    raise
+            async with self.limiter.slot(chat):
+                try:
+                    await self._edit_text(chat, copy_id, html)
+                except BadRequest as exc:
+                    if "no text in the message" in exc.message:  # a file with its caption
+                        await self._edit_caption(chat, copy_id, render_parts(d, CAPTION)[0])
+                    elif "not modified" not in exc.message and "not found" not in exc.message:
+                        raise
         for extra in copies[len(parts) :]:  # the edit is shorter: fewer parts remain
             with contextlib.suppress(BadRequest):
                 await self.bot.delete_message(chat_id(chat), int(extra))
@@ -525,15 +525,15 @@ class TelegramBot:
                 if "not found" in exc.message:
                     continue
                 # older than 48 hours: a bot can no longer delete it, so it blanks it
-                await self.limiter.acquire(chat)
-                try:
-                    await self.bot.edit_message_text(
-                        RETRACTED, chat_id=chat_id(chat), message_id=int(copy_id)
-                    )
-                except BadRequest as again:
-                    if "no text in the message" in again.message:
-                        with contextlib.suppress(BadRequest):
-                            await self._edit_caption(chat, copy_id, RETRACTED)
+                async with self.limiter.slot(chat):
+                    try:
+                        await self.bot.edit_message_text(
+                            RETRACTED, chat_id=chat_id(chat), message_id=int(copy_id)
+                        )
+                    except BadRequest as again:
+                        if "no text in the message" in again.message:
+                            with contextlib.suppress(BadRequest):
+                                await self._edit_caption(chat, copy_id, RETRACTED)
 
 
 def _media_of(message: Message) -> tuple[Media, str | None] | None:

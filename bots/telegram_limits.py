@@ -10,9 +10,11 @@ tests and benchmarks of the rules run in seconds.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 
 class Window:
@@ -38,15 +40,30 @@ class Window:
     def take(self, now: float) -> None:
         self.times.append(now)
 
+    def move(self, taken: float, to: float) -> None:
+        """A send taken at ``taken`` counts from ``to`` instead (a later moment)."""
+        with contextlib.suppress(ValueError):
+            self.times.remove(taken)
+            bisect.insort(self.times, to)
+
 
 class Limiter:
     PER_CHAT = (1, 1.0)
     PER_GROUP = (20, 60.0)
     PER_BOT = (30, 1.0)
 
-    def __init__(self, scale: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        scale: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        in_flight: int = 16,
+    ) -> None:
         self.scale = scale
         self.clock = clock
+        # A slot is granted only to a send that can go out at once: with many chats waiting,
+        # a send granted at t but queued for an HTTP connection would reach Telegram later,
+        # bunched with the next second's sends, and the server's window would overflow.
+        self._flight = asyncio.Semaphore(in_flight)
         self._chats: dict[str, Window] = {}
         self._groups: dict[str, Window] = {}
         self._bot = Window(self.PER_BOT[0], self.PER_BOT[1] * scale)
@@ -63,8 +80,31 @@ class Limiter:
             windows.append(self._groups[chat])
         return windows
 
-    async def acquire(self, chat: str, *, group: bool = True) -> None:
-        """Wait for a free slot to send into ``chat``, and take it."""
+    @contextlib.asynccontextmanager
+    async def slot(self, chat: str, *, group: bool = True) -> AsyncIterator[None]:
+        """Hold a slot for one send into ``chat`` while the request is made."""
+        await self._ready(chat, group)
+        async with self._flight:
+            granted = await self.acquire(chat, group=group)
+            windows = self._windows(chat, group)
+            try:
+                yield
+            finally:
+                # Telegram counts the send when it handles it, somewhere before its answer:
+                # count it at the answer, so that no window of Telegram's can hold more
+                done = self.clock()
+                for w in windows:
+                    w.move(granted, done)
+
+    async def _ready(self, chat: str, group: bool) -> None:
+        """Wait until the chat's own windows have room (the bot-wide one is taken later)."""
+        windows = self._windows(chat, group)[1:]
+        while (wait := max(w.wait(self.clock()) for w in windows)) > 0:
+            self.waited += wait
+            await asyncio.sleep(wait)
+
+    async def acquire(self, chat: str, *, group: bool = True) -> float:
+        """Wait for a free slot to send into ``chat``, and take it; the moment it was taken."""
         windows = self._windows(chat, group)
         while True:
             now = self.clock()
@@ -72,7 +112,7 @@ class Limiter:
             if wait <= 0:
                 for w in windows:
                     w.take(now)
-                return
+                return now
             self.waited += wait
             await asyncio.sleep(wait)
 
