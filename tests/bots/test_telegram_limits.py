@@ -85,3 +85,34 @@ async def test_random_429s_and_500s_lose_nothing_and_duplicate_nothing(
     faults = tg.fault_counts
     assert sum(faults.values()) >= 4, faults  # the faults did happen
     assert bodies(tg) == [f"mensaje {i}" for i in range(40)]  # all, once each, in order
+
+
+async def test_a_fan_out_never_overfills_a_window_however_late_the_server_counts() -> None:
+    """300 sends into 300 chats at once, through a pool of 32 HTTP connections (as the
+    adapter's), each handled by the "server" at a random moment between its request and its
+    answer: no bot-wide window of the server's ever holds more than 30."""
+    import asyncio
+    import random
+
+    from bots.telegram_limits import Limiter
+
+    scale = 0.05  # a "second" is 50 ms
+    limiter = Limiter(scale)
+    handled: list[float] = []
+    rng = random.Random(7)
+    connections = asyncio.Semaphore(32)
+
+    async def send(chat: int) -> None:
+        async with limiter.slot(str(chat)), connections:
+            start = asyncio.get_running_loop().time()
+            latency = rng.uniform(0.02, 0.1)  # a slow server: longer than its window
+            handled.append(start + rng.uniform(0, latency))
+            await asyncio.sleep(latency)
+
+    await asyncio.gather(*(send(chat) for chat in range(300)))
+    handled.sort()
+    busiest = max(
+        sum(1 for t in handled[i:] if t < start + scale) for i, start in enumerate(handled)
+    )
+    assert len(handled) == 300
+    assert busiest <= 30
