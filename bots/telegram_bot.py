@@ -38,7 +38,7 @@ from bots.telegram_limits import Limiter
 from bots.telegram_render import entities_to_spans, render_parts
 from bots.telegram_webhook import WebhookListener, secret_for
 from bridge import keys
-from bridge.envelope import Delivery, Envelope, Media, Sender
+from bridge.envelope import Delivery, Envelope, Media, Quoted, Sender
 from bridge.errors import ServiceUnavailable
 from bridge.media import MAX_CARRY, MediaStore
 from bridge.ports import BotContext, Job, PermanentFailure, RetryLater
@@ -292,10 +292,12 @@ class TelegramBot:
             if target and target.lower() != self.username.lower():
                 return None  # a command for another bot
             admin = anonymous_admin or (user is not None and await self._is_admin(chat, user.id))
+            quoted = _quoted(reply) if reply_to is not None and reply is not None else None
             return Envelope(
                 key=key, kind="command", bot=self.id, chat=chat, topic=topic,
                 message_id=str(message.message_id), sender=sender, command=command.group(1).lower(),
                 args=(command.group(3) or "").strip(), reply_to=reply_to, admin=admin,
+                quoted=quoted,
             )  # fmt: skip
         media = None
         if found is not None:  # an edit changes the caption only: the file is not fetched again
@@ -534,6 +536,22 @@ class TelegramBot:
                         if "no text in the message" in again.message:
                             with contextlib.suppress(BadRequest):
                                 await self._edit_caption(chat, copy_id, RETRACTED)
+
+
+def _quoted(reply: Message) -> Quoted | None:
+    """The replied-to message as Telegram shows it with a reply (its text, not its files)."""
+    text = reply.text or reply.caption or ""
+    if not text or reply.from_user is None:
+        return None
+    entities = reply.entities if reply.text else reply.caption_entities
+    user = reply.from_user
+    return Quoted(
+        message_id=str(reply.message_id),
+        sender=Sender(id=f"telegram:{user.id}", name=user.full_name, is_bot=user.is_bot),
+        text=text,
+        spans=entities_to_spans(text, [e.to_dict() for e in entities]),
+        ts=reply.date.timestamp(),
+    )
 
 
 def _media_of(message: Message) -> tuple[Media, str | None] | None:

@@ -83,6 +83,17 @@ def human_size(size: int) -> str:
     return f"{size} bytes"
 
 
+class Quoted(_Frozen):
+    """The message a command replies to, as the platform showed it with the command (Telegram
+    does): so that ``share`` can carry a message older than the recent-messages buffer."""
+
+    message_id: str
+    sender: Sender
+    text: str = ""
+    spans: tuple[Span, ...] = ()
+    ts: float = 0.0
+
+
 class Envelope(_Frozen):
     """One normalized inbound event from a chat."""
 
@@ -100,6 +111,7 @@ class Envelope(_Frozen):
     command: str | None = None
     args: str = ""
     media: Media | None = None
+    quoted: Quoted | None = None  # a command's replied-to message, when the platform gives it
     encrypted: bool = False
     admin: bool = False  # the platform says the sender administers this chat (moderator right)
     ts: float = Field(default_factory=time.time)  # when the platform says it happened

@@ -223,7 +223,9 @@ async def _share(call: Call, target: MsgRef, circles: list[CircleConfig]) -> Non
     for circle in circles:
         await policy.share(circle, root)
     carried = 0
-    for envelope in await policy.thread_so_far(root):
+    remembered = await policy.thread_so_far(root)
+    older = _quoted(call, target, origin, remembered)
+    for envelope in ([older] if older else []) + remembered:
         room = router.rooms.get(envelope_room(router, envelope) or "")
         if room is None:
             continue
@@ -240,7 +242,13 @@ async def _share(call: Call, target: MsgRef, circles: list[CircleConfig]) -> Non
     )
     where = ", ".join(reached) or "no other room"
     text = f"Shared with {where}."
-    if carried == 0:
+    if older is not None:
+        hours = call.config.retention.recent_hours
+        text += (
+            f" Messages older than {hours} hours are not kept: the message replied to and "
+            "what follows crossed, not the thread before it."
+        )
+    elif carried == 0:
         hours = call.config.retention.recent_hours
         text += (
             f" The messages so far are older than {hours} hours and are not kept, so "
@@ -253,6 +261,26 @@ async def _share(call: Call, target: MsgRef, circles: list[CircleConfig]) -> Non
         message=target.id,
         detail=f"circles {','.join(c.id for c in circles)}; root {root}",
     )
+
+
+def _quoted(
+    call: Call, target: MsgRef, origin: MsgRef, remembered: list[Envelope]
+) -> Envelope | None:
+    """The replied-to message as the platform quoted it, when the buffer no longer has it
+    (older than recent_hours) and it was written here (not a copy)."""
+    quoted = call.envelope.quoted
+    if quoted is None or quoted.message_id != target.id or origin != target:
+        return None
+    if quoted.sender.is_bot or any(
+        e.message_id == target.id and e.chat == call.envelope.chat for e in remembered
+    ):
+        return None
+    e = call.envelope
+    return Envelope(
+        key=f"quoted:{target}", kind="message", bot=e.bot, chat=e.chat, topic=e.topic,
+        message_id=quoted.message_id, sender=quoted.sender, text=quoted.text,
+        spans=quoted.spans, ts=quoted.ts or e.ts,
+    )  # fmt: skip
 
 
 def envelope_room(router: Router, envelope: Envelope) -> str | None:

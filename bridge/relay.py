@@ -206,6 +206,9 @@ class Router:
             return []
         targets = await self._targets(envelope, room, root, policy=True)
         await self._unencrypted(envelope, targets)
+        copied = await self.redis.hkeys(keys.origin(origin.room, origin.id))
+        for room_id in copied:  # it crossed there before: no second copy
+            targets.pop(str(room_id), None)
         return await self._render(envelope, room, origin, targets, "send", parent)
 
     def circles_of_room(self, room_id: str) -> list[CircleConfig]:

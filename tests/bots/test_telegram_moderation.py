@@ -96,3 +96,23 @@ async def test_a_bot_added_to_its_configured_group_introduces_itself_once(
     assert len(welcome) == 1
     assert "Berlin (de, telegram)" in welcome[0]
     assert "/help" in welcome[0]
+
+
+async def test_share_after_the_buffer_carries_the_replied_to_message_and_says_so(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
+) -> None:
+    tg.add_user(MODERATOR, "Mod")
+    tg.add_member(CDMX, MODERATOR, admin=True)
+    # recent_hours 0: nothing is kept, as if every message were older than the buffer
+    cfg = config(tmp_path, redis_url, tg, circles=circle("moderated"),
+                 retention={"recent_hours": 0})  # fmt: skip
+    async with running(cfg) as (_, net):
+        old = tg.post(CDMX, ANA, "Una denuncia de hace días")
+        tg.post(CDMX, MODERATOR, "/share", reply_to=old["message_id"])
+        await eventually(lambda: any("denuncia" in t for t in texts(tg, BERLIN)))
+        await eventually(lambda: said(tg, "Shared with"))
+        assert any("not kept" in t for t in answers(tg, CDMX))
+        assert texts(tg, BERLIN)[0].startswith("Ana (CDMX)\nUna denuncia de hace días")
+        tg.post(CDMX, ANA, "Y sigue", reply_to=old["message_id"])  # what follows crosses too
+        await eventually(lambda: any("Y sigue" in t for t in texts(tg, BERLIN)))
+        await eventually(lambda: len(net.seen_in("nyc")) == 2)
