@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.sentinel import Sentinel
 from redis.connection import HiredisRespSerializer
@@ -48,9 +48,18 @@ def fast(client: Redis) -> Redis:
     return client
 
 
+MAX_CONNECTIONS = 256  # per process; more commands at once wait for a free connection
+
+
 def make_client(url: str, **kwargs: Any) -> Redis:
-    """A client for ``url`` as translocal uses Redis everywhere: strings in and out."""
-    return fast(Redis.from_url(url, decode_responses=True, **kwargs))
+    """A client for ``url`` as translocal uses Redis everywhere: strings in and out.
+
+    Its pool blocks when all connections are busy (redis-py's default pool raises instead,
+    and a deliverer with hundreds of chats in flight would fail to record deliveries)."""
+    pool = BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=None, **kwargs
+    )
+    return fast(Redis.from_pool(pool))
 
 
 def safe_url(url: str) -> str:
@@ -93,7 +102,11 @@ async def open_redis(cfg: RedisConfig, data_dir: Path) -> RedisHandle:
             password=password,
             socket_timeout=5,
         )
-        client: Redis = fast(sentinel.master_for(s.master, decode_responses=True))
+        client: Redis = fast(
+            sentinel.master_for(
+                s.master, decode_responses=True, max_connections=4 * MAX_CONNECTIONS
+            )
+        )
         where = f"sentinel master {s.master!r} via {', '.join(s.hosts)}"
     elif cfg.url:
         client = make_client(cfg.url, socket_connect_timeout=5)
