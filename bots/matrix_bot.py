@@ -99,6 +99,7 @@ class MatrixBot:
         self._encrypted_key = keys.bot_state(self.id, "encrypted")
         self._unmapped_seen: set[str] = set()
         self._stopping = False
+        self._in_flight = 0  # deliveries under way (the last one after stop() closes the client)
         self._parked = False  # events wait for their keys in Redis
         self._joined_here: set[str] = set()  # rooms joined by this run (their state may lag)
         self._fresh: dict[str, int] = {}  # room id -> when the bot joined (ms), until synced
@@ -108,7 +109,14 @@ class MatrixBot:
 
     async def start(self) -> None:
         self.client = await open_client(self.settings, self.ctx.data_dir)
-        self.sender = Sender(SendContext(self.client, self.id, self.media, self.max_upload))
+        try:
+            await self._start()
+        except BaseException:
+            await self.client.close()
+            raise
+
+    async def _start(self) -> None:
+        self.sender = Sender(SendContext(self._client, self.id, self.media, self.max_upload))
         await self.rooms.load()
         self._encrypted = set(cast(set[str], await self.ctx.redis.smembers(self._encrypted_key)))
         await self._resolve_aliases()
@@ -133,8 +141,8 @@ class MatrixBot:
                 await asyncio.wait({self._syncer}, timeout=0.5)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._syncer
-        if self.client is not None:
-            await self.client.close()
+        if self.client is not None and not self._in_flight:
+            await self.client.close()  # else the last delivery in flight closes it
 
     def _sync_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -142,6 +150,15 @@ class MatrixBot:
                       exc_info=task.exception())  # fmt: skip
 
     async def deliver(self, job: Job) -> list[str]:
+        self._in_flight += 1
+        try:
+            return await self._deliver(job)
+        finally:
+            self._in_flight -= 1
+            if self._stopping and not self._in_flight and self.client is not None:
+                await self.client.close()  # deliveries after stop() each open and close it
+
+    async def _deliver(self, job: Job) -> list[str]:
         if not self.ready.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.ready.wait(), READY_WAIT_S)
@@ -267,7 +284,12 @@ class MatrixBot:
             events = list(info.timeline.events)
             joined_at = self._fresh.pop(room_id, None)
             if joined_at is not None:  # just joined: what came before is history, not relayed
-                events = [e for e in events if getattr(e, "server_timestamp", 0) >= joined_at]
+                past = [e for e in events if getattr(e, "server_timestamp", 0) < joined_at]
+                for event in past:  # but the room's state (its creators, ...) is read
+                    source = getattr(event, "source", None)
+                    if isinstance(source, dict) and "state_key" in source:
+                        await self._state(room_id, chat, source)
+                events = [e for e in events if e not in past]
             elif info.timeline.limited and info.timeline.prev_batch:
                 events = await self._gap(room_id, since, info.timeline.prev_batch) + events
             for event in events:
