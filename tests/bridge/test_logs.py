@@ -33,7 +33,7 @@ def test_known_secrets_and_credentials_in_urls_are_redacted() -> None:
 def test_library_log_lines_are_redacted(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(fmt, "DEBUG")
     add_secrets(["matrix-password-42"])
-    logging.getLogger("nio.client").debug("logging in with matrix-password-42")
+    logging.getLogger("telegram.bot").debug("logging in with matrix-password-42")
     logging.getLogger("httpx").warning("POST https://api.telegram.org/bot%s/sendMessage", TOKEN)
     err = capsys.readouterr().err
     assert "matrix-password-42" not in err
@@ -41,7 +41,7 @@ def test_library_log_lines_are_redacted(fmt: str, capsys: pytest.CaptureFixture[
     assert err.count("***") == 2
     if fmt == "json":
         entries = [json.loads(line) for line in err.strip().splitlines()]
-        assert {e["logger"] for e in entries} == {"nio.client", "httpx"}
+        assert {e["logger"] for e in entries} == {"telegram.bot", "httpx"}
     teardown_logging()
     logging.getLogger().setLevel(logging.DEBUG)  # the whole-run log check listens at DEBUG
 
@@ -53,5 +53,15 @@ def test_libraries_that_log_texts_in_urls_stay_quiet_even_at_debug(
     logging.getLogger("urllib3.connectionpool").debug('"GET /m?q=home+address HTTP/1.1" 200')
     logging.getLogger("httpx").info("HTTP Request: POST http://127.0.0.1/translate")
     assert "home+address" not in capsys.readouterr().err
+    teardown_logging()
+    logging.getLogger().setLevel(logging.DEBUG)  # the whole-run log check listens at DEBUG
+
+
+def test_matrix_nio_stays_quiet_below_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    """nio logs every event at INFO and their contents at DEBUG: held at WARNING."""
+    setup_logging("text", "DEBUG")
+    logging.getLogger("nio.rooms").info("Room !abc handling event of type RoomMessageText")
+    logging.getLogger("nio.responses").debug('{"body": "the home address"}')
+    assert capsys.readouterr().err == ""
     teardown_logging()
     logging.getLogger().setLevel(logging.DEBUG)  # the whole-run log check listens at DEBUG
