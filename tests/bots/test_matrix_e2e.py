@@ -3,15 +3,19 @@ threads out of unencrypted rooms unless the circle allows it."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio
+from PIL import Image
 
 from bots.matrix_bot import MatrixBot
 from bridge import keys
 from sandbox.synapse import SynapseServer
 from tests.bots.test_matrix import bot_user, config, from_bot, matrix_bot
+from tests.bots.test_matrix_paths import fetch, images, upload_image
+from tests.bots.test_telegram_media import photo_with_gps
 from tests.harness import eventually_async, running
 from tests.synapse_fixture import create_room, joined, knows_devices, member
 
@@ -50,9 +54,18 @@ async def test_encrypted_rooms_carry_to_each_other_and_to_plain_rooms_only_when_
             notice = _notices(events, bot)[0]
             assert "Plaza" in notice
             assert "casa" not in notice
+            # a photo: decrypted by the bot, cleaned, uploaded encrypted again for Norte
+            await upload_image(cleo, secret_a, photo_with_gps(), encrypted=True)
+            events = await dan.wait_for(secret_b, lambda ev: len(images(ev, bot)) == 1)
+            image = images(events, bot)[0]
+            assert "file" in image  # encrypted: the homeserver holds only ciphertext
+            assert "url" not in image
+            with Image.open(io.BytesIO(await fetch(dan, image))) as shown:
+                assert shown.size == (64, 48)
+                assert not shown.getexif().get_ifd(0x8825)  # no GPS
             # messages from the plain room still cross into the encrypted ones
             await eve.say(plain, "Hola desde la plaza")
-            await dan.wait_for(secret_b, lambda ev: len(from_bot(ev, bot)) == 2)
+            await dan.wait_for(secret_b, lambda ev: len(from_bot(ev, bot)) == 4)
         assert set(await redis_client.smembers(keys.bot_state("mx", "encrypted"))) == {
             secret_a,
             secret_b,
@@ -66,7 +79,7 @@ async def test_encrypted_rooms_carry_to_each_other_and_to_plain_rooms_only_when_
             await cleo.say(secret_a, "Mañana a las 7")
             events = await eve.wait_for(plain, lambda ev: len(from_bot(ev, bot)) == 1)
             assert from_bot(events, bot)[-1]["body"] == "Cleo (Sur)\nMañana a las 7"
-            events = await dan.wait_for(secret_b, lambda ev: len(from_bot(ev, bot)) == 3)
+            events = await dan.wait_for(secret_b, lambda ev: len(from_bot(ev, bot)) == 5)
             assert all(e["decrypted"] for e in events if e.get("sender") == bot
                        and e.get("type") == "m.room.message")  # fmt: skip
 

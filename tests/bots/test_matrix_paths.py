@@ -93,7 +93,7 @@ async def test_hostile_html_arrives_sanitized_and_a_60_kb_message_arrives_split_
         del events
 
 
-async def _upload_image(person: Member, room: str, data: bytes, *, encrypted: bool) -> None:
+async def upload_image(person: Member, room: str, data: bytes, *, encrypted: bool) -> None:
     response, keys = await person.client.upload(
         io.BytesIO(data), content_type="image/jpeg", filename="desalojo.jpg",
         encrypt=encrypted, filesize=len(data),
@@ -153,7 +153,7 @@ async def test_files_cross_as_files_without_metadata_or_as_notes(
             await joined(ana, berlin, bot)
             await joined(ben, wien, bot)
             await joined(cai, tiny, small)
-            await _upload_image(ana, berlin, photo_with_gps(), encrypted=False)
+            await upload_image(ana, berlin, photo_with_gps(), encrypted=False)
             events = await ben.wait_for(wien, lambda ev: len(images(ev, bot)) == 1)
             carried = await fetch(ben, images(events, bot)[0])
             with Image.open(io.BytesIO(carried)) as image:
