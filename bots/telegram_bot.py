@@ -427,7 +427,17 @@ class TelegramBot:
                     assert data is not None
                     message = await self._send_file(chat, d, data, kind, html or None, reply)
             sent.append(str(message.message_id))
+        if d.pin and sent:
+            await self._pin(chat, sent[0])
         return self._progress.pop(d.key)
+
+    async def _pin(self, chat: str, message_id: str) -> None:
+        """Pin a copy (a call-out's); without the right to, the copy stays unpinned."""
+        try:
+            await self.bot.pin_chat_message(chat_id(chat), int(message_id))
+        except (BadRequest, Forbidden) as exc:
+            log.warning("telegram bot %s: could not pin in chat %s (%s); give it the right to "
+                        "pin messages", self.id, chat, exc.message)  # fmt: skip
 
     async def _steps(self, d: Delivery) -> tuple[list[tuple[str, str]], bytes | None]:
         """What to send, in order: ("text", html) parts, and the file as (method, caption).

@@ -223,6 +223,7 @@ class Scheduler:
                     translated=r.translated,
                     untranslated=r.untranslated,
                     received=time.time(),
+                    pin=callout.pin,
                 )
                 pipe.xadd(keys.outbox(room.bot), {"d": delivery.model_dump_json()})
                 outcome = {"fire": stamp, "status": "queued", "key": delivery.key,

@@ -140,3 +140,4 @@ class Delivery(_Frozen):
     original: str = ""  # the original, shown below the translation (show_original)
     received: float = 0.0  # when the origin envelope was taken in (relay lag)
     notice: bool = False  # the bridge's own notice: no message map, no notice of its failure
+    pin: bool = False  # pin the copy where the platform allows (call-outs with pin: true)

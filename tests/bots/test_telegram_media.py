@@ -164,3 +164,21 @@ async def test_webhook_mode_takes_updates_and_keeps_them_across_a_restart(
             await eventually(lambda: any("caído" in str(m["text"]) for m in tg.messages(BERLIN)))
     assert not any("forged" in str(m["text"]) for m in tg.messages(BERLIN))
     assert sum("Por webhook" in str(m["text"]) for m in tg.messages(BERLIN)) == 1
+
+
+async def test_a_call_out_copy_asking_to_be_pinned_is_pinned(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
+) -> None:
+    from bridge import keys
+    from bridge.envelope import Delivery, MsgRef
+
+    pinned = Delivery(
+        key="callout:test:1:cdmx", action="send", bot="tg-a", room="cdmx", chat=str(CDMX),
+        origin=MsgRef(room="cdmx", id="callout:test:1"), attribution="Call-out",
+        text="Asamblea general hoy a las 19h", language="es", pin=True,
+    )  # fmt: skip
+    async with running(config(tmp_path, redis_url, tg)):
+        await redis_client.xadd(keys.outbox("tg-a"), {"d": pinned.model_dump_json()})
+        await eventually(lambda: tg.world.chat(CDMX).pinned is not None)
+    shown = next(m for m in tg.messages(CDMX) if m["message_id"] == tg.world.chat(CDMX).pinned)
+    assert "Asamblea general" in str(shown["text"])
