@@ -11,8 +11,9 @@ runs in-process (relay, deliverer, the Matrix adapter on matrix-nio), no transla
   member's sync seeing it. The bridge path crosses the homeserver twice (A to the bot, the
   bot to B), so its floor is twice this.
 
-One message at a time (the next once the last arrived), after a warm-up. Prints median and
-p95 of both, and ends with ``ratio: <bridge median / (2 x direct median)>`` (target < 1.2).
+One message at a time (the next once the last arrived), direct and bridged in turn so that
+both meet the same load, after a warm-up. Prints median and p95 of both, and ends with
+``ratio: <bridge median / (2 x direct median)>`` (target < 1.2).
 """
 
 from __future__ import annotations
@@ -96,19 +97,27 @@ async def room(owner: AsyncClient, *guests: AsyncClient, invite: tuple[str, ...]
     return str(created.room_id)
 
 
+async def one(sender: AsyncClient, reader: Reader, room_id: str, text: str) -> float:
+    """Milliseconds from the send call to the reader's sync showing ``text``."""
+    start = time.perf_counter()
+    await sender.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": text})
+    return (await reader.arrival(text) - start) * 1000
+
+
 async def measure(
-    sender: AsyncClient, reader: Reader, room_id: str, label: str, n: int, warmup: int
-) -> list[float]:
-    latencies = []
+    sender: AsyncClient, reader: Reader, direct_room: str, bridged_room: str, n: int, warmup: int
+) -> tuple[list[float], list[float]]:
+    """Direct and bridged in turn, one message at a time, so that both meet the same load."""
+    direct, bridged = [], []
     for i in range(warmup + n):
-        text = f"{label} {i} {time.monotonic_ns()}"
-        start = time.perf_counter()
-        await sender.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": text})
-        arrived = await reader.arrival(text)
-        if i >= warmup:
-            latencies.append((arrived - start) * 1000)
+        d = await one(sender, reader, direct_room, f"direct {i} {time.monotonic_ns()}")
         await asyncio.sleep(0.05)
-    return latencies
+        b = await one(sender, reader, bridged_room, f"bridged {i} {time.monotonic_ns()}")
+        await asyncio.sleep(0.05)
+        if i >= warmup:
+            direct.append(d)
+            bridged.append(b)
+    return direct, bridged
 
 
 def p95(values: list[float]) -> float:
@@ -130,7 +139,9 @@ async def main() -> None:
         finally:
             redis_server.stop()
     d50, b50 = statistics.median(direct), statistics.median(bridged)
-    print(f"messages: {args.messages} each way, one at a time, after {args.warmup} warm-up")
+    print(
+        f"messages: {args.messages} each way, one at a time, in turn, after {args.warmup} warm-up"
+    )
     print(f"direct (one room, homeserver only): median {d50:.1f} ms, p95 {p95(direct):.1f} ms")
     print(f"bridge (room A -> bot -> room B):   median {b50:.1f} ms, p95 {p95(bridged):.1f} ms")
     print(f"bridge overhead over two homeserver hops: {b50 - 2 * d50:.1f} ms at the median")
@@ -166,8 +177,7 @@ circles:
         await ben.sync(timeout=0)
         reader.task = asyncio.create_task(reader.run())
         try:
-            direct = await measure(ana, reader, together, "direct", args.messages, args.warmup)
-            bridged = await measure(ana, reader, a, "bridged", args.messages, args.warmup)
+            direct, bridged = await measure(ana, reader, together, a, args.messages, args.warmup)
         finally:
             stop.set()
             await task
