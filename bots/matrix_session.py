@@ -48,6 +48,7 @@ def client_config(*, encryption: bool = True) -> AsyncClientConfig:
 def store_dir(data_dir: Path, bot_id: str) -> Path:
     path = Path(data_dir) / "matrix" / bot_id
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)  # the crypto store and the session: this user's alone
     return path
 
 

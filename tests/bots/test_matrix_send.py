@@ -3,6 +3,8 @@ the homeserver's refusals become the deliverer's RetryLater and PermanentFailure
 
 from __future__ import annotations
 
+import json
+import stat
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,7 +20,7 @@ from bridge.ports import BotContext, Job, PermanentFailure, RetryLater
 from sandbox.synapse import SynapseServer
 from tests.bots.test_matrix import bot_user, config, from_bot, matrix_bot
 from tests.harness import eventually
-from tests.synapse_fixture import create_room, joined, member
+from tests.synapse_fixture import PASSWORD, create_room, joined, member
 
 
 def refusal(status: int | None, errcode: str, retry_after_ms: int | None = None) -> Any:
@@ -94,3 +96,9 @@ async def test_a_resend_even_by_a_restarted_bot_makes_no_second_event(
         copies = [c for c in from_bot(ben.events[wien], bot) if "Una sola vez" in c["body"]]
         assert len(copies) == 1
     assert [e.kind for e in emitted] == ["joined"]
+    kept = tmp_path / "data" / "matrix" / "mx"
+    session = kept / "session.json"
+    assert stat.S_IMODE(session.stat().st_mode) == 0o600  # the device's token: ours alone
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o700
+    assert PASSWORD not in session.read_text()
+    assert json.loads(session.read_text())["device_id"]
