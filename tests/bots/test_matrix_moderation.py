@@ -54,10 +54,10 @@ async def test_power_level_moderators_share_members_are_refused_authors_retract(
 
             # Ana moderates (power level 100): the thread crosses
             await ana.say(berlin, "!share", reply_to=root)
+            events = await ana.wait_for(berlin, lambda ev: len(notices(ev, bot)) >= 3, 60)
+            assert notices(events, bot)[-1].startswith("Shared with CDMX"), notices(events, bot)
             await eventually(lambda: any("Reunión el viernes" in (m["text"] or "")
-                                         for m in tg_copies(tg, CDMX)))  # fmt: skip
-            await ana.wait_for(berlin, lambda ev: any(
-                n.startswith("Shared with CDMX") for n in notices(ev, bot)))  # fmt: skip
+                                         for m in tg_copies(tg, CDMX)), timeout=60)  # fmt: skip
 
             # the share reaction, from a moderator, shares another thread
             second = await ben.say(berlin, "Llevamos pancartas")
