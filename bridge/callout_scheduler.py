@@ -52,6 +52,7 @@ from bridge.callout_text import in_language, render
 from bridge.config import Config, RoomConfig
 from bridge.envelope import Delivery, MsgRef
 from bridge.relay_worker import worker_id
+from bridge.render import notice_in
 from bridge.translator import Translator
 
 log = logging.getLogger(__name__)
@@ -336,19 +337,8 @@ class Scheduler:
         room = self.config.room(room_id)
         keep = [callout.id, *_times(text)]
         reply = callout.reply_to if room_id == callout.report_to else None
-        return Delivery(
-            key=f"callout-report:{callout.id}:{occ}",
-            action="send",
-            bot=room.bot,
-            room=room.id,
-            chat=room.chat,
-            topic=room.topic,
-            origin=MsgRef(room=room.id, id="notice"),
-            reply_to=MsgRef(room=room.id, id=reply) if reply else None,
-            text=await in_language(self.translator, text, room.language, keep),
-            language=room.language,
-            notice=True,
-        )
+        text = await in_language(self.translator, text, room.language, keep)
+        return notice_in(room, text, key=f"callout-report:{callout.id}:{occ}", reply_to=reply)
 
     async def _outcomes(
         self, callout: Callout, occ: str, rooms: list[RoomConfig]

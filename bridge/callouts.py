@@ -35,7 +35,7 @@ from bridge.callout_store import CalloutStore, short_id
 from bridge.callout_text import in_language, preview, summary
 from bridge.commands import Call, command
 from bridge.config import Config
-from bridge.envelope import Delivery, MsgRef
+from bridge.render import notice_in
 from bridge.translator import Translator
 
 USAGE = (
@@ -132,22 +132,9 @@ def first_fire_text(callout: Callout, config: Config, now: datetime) -> str:
 async def _answer(call: Call, text: str, keep: Sequence[str] = (), verbatim: str = "") -> None:
     """A fixed text in the room's language (ids and times kept), plus lines not translated."""
     translated = await in_language(call.router.translator, text, call.room.language, keep)
-    room = call.room
-    call.deliveries.append(
-        Delivery(
-            key=f"answer:{call.envelope.key}:callout",
-            action="send",
-            bot=room.bot,
-            room=room.id,
-            chat=room.chat,
-            topic=room.topic,
-            origin=MsgRef(room=room.id, id="notice"),
-            reply_to=MsgRef(room=room.id, id=call.envelope.message_id),
-            text=f"{translated}\n{verbatim}" if verbatim else translated,
-            language=room.language,
-            notice=True,
-        )
-    )
+    text = f"{translated}\n{verbatim}" if verbatim else translated
+    key = f"answer:{call.envelope.key}:callout"
+    call.deliveries.append(notice_in(call.room, text, key=key, reply_to=call.envelope.message_id))
 
 
 @command("callout", "organizer", USAGE, "schedule call-outs to circles: add, list, cancel, preview")

@@ -23,7 +23,7 @@ from bridge.metrics import MESSAGES_IN
 from bridge.moderation import ModerationPolicy
 from bridge.platforms import Platform
 from bridge.policy import Policy
-from bridge.render import attribution, notice
+from bridge.render import attribution, notice, notice_in
 from bridge.translator import PassThrough, Translator
 from translation.protect import Mark
 from translation.translator import Result
@@ -224,19 +224,8 @@ class Router:
         results = await self.translator.translate(text, "en", {room.language})
         result = results.get(room.language)
         translated = result.text if result is not None and result.status == "translated" else text
-        return Delivery(
-            key=f"answer:{answering.key}:{uuid.uuid4().hex[:8]}",
-            action="send",
-            bot=room.bot,
-            room=room.id,
-            chat=room.chat,
-            topic=room.topic,
-            origin=MsgRef(room=room.id, id="notice"),
-            reply_to=MsgRef(room=room.id, id=answering.message_id),
-            text=translated,
-            language=room.language,
-            notice=True,
-        )
+        key = f"answer:{answering.key}:{uuid.uuid4().hex[:8]}"
+        return notice_in(room, translated, key=key, reply_to=answering.message_id)
 
     async def _unencrypted(
         self, envelope: Envelope, targets: dict[str, tuple[RoomConfig, str, CircleConfig]]

@@ -41,9 +41,10 @@ def footer(delivery: Delivery) -> str:
     return ""
 
 
-def notice(config: Config, text: str, fallback_room: str, key: str | None = None) -> Delivery:
-    """An operational notice for ops_room (else ``fallback_room``). Never a message body."""
-    room = config.room(config.ops_room or fallback_room)
+def notice_in(
+    room: RoomConfig, text: str, *, key: str | None = None, reply_to: str | None = None
+) -> Delivery:
+    """The bridge's own notice in ``room`` (a reply to ``reply_to``, a message id there)."""
     return Delivery(
         key=key or f"notice:{uuid.uuid4().hex}",
         action="send",
@@ -52,7 +53,13 @@ def notice(config: Config, text: str, fallback_room: str, key: str | None = None
         chat=room.chat,
         topic=room.topic,
         origin=MsgRef(room=room.id, id="notice"),
+        reply_to=MsgRef(room=room.id, id=reply_to) if reply_to else None,
         text=text,
         language=room.language,
         notice=True,
     )
+
+
+def notice(config: Config, text: str, fallback_room: str, key: str | None = None) -> Delivery:
+    """An operational notice for ops_room (else ``fallback_room``). Never a message body."""
+    return notice_in(config.room(config.ops_room or fallback_room), text, key=key)
