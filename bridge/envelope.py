@@ -7,10 +7,11 @@ their platform counts (UTF-16 code units on Telegram).
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Kind = Literal["message", "edit", "delete", "reaction", "command", "joined"]
 SpanKind = Literal[
@@ -20,8 +21,23 @@ Action = Literal["send", "edit", "delete"]
 MediaKind = Literal["photo", "file", "voice", "sticker", "video", "audio"]
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def whole_text(value: str) -> str:
+    """Text that can be written out: a lone surrogate (a broken UTF-16 half, which a
+    platform's JSON can carry) becomes U+FFFD, as a client shows it, instead of making the
+    envelope impossible to store."""
+    return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole(cls, value: object) -> object:
+        return whole_text(value) if isinstance(value, str) else value
 
 
 class Sender(_Frozen):

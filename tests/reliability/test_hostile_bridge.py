@@ -151,12 +151,6 @@ async def test_ten_thousand_hostile_messages_cross_once_each_as_text(
     assert errors(caplog) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/envelope.py + bridge/bus.py: an Envelope accepts a lone surrogate that its "
-    "model_dump_json() cannot encode, so Inbox.publish raises PydanticSerializationError and "
-    "the message never crosses (see the report of the reliability suite)",
-)
 async def test_a_lone_surrogate_crosses_as_a_replacement_character(
     tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
 ) -> None:
