@@ -19,6 +19,7 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, cast
 
+from redis.exceptions import RedisError
 from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters, Update
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -191,11 +192,22 @@ class TelegramBot:
                             self.id, type(exc).__name__, wait)  # fmt: skip
                 await asyncio.sleep(wait)
                 continue
-            for update in updates:
-                await self._take(update)
+            try:
+                for update in updates:
+                    await self._take(update)
+                if updates:
+                    await self.ctx.redis.set(offset_key, updates[-1].update_id + 1)
+            except (RedisError, OSError) as exc:
+                # the inbox is away (a Redis restart): the offset stays, Telegram gives the
+                # same updates again, and those already in the inbox are recognised there
+                failures += 1
+                wait = min(0.5 * 2**failures, 30.0)
+                log.warning("telegram bot %s: redis failed (%s); updates read again in %.0f s",
+                            self.id, exc, wait)  # fmt: skip
+                await asyncio.sleep(wait)
+                continue
             if updates:
                 offset = updates[-1].update_id + 1
-                await self.ctx.redis.set(offset_key, offset)  # only once the inbox has them
 
     async def _take(self, update: Update) -> None:
         """Into the inbox, if it carries anything; returns once it is stored there."""

@@ -19,10 +19,11 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bridge import keys
 from bridge.bus import Entry, ack_delete, claim_pending, ensure_group, read_new
@@ -31,6 +32,8 @@ from bridge.lease import Leases
 from bridge.metrics import DEAD_LETTERS, MESSAGES_OUT, RELAY_LAG, RETRIES
 from bridge.ports import Bot, Job, PermanentFailure, RetryLater
 from bridge.relay_worker import worker_id
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -82,40 +85,50 @@ class Deliverer:
         self.dead_letters = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        await ensure_group(self.redis, self.stream, keys.DELIVER_GROUP)
-        keeper: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None
+        failures = 0
         try:
             while not stop.is_set():
-                if not self._owner:
-                    if await self.leases.acquire(self.lease_key):
-                        self._owner = True
-                        keeper = asyncio.create_task(
-                            self._keep(stop), name=f"deliver-keep-{self.bot.id}"
-                        )
-                        pending = await claim_pending(
-                            self.redis, self.stream, keys.DELIVER_GROUP, self.name
-                        )
-                        if pending:
-                            log.info(
-                                "bot %s: finishing %d pending deliveries", self.bot.id, len(pending)
-                            )
-                        await self._dispatch(pending)
-                    else:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), self.lease_ms / 3000)
-                        continue
-                got = await read_new(
-                    self.redis, [self.stream], keys.DELIVER_GROUP, self.name, 100, 50
-                )
-                await self._dispatch(got.get(self.stream, []))
+                try:
+                    await self._step(stop)
+                    failures = 0
+                except (RedisError, OSError) as exc:
+                    failures += 1
+                    wait = min(0.1 * 2**failures, 5.0)
+                    log.warning("bot %s: redis failed (%s); retrying in %.1f s",
+                                self.bot.id, exc, wait)  # fmt: skip
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), wait)
         finally:
             await self._drain(10.0)
             stop.set()
-            if keeper is not None:
-                await keeper
+            if self._keeper is not None:
+                await self._keeper
             if self._owner:
-                await self.leases.release(self.lease_key)
+                with contextlib.suppress(RedisError, OSError):
+                    await self.leases.release(self.lease_key)
                 self._owner = False
+
+    async def _step(self, stop: asyncio.Event) -> None:
+        """Take the outbox if nobody has it (finishing a dead owner's pending entries), then
+        dispatch what is new."""
+        if not self._owner:
+            await ensure_group(self.redis, self.stream, keys.DELIVER_GROUP)
+            if not await self.leases.acquire(self.lease_key):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.lease_ms / 3000)
+                return
+            self._owner = True
+            if self._keeper is None or self._keeper.done():
+                self._keeper = asyncio.create_task(
+                    self._keep(stop), name=f"deliver-keep-{self.bot.id}"
+                )
+            pending = await claim_pending(self.redis, self.stream, keys.DELIVER_GROUP, self.name)
+            if pending:
+                log.info("bot %s: finishing %d pending deliveries", self.bot.id, len(pending))
+            await self._dispatch(pending)
+        got = await read_new(self.redis, [self.stream], keys.DELIVER_GROUP, self.name, 100, 50)
+        await self._dispatch(got.get(self.stream, []))
 
     async def _keep(self, stop: asyncio.Event) -> None:
         """Renew the lease until ``stop`` (never cancelled: see RelayWorker._keep)."""
@@ -188,26 +201,45 @@ class Deliverer:
                 self._slots.release()
 
     async def _handle(self, entry_id: str, delivery: Delivery | None) -> None:
+        def done() -> Awaitable[object]:
+            return ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
+
         if delivery is None:  # deleted while pending, or not a delivery: acknowledge it
-            await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
+            await self._through(done)
             return
-        if await self.redis.exists(keys.sent(delivery.key)):
-            await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
+        if await self._through(lambda: self.redis.exists(keys.sent(delivery.key))):
+            await self._through(done)
             return
-        job = await self._resolve(delivery)
+        job = await self._through(lambda: self._resolve(delivery))
         if job is None:  # an edit or delete of a copy that was never made here
-            await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
+            await self._through(done)
             return
         ids = await self._attempt(job)
         if ids is None:
-            await ack_delete(self.redis, self.stream, keys.DELIVER_GROUP, entry_id)
+            await self._through(done)
             return
-        await self._record(entry_id, delivery, ids, job)
+        # sent: record it whatever it takes, or the next owner would send it again
+        await self._through(lambda: self._record(entry_id, delivery, ids, job))
         self.delivered += 1
         if not delivery.notice:
             MESSAGES_OUT.labels(delivery.room, self.platform, delivery.action).inc()
             if delivery.action == "send" and delivery.received:
                 RELAY_LAG.labels(self.platform).observe(max(0.0, time.time() - delivery.received))
+
+    async def _through(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()``, again and again while Redis is away (a restart, a failover): the chat
+        waits, in order, instead of dropping or repeating what it was doing."""
+        failures = 0
+        while True:
+            try:
+                return await call()
+            except (RedisError, OSError) as exc:
+                failures += 1
+                wait = min(0.1 * 2**failures, 5.0)
+                if failures == 1:
+                    log.warning("bot %s: redis failed (%s); the chat waits for it",
+                                self.bot.id, exc)  # fmt: skip
+                await asyncio.sleep(wait)
 
     async def _resolve(self, d: Delivery) -> Job | None:
         if d.action == "send":

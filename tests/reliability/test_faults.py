@@ -137,12 +137,6 @@ async def test_kills_and_a_misbehaving_telegram_lose_nothing_and_duplicate_only_
     assert crashes == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge/deliver.py Deliverer.run: a Redis error in read_new/claim_pending/acquire "
-    "ends the deliverer task for good (App only logs 'deliver-<bot> stopped on an error'); "
-    "bots/telegram_bot.py _poll dies the same way when emit or the offset SET fails",
-)
 async def test_a_redis_restart_mid_stream_loses_nothing(tmp_path: Path) -> None:
     server = EmbeddedRedis(tmp_path / "own-redis")  # append-only, as translocal runs it
     server.start()
