@@ -34,10 +34,9 @@ def whole_text(value: str) -> str:
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _whole(cls, value: object) -> object:
-        return whole_text(value) if isinstance(value, str) else value
+
+def _whole(value: object) -> object:
+    return whole_text(value) if isinstance(value, str) else value
 
 
 class Sender(_Frozen):
@@ -45,12 +44,16 @@ class Sender(_Frozen):
     name: str = ""
     is_bot: bool = False
 
+    _whole_name = field_validator("name", mode="before")(_whole)
+
 
 class Span(_Frozen):
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     kind: SpanKind
     url: str | None = None
+
+    _whole_url = field_validator("url", mode="before")(_whole)
 
 
 class MsgRef(_Frozen):
@@ -76,6 +79,8 @@ class Media(_Frozen):
     emoji: str = ""  # a sticker's emoji
     blob: str = ""  # the Redis key of the bytes; "" when they are not carried
     note: str = ""  # why not carried, e.g. "too large to carry"
+
+    _whole_names = field_validator("name", "mime", "emoji", mode="before")(_whole)
 
     def describe(self, reason: str = "") -> str:
         """The honest note a copy shows in place of the media: "[photo, 12 MB, too large to
@@ -109,6 +114,8 @@ class Quoted(_Frozen):
     spans: tuple[Span, ...] = ()
     ts: float = 0.0
 
+    _whole_text = field_validator("text", mode="before")(_whole)
+
 
 class Envelope(_Frozen):
     """One normalized inbound event from a chat."""
@@ -132,6 +139,8 @@ class Envelope(_Frozen):
     admin: bool = False  # the platform says the sender administers this chat (moderator right)
     ts: float = Field(default_factory=time.time)  # when the platform says it happened
     received: float = Field(default_factory=time.time)  # when the bridge took it in
+
+    _whole_text = field_validator("text", "args", "reaction", "command", mode="before")(_whole)
 
 
 class Delivery(_Frozen):
@@ -157,3 +166,6 @@ class Delivery(_Frozen):
     received: float = 0.0  # when the origin envelope was taken in (relay lag)
     notice: bool = False  # the bridge's own notice: no message map, no notice of its failure
     pin: bool = False  # pin the copy where the platform allows (call-outs with pin: true)
+
+    # a translation provider's answer may carry a lone surrogate too
+    _whole_text = field_validator("text", "original", "attribution", mode="before")(_whole)

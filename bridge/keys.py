@@ -56,15 +56,18 @@ def copy(room: str, message_id: str) -> str:
 AUDIT = f"{PREFIX}audit"  # stream: who, room, message id, action, outcome
 PAUSED = f"{PREFIX}paused"  # set of room ids: nothing crosses into or out of them
 OPTED_OUT = f"{PREFIX}optout"  # set of sender ids whose messages never cross
+MOD_VERSION = f"{PREFIX}mod:version"  # counts every moderation change, for in-process mirrors
+MOD_FLAGS = f"{PREFIX}mod:flags"  # sorted set: the shared/held/hidden keys set, by expiry time
 
 
+# The three flags below are members of MOD_FLAGS (not keys of their own).
 def shared(circle: str, root: str) -> str:
-    """Set while a moderator has shared the thread ``root`` (``<room>/<id>``) in a circle."""
+    """While a moderator has shared the thread ``root`` (``<room>/<id>``) in a circle."""
     return f"{PREFIX}shared:{circle}:{root}"
 
 
 def held(circle: str, root: str) -> str:
-    """Set while a moderator holds the thread back (unshare)."""
+    """While a moderator holds the thread back (unshare)."""
     return f"{PREFIX}held:{circle}:{root}"
 
 
@@ -74,7 +77,7 @@ def shared_log(circle: str) -> str:
 
 
 def hidden(room: str, root: str) -> str:
-    """Set while the thread ``root`` is hidden from ``room``."""
+    """While the thread ``root`` is hidden from ``room``."""
     return f"{PREFIX}hidden:{room}:{root}"
 
 

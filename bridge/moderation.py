@@ -31,6 +31,7 @@ from bridge import keys
 from bridge.commands import COMMANDS, Call, command, is_moderator
 from bridge.config import CircleConfig, Config, RoomConfig
 from bridge.envelope import Delivery, Envelope, MsgRef
+from bridge.policy import Gate
 from translation.cache import TranslationCache
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"#(\w+)")
 WEEK_S = 7 * 86400
+MIRROR_CHECK_S = 0.05  # how stale another process's moderation change may be seen here
+MIRROR_RELOAD_S = 60.0
 
 
 def _plain(emoji: str) -> str:
@@ -56,52 +59,127 @@ class ModerationPolicy:
         for circle in config.circles:
             for room_id in circle.rooms:
                 circles_of[room_id].append(circle)
+        # A mirror of the moderation state (ids only, small), so that deciding a message
+        # costs no round trip: refreshed when another process changed it (a version counter
+        # read at most every MIRROR_CHECK_S), and at least every MIRROR_RELOAD_S for expiry.
+        self._flags: set[str] = set()
+        self._paused: set[str] = set()
+        self._opted_out: set[str] = set()
+        self._version: int | None = None
+        self._checked = 0.0
+        self._loaded = 0.0
         self.buffered = {  # rooms whose recent messages are kept for share after the fact
             room for room, circles in circles_of.items() if any(c.relay != "all" for c in circles)
         }
 
     # ---- the policy ------------------------------------------------------------------------
 
-    async def allows(
-        self, circle: CircleConfig, room: RoomConfig, envelope: Envelope, root: MsgRef
-    ) -> bool:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.sismember(keys.PAUSED, room.id)
-            pipe.sismember(keys.OPTED_OUT, envelope.sender.id)
-            pipe.exists(keys.held(circle.id, str(root)))
-            pipe.exists(keys.shared(circle.id, str(root)))
-            paused, opted_out, held, shared = await pipe.execute()
-        if paused or opted_out or held:
-            return False
-        if circle.relay == "all" or shared:
-            return True
-        if circle.relay == "tagged" and circle.tags:
-            tags = {t.lower() for t in _TAG.findall(envelope.text)}
-            if tags & set(circle.tags):
+    async def gate(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        root: MsgRef,
+        circles: list[CircleConfig],
+        rooms: set[str],
+    ) -> Gate:
+        """Decided from the in-process mirror of the moderation state: no round trip."""
+        if not circles:
+            return Gate(frozenset(), frozenset())
+        await self._fresh()
+        if room.id in self._paused or envelope.sender.id in self._opted_out:
+            return Gate(frozenset(), frozenset())
+        thread = str(root)
+        held_of = [keys.held(c.id, thread) in self._flags for c in circles]
+        shared_of = [keys.shared(c.id, thread) in self._flags for c in circles]
+        allowed = set()
+        for circle, held, shared in zip(circles, held_of, shared_of, strict=True):
+            if held:
+                continue
+            if circle.relay == "all" or shared:
+                allowed.add(circle.id)
+            elif circle.relay == "tagged" and self._tagged(circle, envelope):
                 await self.share(circle, root)  # the thread crosses with it from here on
-                return True
-        return False
+                allowed.add(circle.id)
+        open_rooms = frozenset(
+            t for t in rooms if t not in self._paused and keys.hidden(t, thread) not in self._flags
+        )
+        return Gate(frozenset(allowed), open_rooms)
 
-    async def target_ok(self, target: RoomConfig, root: MsgRef) -> bool:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.sismember(keys.PAUSED, target.id)
-            pipe.exists(keys.hidden(target.id, str(root)))
-            paused, hidden = await pipe.execute()
-        return not paused and not hidden
+    # ---- the mirror ----------------------------------------------------------------------------
+
+    async def _fresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < MIRROR_CHECK_S:
+            return
+        self._checked = now
+        version = int(await self.redis.get(keys.MOD_VERSION) or 0)
+        if version == self._version and now - self._loaded < MIRROR_RELOAD_S:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(keys.MOD_VERSION)
+            pipe.zremrangebyscore(keys.MOD_FLAGS, 0, time.time())
+            pipe.zrange(keys.MOD_FLAGS, 0, -1)
+            pipe.smembers(keys.PAUSED)
+            pipe.smembers(keys.OPTED_OUT)
+            version_now, _, flags, paused, opted_out = await pipe.execute()
+        self._version = int(version_now or 0)
+        self._flags = {str(f) for f in flags}
+        self._paused = {str(p) for p in paused}
+        self._opted_out = {str(o) for o in opted_out}
+        self._loaded = now
+
+    async def _change(self, setting: dict[str, int], clearing: list[str]) -> None:
+        """Set flags (name -> seconds to live) and clear others, here and in Redis, where they
+        are members of one sorted set scored by when they expire."""
+        now = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if setting:
+                pipe.zadd(keys.MOD_FLAGS, {key: now + ttl for key, ttl in setting.items()})
+            if clearing:
+                pipe.zrem(keys.MOD_FLAGS, *clearing)
+            pipe.incr(keys.MOD_VERSION)
+            await pipe.execute()
+        self._flags |= set(setting)
+        self._flags -= set(clearing)
+
+    async def pause(self, room: str, on: bool) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            (pipe.sadd if on else pipe.srem)(keys.PAUSED, room)
+            pipe.incr(keys.MOD_VERSION)
+            await pipe.execute()
+        (self._paused.add if on else self._paused.discard)(room)
+
+    async def opt_out(self, sender: str, out: bool) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            (pipe.sadd if out else pipe.srem)(keys.OPTED_OUT, sender)
+            pipe.incr(keys.MOD_VERSION)
+            await pipe.execute()
+        (self._opted_out.add if out else self._opted_out.discard)(sender)
+
+    async def hide(self, room: str, root: MsgRef) -> None:
+        await self._change({keys.hidden(room, str(root)): self.map_ttl_s}, [])
+
+    async def paused(self, room: str) -> bool:
+        await self._fresh()
+        return room in self._paused
+
+    @staticmethod
+    def _tagged(circle: CircleConfig, envelope: Envelope) -> bool:
+        return bool({t.lower() for t in _TAG.findall(envelope.text)} & set(circle.tags))
 
     async def share(self, circle: CircleConfig, root: MsgRef) -> None:
+        thread = str(root)
+        shared = keys.shared(circle.id, thread)
+        await self._change({shared: self.map_ttl_s}, [keys.held(circle.id, thread)])
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.shared(circle.id, str(root)), 1, ex=self.map_ttl_s)
-            pipe.delete(keys.held(circle.id, str(root)))
-            pipe.zadd(keys.shared_log(circle.id), {str(root): time.time()})
+            pipe.zadd(keys.shared_log(circle.id), {thread: time.time()})
             pipe.zremrangebyscore(keys.shared_log(circle.id), 0, time.time() - WEEK_S)
             await pipe.execute()
 
     async def unshare(self, circle: CircleConfig, root: MsgRef) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.shared(circle.id, str(root)))
-            pipe.set(keys.held(circle.id, str(root)), 1, ex=self.map_ttl_s)
-            await pipe.execute()
+        thread = str(root)
+        held = keys.held(circle.id, thread)
+        await self._change({held: self.map_ttl_s}, [keys.shared(circle.id, thread)])
 
     # ---- the recent-messages buffer ----------------------------------------------------------
 
@@ -411,9 +489,7 @@ async def hide(call: Call) -> None:
     if origin.room == call.room.id:
         await call.say("hide works on copies of messages from other rooms.")
         return
-    await call.redis.set(
-        keys.hidden(call.room.id, str(root)), 1, ex=call.config.retention.message_map_days * 86400
-    )
+    await _policy(call.router).hide(call.room.id, root)
     room = call.room
     call.deliveries.append(
         Delivery(
@@ -434,14 +510,14 @@ async def hide(call: Call) -> None:
 
 @command("pause", "moderator", "pause", "stop all crossing into and out of this room")
 async def pause(call: Call) -> None:
-    await call.redis.sadd(keys.PAUSED, call.room.id)
+    await _policy(call.router).pause(call.room.id, True)
     await call.say("Paused: nothing crosses into or out of this room until resume.")
     await call.audit("pause", "done")
 
 
 @command("resume", "moderator", "resume", "restart crossing into and out of this room")
 async def resume(call: Call) -> None:
-    await call.redis.srem(keys.PAUSED, call.room.id)
+    await _policy(call.router).pause(call.room.id, False)
     await call.say("Resumed: messages cross again as the circles say.")
     await call.audit("resume", "done")
 
@@ -465,14 +541,14 @@ async def circle(call: Call) -> None:
         lines.append(
             f"{_circle_line(router, c, call.room)} Threads shared in the last 7 days: {shared}."
         )
-    if await call.redis.sismember(keys.PAUSED, call.room.id):
+    if await _policy(call.router).paused(call.room.id):
         lines.append("This room is paused.")
     await call.say("\n".join(lines))
 
 
 @command("optout", "anyone", "optout", "never carry my messages to other rooms")
 async def optout(call: Call) -> None:
-    await call.redis.sadd(keys.OPTED_OUT, call.who)
+    await _policy(call.router).opt_out(call.who, True)
     prefix = call.router.command_prefix(call.room)
     await call.say(f"Your messages will not be carried to other rooms. {prefix}optin undoes it.")
     await call.audit("optout", "done")
@@ -480,7 +556,7 @@ async def optout(call: Call) -> None:
 
 @command("optin", "anyone", "optin", "carry my messages again")
 async def optin(call: Call) -> None:
-    await call.redis.srem(keys.OPTED_OUT, call.who)
+    await _policy(call.router).opt_out(call.who, False)
     await call.say("Your messages are carried again, as the circles say.")
     await call.audit("optin", "done")
 

@@ -6,6 +6,7 @@ bare rule, for benchmarks of the relay alone: ``all`` circles cross, the others 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bridge.config import CircleConfig, RoomConfig
@@ -15,13 +16,24 @@ if TYPE_CHECKING:
     from bridge.relay import Router
 
 
-class Policy(Protocol):
-    async def allows(
-        self, circle: CircleConfig, room: RoomConfig, envelope: Envelope, root: MsgRef
-    ) -> bool: ...
+@dataclass(frozen=True)
+class Gate:
+    """What a message may do: the circles it crosses in, the rooms it may reach."""
 
-    async def target_ok(self, target: RoomConfig, root: MsgRef) -> bool:
-        """May the thread reach this room (not paused, not hidden there)?"""
+    circles: frozenset[str]
+    rooms: frozenset[str]
+
+
+class Policy(Protocol):
+    async def gate(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        root: MsgRef,
+        circles: list[CircleConfig],
+        rooms: set[str],
+    ) -> Gate:
+        """Of ``circles`` (the origin room's) and ``rooms`` (theirs), which let it cross."""
         ...
 
     async def remember(self, envelope: Envelope, room: RoomConfig, root: MsgRef) -> None:
@@ -36,13 +48,15 @@ class Policy(Protocol):
 
 
 class BasePolicy:
-    async def allows(
-        self, circle: CircleConfig, room: RoomConfig, envelope: Envelope, root: MsgRef
-    ) -> bool:
-        return circle.relay == "all"
-
-    async def target_ok(self, target: RoomConfig, root: MsgRef) -> bool:
-        return True
+    async def gate(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        root: MsgRef,
+        circles: list[CircleConfig],
+        rooms: set[str],
+    ) -> Gate:
+        return Gate(frozenset(c.id for c in circles if c.relay == "all"), frozenset(rooms))
 
     async def remember(self, envelope: Envelope, room: RoomConfig, root: MsgRef) -> None:
         return None

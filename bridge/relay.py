@@ -177,18 +177,20 @@ class Router:
         self, envelope: Envelope, room: RoomConfig, root: MsgRef, *, policy: bool
     ) -> dict[str, tuple[RoomConfig, str, CircleConfig]]:
         """Target room id -> (room, attribution, circle), by the first circle linking them."""
+        circles = [self.circles[c] for c in self.circles_of[room.id]]
+        if policy:  # one round trip to Redis for every circle and room of this message
+            reachable = {r for c in circles for r in c.rooms if r != room.id}
+            gate = await self.policy.gate(envelope, room, root, circles, reachable)
+            circles = [c for c in circles if c.id in gate.circles]
         targets: dict[str, tuple[RoomConfig, str, CircleConfig]] = {}
         platform = self.platform_of[room.bot]
-        for circle_id in self.circles_of[room.id]:
-            circle = self.circles[circle_id]
-            if policy and not await self.policy.allows(circle, room, envelope, root):
-                continue
+        for circle in circles:
             credit = attribution(circle, room, platform, envelope.sender, self.key)
             for other in circle.rooms:
                 target = self.rooms[other]
                 if other == room.id or not target.receive or other in targets:
                     continue
-                if policy and not await self.policy.target_ok(target, root):
+                if policy and other not in gate.rooms:
                     continue
                 targets[other] = (target, credit, circle)
         return targets

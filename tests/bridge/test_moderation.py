@@ -10,7 +10,7 @@ import redis.asyncio
 
 from bridge import keys
 from bridge.audit import Audit
-from tests.harness import eventually, memory_config, running
+from tests.harness import eventually, eventually_async, memory_config, running
 from tests.helpers import BODY_CANARY
 from tests.memory_bot import NETWORK, ChatMessage
 
@@ -248,3 +248,47 @@ async def test_help_circle_and_the_welcome_notice(
         for name in ("share", "unshare", "retract", "hide", "pause", "resume", "circle",
                      "optout", "optin", "help"):  # fmt: skip
             assert f"/{name}" in help_text
+
+
+async def test_another_process_sees_a_moderation_change_within_moments(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    """Each process decides from its own mirror of the moderation state; a change made by one
+    reaches the others' mirrors through the version counter."""
+    from bridge.envelope import Envelope, MsgRef, Sender
+    from bridge.moderation import ModerationPolicy
+    from bridge.store import make_client
+
+    cfg = memory_config(tmp_path, redis_url).config
+    here, there = make_client(redis_url), make_client(redis_url)
+    try:
+        one, other = ModerationPolicy(cfg, here), ModerationPolicy(cfg, there)
+        cdmx = cfg.room("cdmx")
+        message = Envelope(key="k", kind="message", bot="a", chat="a1", message_id="1",
+                           sender=Sender(id="memory:ana"), text="hola")  # fmt: skip
+        root = MsgRef(room="cdmx", id="1")
+        circles = cfg.circles
+
+        async def reach() -> frozenset[str]:
+            return (await other.gate(message, cdmx, root, circles, {"berlin", "nyc"})).rooms
+
+        assert await reach() == {"berlin", "nyc"}
+        await one.pause("berlin", True)
+        await eventually_async(lambda: _is(reach(), {"nyc"}), timeout=5, what="the pause")
+        await one.hide("nyc", root)
+        await eventually_async(lambda: _is(reach(), set()), timeout=5, what="the hide")
+        await one.opt_out("memory:ana", True)
+        await eventually_async(
+            lambda: _is(other.gate(message, cdmx, root, circles, {"berlin"}), None),
+            timeout=5, what="the opt-out",
+        )  # fmt: skip
+    finally:
+        await here.aclose()
+        await there.aclose()
+
+
+async def _is(result: Any, expected: object) -> bool:
+    value = await result
+    if expected is None:  # a gate that lets nothing cross
+        return not value.circles and not value.rooms
+    return bool(value == expected)
