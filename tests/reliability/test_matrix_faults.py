@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 import redis.asyncio
+from nio import RoomMessagesResponse
+from nio.api import MessageDirection
 
 from bots import matrix_render
 from bots.telegram_render import entities_to_spans
@@ -39,7 +41,7 @@ from tests.harness import eventually, running
 from tests.helpers import Proc, sandbox_bot, write_config
 from tests.reliability.hostile import MATRIX_TAGS, assert_no_injected_markup, delivery
 from tests.reliability.test_hostile_telegram import check_entities, copy_as_expected, fitted, sample
-from tests.synapse_fixture import create_room, joined, member
+from tests.synapse_fixture import Member, create_room, joined, member
 
 OUTAGE_S = 10.0
 KILLS = 3
@@ -70,6 +72,21 @@ def spawn(config: Path) -> Proc:
 
 async def started(proc: Proc) -> None:
     await asyncio.to_thread(proc.wait_for, "translocal is running", 60)
+
+
+async def history(person: Member, room_id: str) -> list[dict[str, Any]]:
+    """Every event of the room, oldest first, as scrolling back shows them (not a sync)."""
+    events: list[dict[str, Any]] = []
+    start = ""
+    while True:
+        response = await person.client.room_messages(
+            room_id, start=start, limit=500, direction=MessageDirection.back
+        )
+        assert isinstance(response, RoomMessagesResponse), response
+        events += [e.source for e in response.chunk]
+        if not response.chunk or not response.end:
+            return events[::-1]
+        start = response.end
 
 
 def in_telegram(tg: BotApiServer) -> list[str]:
@@ -130,27 +147,31 @@ async def test_kills_an_outage_and_telegram_faults_double_nothing_in_matrix(
             if not outage_done and now >= outage_at:
                 outage_done = True
                 await synapse.stop()
-                await asyncio.sleep(OUTAGE_S)  # members of Telegram keep writing meanwhile
-                for _ in range(int(OUTAGE_S / 0.25)):
+                down = time.monotonic()
+                while time.monotonic() - down < OUTAGE_S:  # Telegram's members write on
                     tg.post(CDMX, JUAN, f"desde CDMX {from_telegram}")
                     from_telegram += 1
+                    await asyncio.sleep(0.25)
                 await synapse.start()
             await asyncio.sleep(0.15)
         await writer
         assert not kill_times
 
-        def copies_in_berlin(events: list[dict[str, object]]) -> bool:
-            return len(from_bot(events, bot)) >= from_telegram
+        async def in_berlin() -> list[str]:
+            return [
+                str(c["body"]).split("\n", 1)[1] for c in from_bot(await history(ana, berlin), bot)
+            ]
 
-        await ana.wait_for(berlin, copies_in_berlin, seconds=120)
+        deadline = time.monotonic() + 120
+        while len(await in_berlin()) < from_telegram and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
         await eventually(lambda: len(in_telegram(tg)) >= from_matrix, timeout=90)
         await asyncio.sleep(1)  # a duplicate would come right after
-        await ana.sync(0)
         assert bridge.stop() == 0
+        copied = await in_berlin()
 
-    in_berlin = [str(c["body"]).split("\n", 1)[1] for c in from_bot(ana.events[berlin], bot)]
-    assert [b for b, n in Counter(in_berlin).items() if n > 1] == []  # none twice in Matrix
-    assert in_berlin == [f"desde CDMX {i}" for i in range(from_telegram)]  # none lost, in order
+    assert [b for b, n in Counter(copied).items() if n > 1] == []  # none twice in Matrix
+    assert copied == [f"desde CDMX {i}" for i in range(from_telegram)]  # none lost, in order
     copies = in_telegram(tg)
     duplicates = sum(n - 1 for n in Counter(copies).values())
     assert list(dict.fromkeys(copies)) == [f"desde Berlín {i}" for i in range(from_matrix)]
@@ -193,16 +214,16 @@ async def test_hostile_messages_through_the_matrix_adapter_arrive_as_text(
                     await ana.say(berlin, text, html=formatted)
                     sent[i] = (text, spans)
 
-            def all_in_berlin(events: list[dict[str, object]]) -> bool:
-                return len(from_bot(events, bot)) >= SAMPLE
-
-            await ana.wait_for(berlin, all_in_berlin, seconds=60)
+            deadline = time.monotonic() + 60
+            while len(from_bot(await history(ana, berlin), bot)) < SAMPLE:
+                assert time.monotonic() < deadline, "copies missing in Berlin"
+                await asyncio.sleep(0.5)
             await eventually(lambda: len(tg_copies(tg, CDMX)) >= 2 * SAMPLE, timeout=60)
             await asyncio.sleep(1)
-            await ana.sync(0)
+            events = await history(ana, berlin)
 
     arrived: Counter[int] = Counter()
-    for content in from_bot(ana.events[berlin], bot):
+    for content in from_bot(events, bot):
         body, formatted = str(content["body"]), str(content.get("formatted_body", ""))
         found = ID.search(body)
         assert found, body[:60]
