@@ -26,11 +26,12 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     RoomCreateResponse,
+    RoomMessagesResponse,
     RoomRedactResponse,
     RoomSendResponse,
     SyncResponse,
 )
-from nio.api import RoomPreset
+from nio.api import MessageDirection, RoomPreset
 
 from sandbox.synapse import SynapseServer
 
@@ -73,19 +74,27 @@ class Member:
         self.client = client
         self.user_id = client.user_id
         self.events: dict[str, list[dict[str, Any]]] = {}
+        self._ids: set[str | None] = set()
 
     async def sync(self, timeout_ms: int = 300) -> None:
+        since = self.client.next_batch
         try:
             response = await self.client.sync(timeout=timeout_ms, sync_filter=_EVERYTHING)
+            if not isinstance(response, SyncResponse):
+                await asyncio.sleep(0.2)
+                return
+            missed = await self._missed(response, since)
         except (OSError, TimeoutError):  # the homeserver is down: nothing new
-            await asyncio.sleep(0.2)
-            return
-        if not isinstance(response, SyncResponse):
+            self.client.next_batch = since  # this sync again, then
             await asyncio.sleep(0.2)
             return
         for room_id, info in response.rooms.join.items():
             seen = self.events.setdefault(room_id, [])
-            for event in info.timeline.events:
+            for event in [*missed.get(room_id, []), *info.timeline.events]:
+                event_id = getattr(event, "event_id", None)
+                if event_id in self._ids:
+                    continue  # a sync repeated after a failure: the same event, once
+                self._ids.add(event_id)
                 if isinstance(event, MegolmEvent):
                     seen.append({"type": "undecryptable", "event_id": event.event_id})
                 else:  # as sent; "decrypted" is ours: it came encrypted and was decrypted
@@ -98,6 +107,25 @@ class Member:
             if self.client.should_claim_keys:
                 await self.client.keys_claim(self.client.get_users_for_key_claiming())
             await self.client.send_to_device_messages()
+
+    async def _missed(self, response: SyncResponse, since: str) -> dict[str, list[Any]]:
+        """What a sync left out of a room's timeline (it showed the last events only), as a
+        client scrolling back shows it."""
+        missed: dict[str, list[Any]] = {}
+        for room_id, info in response.rooms.join.items():
+            if not (since and info.timeline.limited and info.timeline.prev_batch):
+                continue
+            start: str | None = since
+            while start:
+                page = await self.client.room_messages(
+                    room_id, start=start, end=info.timeline.prev_batch,
+                    direction=MessageDirection.front, limit=100,
+                )  # fmt: skip
+                if not isinstance(page, RoomMessagesResponse) or not page.chunk:
+                    break
+                missed.setdefault(room_id, []).extend(page.chunk)
+                start = page.end if page.end != start else None
+        return missed
 
     async def wait_for(
         self, room_id: str, check: Callable[[list[dict[str, Any]]], bool], seconds: float = 30
