@@ -8,9 +8,10 @@
   homeserver is retried with capped backoff; it never stops the bot.
 - Invites to configured rooms are accepted, others declined; aliases resolved; room upgrades
   followed (bots/matrix_rooms.py). Rooms that are encrypted are listed in Redis for the relay.
-- Events become envelopes in bots/matrix_ingest.py; files are downloaded (and decrypted)
-  here. An event that cannot be decrypted yet waits in Redis (ciphertext only) until its
-  key arrives.
+- Events become envelopes in bots/matrix_ingest.py; their files are fetched (and decrypted)
+  in bots/matrix_fetch.py. An event that cannot be decrypted yet waits in Redis (ciphertext
+  only) until its key arrives (bots/matrix_parked.py).
+- A room the bot has just joined brings no history across: only what follows the join.
 - Deliveries go out in bots/matrix_send.py.
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from typing import Any, cast
@@ -26,26 +26,23 @@ from typing import Any, cast
 from aiohttp import ClientError
 from nio import (
     AsyncClient,
-    DownloadError,
     ErrorResponse,
     JoinResponse,
     LocalProtocolError,
     MegolmEvent,
-    MemoryDownloadResponse,
     RoomMessagesResponse,
     RoomResolveAliasResponse,
     SyncResponse,
 )
 from nio.api import MessageDirection
-from nio.crypto.attachments import decrypt_attachment
-from nio.exceptions import EncryptionError
 
-from bots.matrix_ingest import Fetch, Where, joined, read_event
+from bots.matrix_fetch import TransientError, fetch_file
+from bots.matrix_ingest import Where, joined, read_event
+from bots.matrix_parked import Parked
 from bots.matrix_rooms import RoomMap
 from bots.matrix_send import SendContext, Sender
 from bots.matrix_session import open_client
 from bridge import keys
-from bridge.envelope import Media
 from bridge.media import MediaStore
 from bridge.ports import BotContext, Job, RetryLater
 
@@ -58,7 +55,6 @@ INITIAL_FILTER = {"presence": _QUIET, "account_data": _QUIET,
 
 MAX_SYNC_BACKOFF_S = 15.0
 READY_WAIT_S = 30.0
-UNDECRYPTED_KEEP_S = 3600.0  # an event whose key never comes is given up after this
 MODERATOR_LEVEL = 50  # a moderator of a Matrix room (design.md, in-chat commands)
 _LEGACY_VERSIONS = frozenset(str(v) for v in range(1, 12))  # creators hold no special power
 
@@ -70,10 +66,6 @@ def sync_filter(own: str) -> dict[str, Any]:
     room = {"timeline": {"limit": 100, "not_senders": [own]}, "ephemeral": _QUIET,
             "account_data": _QUIET}  # fmt: skip
     return {"presence": _QUIET, "account_data": _QUIET, "room": room}
-
-
-class TransientError(Exception):
-    """The homeserver failed for now: retry this sync's processing later."""
 
 
 class MatrixBot:
@@ -95,12 +87,11 @@ class MatrixBot:
         self._syncer: asyncio.Task[None] | None = None
         self._encrypted: set[str] = set()
         self._token_key = keys.bot_state(self.id, "next_batch")
-        self._parked_key = keys.bot_state(self.id, "undecrypted")
+        self.parked = Parked(ctx.redis, self.id)
         self._encrypted_key = keys.bot_state(self.id, "encrypted")
         self._unmapped_seen: set[str] = set()
         self._stopping = False
         self._in_flight = 0  # deliveries under way (the last one after stop() closes the client)
-        self._parked = False  # events wait for their keys in Redis
         self._joined_here: set[str] = set()  # rooms joined by this run (their state may lag)
         self._fresh: dict[str, int] = {}  # room id -> when the bot joined (ms), until synced
         self._creators: dict[str, set[str]] = {}  # room id -> creators (v12+: all-powerful)
@@ -121,7 +112,7 @@ class MatrixBot:
         self._encrypted = set(cast(set[str], await self.ctx.redis.smembers(self._encrypted_key)))
         await self._resolve_aliases()
         token = cast(str | None, await self.ctx.redis.get(self._token_key))
-        self._parked = bool(await self.ctx.redis.llen(self._parked_key))
+        await self.parked.load()
         full_state = True
         if token is None:  # the first start ever: take the rooms as they are, skip history
             token = await self._initial_sync()
@@ -299,7 +290,8 @@ class MatrixBot:
             if chat is not None and self.rooms.room(chat) == room_id:
                 log.warning("matrix bot %s: it is no longer in room %s (%s)",
                             self.id, room_id, chat)  # fmt: skip
-        await self._retry_parked()
+        for room_id, chat, source in await self.parked.decrypted(self._client, self.rooms.chat):
+            await self._ingest(room_id, chat, source)
 
     async def _gap(self, room_id: str, since: str, until: str) -> list[Any]:
         """The events between the last sync and this one's truncated timeline, oldest first."""
@@ -321,7 +313,7 @@ class MatrixBot:
 
     async def _event(self, room_id: str, chat: str, event: Any) -> None:
         if isinstance(event, MegolmEvent):
-            await self._park(room_id, event)
+            await self.parked.park(self._client, room_id, event)
             return
         source = getattr(event, "source", None)
         if not isinstance(source, dict):
@@ -349,31 +341,9 @@ class MatrixBot:
             return
         envelope = incoming.envelope
         if incoming.fetch is not None and envelope.media is not None:
-            media = await self._fetch(incoming.fetch, envelope.media)
+            media = await fetch_file(self._client, self.media, incoming.fetch, envelope.media)
             envelope = envelope.model_copy(update={"media": media})
         await self.ctx.emit(envelope)
-
-    async def _fetch(self, fetch: Fetch, media: Media) -> Media:
-        """Download (and decrypt) a file into the media store; a note when it cannot be."""
-        response = await self._client.download(mxc=fetch.url)
-        if not isinstance(response, MemoryDownloadResponse):
-            status = getattr(response.transport_response, "status", None)
-            if isinstance(response, DownloadError) and (status is None or status >= 500 or
-                                                        status == 429):  # fmt: skip
-                raise TransientError(f"download failed ({status})")
-            return media.model_copy(update={"note": "not carried: the file is gone"})
-        data = response.body
-        if fetch.file is not None:
-            try:
-                data = decrypt_attachment(
-                    data,
-                    fetch.file["key"]["k"],
-                    fetch.file["hashes"]["sha256"],
-                    fetch.file["iv"],
-                )
-            except (EncryptionError, KeyError, TypeError, ValueError):
-                return media.model_copy(update={"note": "not carried: could not be decrypted"})
-        return await self.media.take(media, data)
 
     # ---- rooms -------------------------------------------------------------------------
 
@@ -486,39 +456,3 @@ class MatrixBot:
             self._encrypted.add(chat)
             await self.ctx.redis.sadd(self._encrypted_key, chat)
             log.info("matrix bot %s: room %s is encrypted", self.id, chat)
-
-    # ---- events that could not be decrypted yet ------------------------------------------
-
-    async def _park(self, room_id: str, event: MegolmEvent) -> None:
-        entry = {"room": room_id, "event": event.source, "at": time.time()}
-        await self.ctx.redis.rpush(self._parked_key, json.dumps(entry))
-        self._parked = True
-        log.info("matrix bot %s: event %s cannot be decrypted yet; its key is asked for",
-                 self.id, event.event_id)  # fmt: skip
-        with contextlib.suppress(LocalProtocolError, ClientError, TimeoutError, OSError):
-            await self._client.request_room_key(event)
-
-    async def _retry_parked(self) -> None:
-        if not self._parked:
-            return
-        raw = cast(list[str], await self.ctx.redis.lrange(self._parked_key, 0, -1))
-        self._parked = bool(raw)
-        client = self._client
-        for item in raw:
-            entry = json.loads(item)
-            room_id, source = entry["room"], entry["event"]
-            chat = self.rooms.chat(room_id)
-            event = MegolmEvent.from_dict(source)
-            decrypted: Any = None
-            if isinstance(event, MegolmEvent) and chat is not None:
-                event.room_id = room_id
-                with contextlib.suppress(EncryptionError):
-                    decrypted = client.decrypt_event(event)
-            if decrypted is not None and chat is not None:
-                await self._ingest(room_id, chat, decrypted.source)
-            elif time.time() - float(entry["at"]) < UNDECRYPTED_KEEP_S and chat is not None:
-                continue
-            else:
-                log.warning("matrix bot %s: event %s could never be decrypted; not carried",
-                            self.id, source.get("event_id"))  # fmt: skip
-            await self.ctx.redis.lrem(self._parked_key, 1, item)
