@@ -15,11 +15,13 @@ it. A ``<b>`` typed by a member is text in the copy, never bold.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import strategies as st
 
 from bridge.envelope import Delivery, MsgRef, Span
@@ -403,3 +405,12 @@ def delivery(text: str, spans: Sequence[Span] = (), **fields: Any) -> Delivery:
         "spans": tuple(spans),
     }
     return Delivery(**(base | fields))
+
+
+def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The records at ERROR or above that translocal itself logged (a crash shows there)."""
+    return [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and r.name.split(".")[0] in ("bridge", "bots", "translation")
+    ]

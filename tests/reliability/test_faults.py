@@ -25,6 +25,7 @@ from bridge.embedded_redis import EmbeddedRedis
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, memory_config, running
 from tests.helpers import Proc, sandbox_bot, write_config
+from tests.reliability.hostile import errors
 
 TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 TOKEN_B = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -137,24 +138,48 @@ async def test_kills_and_a_misbehaving_telegram_lose_nothing_and_duplicate_only_
     assert crashes == []
 
 
-async def test_a_redis_restart_mid_stream_loses_nothing(tmp_path: Path) -> None:
-    server = EmbeddedRedis(tmp_path / "own-redis")  # append-only, as translocal runs it
+async def test_a_redis_restart_mid_stream_loses_nothing(
+    tmp_path: Path, tg: BotApiServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis (this test's own, append-only as translocal runs it) stopped for 2 s and started
+    again while an in-memory room and a Telegram group write to each other; the Telegram
+    group keeps writing while Redis is away. Each message arrives once."""
+    server = EmbeddedRedis(tmp_path / "own-redis")
     server.start()
     try:
-        loaded = memory_config(tmp_path, server.url, shards=4)
+        bots = [{"id": "a", "platform": "memory"},
+                sandbox_bot("tg", TOKEN_A, tg.url, limits_scale=SCALE)]  # fmt: skip
+        rooms = [
+            {"id": "nyc", "bot": "a", "chat": "a1", "language": "es", "label": "NYC"},
+            {"id": "cdmx", "bot": "tg", "chat": CDMX, "language": "es", "label": "CDMX"},
+        ]
+        circles = [{"id": "net", "rooms": ["nyc", "cdmx"], "relay": "all"}]
+        loaded = memory_config(tmp_path, server.url, shards=4, bots=bots, rooms=rooms,
+                               circles=circles)  # fmt: skip
         async with running(loaded) as (_, net):
             for i in range(100):
                 await net.bot("a").post("a1", f"m{i}")
+                tg.post(CDMX, ANA, f"t{i}")
                 if i == 50:
                     await asyncio.to_thread(server.stop)  # SHUTDOWN: the AOF is flushed
-                    await asyncio.sleep(2)  # a restart that takes a moment
+                    for j in range(100, 120):  # Telegram's members write on meanwhile
+                        tg.post(CDMX, ANA, f"t{j}")
+                        await asyncio.sleep(0.1)
                     await asyncio.to_thread(server.start)
             await eventually(
-                lambda: {f"m{i}" for i in range(100)} <= {d.body for d in net.sends_to("b1")},
-                timeout=10,
-                what="all 100 in b1",
+                lambda: (
+                    {f"m{i}" for i in range(100)} <= set(bodies(tg, CDMX, ANA))
+                    and {f"t{i}" for i in range(120)} <= {d.body for d in net.sends_to("a1")}
+                ),
+                timeout=30,
+                what="every message on the other side",
             )
-        sent = Counter(d.body for d in net.sends_to("b1"))
-        assert max(sent.values()) == 1
+        in_telegram = Counter(bodies(tg, CDMX, ANA))
+        in_memory = Counter(d.body for d in net.sends_to("a1"))
+        assert max(in_telegram.values()) == 1, in_telegram.most_common(3)
+        assert max(in_memory.values()) == 1, in_memory.most_common(3)
+        # what a member would notice of the outage: delays, not a stopped bridge
+        crashed = [e for e in errors(caplog) if "stopped on an error" in e]
+        assert crashed == []
     finally:
         server.stop()

@@ -9,7 +9,6 @@ exactly, and no copy shows markup the sender typed.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import Counter
 from pathlib import Path
@@ -28,6 +27,7 @@ from tests.reliability.hostile import (
     TELEGRAM_TAGS,
     Hostile,
     assert_no_injected_markup,
+    errors,
     hostile_messages,
 )
 
@@ -75,14 +75,6 @@ def as_posted(i: int, message: Hostile) -> tuple[str, tuple[Span, ...]]:
         return prefix + message.text, shifted(spans, len(prefix))
     text, spans = matrix_render.html_to_spans(message.formatted)
     return prefix + text, shifted(spans, len(prefix))
-
-
-def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [
-        f"{r.name}: {r.getMessage()}"
-        for r in caplog.records
-        if r.levelno >= logging.ERROR and r.name.split(".")[0] in ("bridge", "bots", "translation")
-    ]
 
 
 def check_copies(net: MemoryNetwork, posted: dict[int, tuple[str, str, tuple[Span, ...]]]) -> None:

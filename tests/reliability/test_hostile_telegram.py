@@ -31,6 +31,7 @@ from tests.reliability.hostile import (
     allowed_markup,
     assert_no_injected_markup,
     delivery,
+    errors,
     hostile_messages,
     utf16_len,
 )
@@ -190,8 +191,9 @@ def check_entities(message: dict[str, Any], d: Delivery) -> None:
 
 
 async def test_hostile_messages_through_the_telegram_adapter_arrive_as_text(
-    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: RecordingServer
-) -> None:
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: RecordingServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
     messages = sample(2 * SAMPLE)
     origins: dict[int, tuple[str, str, tuple[Span, ...]]] = {}  # id -> (label, text, spans)
     async with running(config(tmp_path, redis_url, tg)) as (_, net):
@@ -235,3 +237,4 @@ async def test_hostile_messages_through_the_telegram_adapter_arrive_as_text(
     # and the copies that left Telegram carry its text exactly, once each
     in_nyc = [d.body for d in net.log]
     assert sorted(in_nyc) == sorted(text for label, text, _ in origins.values() if label == "CDMX")
+    assert errors(caplog) == []  # nothing failed on the way
