@@ -11,6 +11,7 @@ a send and its record (at most one per chat per kill), and they are counted.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import signal
@@ -138,12 +139,13 @@ async def test_kills_and_a_misbehaving_telegram_lose_nothing_and_duplicate_only_
     assert crashes == []
 
 
+@pytest.mark.parametrize("how", ["shutdown", "sigkill"])
 async def test_a_redis_restart_mid_stream_loses_nothing(
-    tmp_path: Path, tg: BotApiServer, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, tg: BotApiServer, caplog: pytest.LogCaptureFixture, how: str
 ) -> None:
-    """Redis (this test's own, append-only as translocal runs it) stopped for 2 s and started
-    again while an in-memory room and a Telegram group write to each other; the Telegram
-    group keeps writing while Redis is away. Each message arrives once."""
+    """Redis (this test's own, append-only as translocal runs it) stopped for 2 s, politely
+    or killed, and started again while an in-memory room and a Telegram group write to each
+    other; the Telegram group keeps writing while Redis is away. Each message arrives once."""
     server = EmbeddedRedis(tmp_path / "own-redis")
     server.start()
     try:
@@ -161,7 +163,10 @@ async def test_a_redis_restart_mid_stream_loses_nothing(
                 await net.bot("a").post("a1", f"m{i}")
                 tg.post(CDMX, ANA, f"t{i}")
                 if i == 50:
-                    await asyncio.to_thread(server.stop)  # SHUTDOWN: the AOF is flushed
+                    if how == "sigkill":  # whatever the append-only file holds is what is left
+                        assert server.pid is not None
+                        os.kill(server.pid, signal.SIGKILL)
+                    await asyncio.to_thread(server.stop)  # SHUTDOWN, or leaving a dead one
                     for j in range(100, 120):  # Telegram's members write on meanwhile
                         tg.post(CDMX, ANA, f"t{j}")
                         await asyncio.sleep(0.1)
