@@ -427,6 +427,7 @@ async def throttled(args: argparse.Namespace, tmp: Path) -> None:
             start = time.monotonic()
             next_kill = start + args.kill_every if args.kill_every else math.inf
             last_sample = 0.0
+            next_report = start + 60
             print(
                 f"soak: {args.minutes:g} min at {args.rate:g} msg/s: {total} messages into "
                 f"4 Telegram groups (sandbox, limit windows x{args.scale:g}), each to the 3 "
@@ -449,7 +450,8 @@ async def throttled(args: argparse.Namespace, tmp: Path) -> None:
                     last_sample = now
                     bridge.sample()
                     redis_peak = max(redis_peak, memory_of(rpid)[1])
-                    if i and i % int(args.rate * 60) == 0:
+                    if now >= next_report:
+                        next_report = now + 60
                         print(
                             f"  {i} posted, {len(tg.calls)} sent, bridge "
                             f"{memory_of(bridge.pid)[0] / MiB:.0f} MiB",
