@@ -151,12 +151,18 @@ class TelegramBot:
         return self._trouble
 
     async def stop(self) -> None:
+        """Stop taking updates in; deliveries still being made go on (see close())."""
         if self.webhook is not None:  # the webhook stays set: Telegram keeps what comes
             await self.webhook.stop()
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        poller, self._poller = self._poller, None
+        while poller is not None and not poller.done():
+            # redis-py can lose a cancellation that lands inside a command: ask again
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.shield(poller), 1.0)
+
+    async def close(self) -> None:
+        """Release the HTTP client, once the deliverers are done with it."""
         with contextlib.suppress(TelegramError):
             await self.bot.shutdown()
 

@@ -163,11 +163,19 @@ class App:
             self.scheduler = Scheduler(cfg, redis, callout_translator, clock)
             parts.append(Part("call-out translation", _nothing, callout_translator.close))
             parts.append(task_part("call-outs", self.scheduler.run))
+        if self.bots:  # stopped last: the deliverers have drained by then
+            parts.insert(0, Part("bot clients", _nothing, self._close_bots))
         if self.metrics is not None:
             host, port = self.metrics
             ops = OpsServer(host, port, self.health, self._sample)
             parts.insert(0, Part("metrics", ops.start, ops.stop))
         return parts + ingress
+
+    async def _close_bots(self) -> None:
+        for bot in self.bots.values():
+            close = getattr(bot, "close", None)
+            if callable(close):
+                await close()
 
     async def health(self) -> list[str]:
         """What is not well, one line each; empty when Redis answers and every bot is

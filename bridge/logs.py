@@ -110,12 +110,14 @@ def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str]
     # httpx logs every request URL at INFO; Bot API URLs hold the token (redacted anyway).
     # deep-translator puts message texts in URLs, and urllib3 logs them at DEBUG: never.
     # Pillow logs image metadata (GPS included) at DEBUG while it reads and writes EXIF.
-    # matrix-nio logs every event it handles at INFO, and event contents at DEBUG.
+    # matrix-nio logs every event it handles at INFO, and event contents at DEBUG...
     for noisy in (
         "httpx", "httpcore", "hpack", "aiohttp.access", "peewee", "urllib3", "requests",
         "deep_translator", "PIL", "nio",
     ):  # fmt: skip
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # ...and it quotes a malformed event (a message body) when it warns about it: never.
+    logging.getLogger("nio").setLevel(logging.CRITICAL)
 
 
 def teardown_logging() -> None:

@@ -56,7 +56,8 @@ class Bot(Protocol):
         """Connect and begin emitting envelopes through the context's ``emit``."""
 
     async def stop(self) -> None:
-        """Stop taking updates in; deliveries in flight may finish."""
+        """Stop taking updates in; deliveries in flight may finish. A bot may also have an
+        ``async close()``, called once the deliverers have drained, to release its client."""
 
     async def deliver(self, job: Job) -> list[str]:
         """Send, edit or delete one copy; return the platform ids of the parts sent or edited.

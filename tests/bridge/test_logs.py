@@ -57,11 +57,14 @@ def test_libraries_that_log_texts_in_urls_stay_quiet_even_at_debug(
     logging.getLogger().setLevel(logging.DEBUG)  # the whole-run log check listens at DEBUG
 
 
-def test_matrix_nio_stays_quiet_below_warning(capsys: pytest.CaptureFixture[str]) -> None:
-    """nio logs every event at INFO and their contents at DEBUG: held at WARNING."""
+def test_matrix_nio_stays_quiet(capsys: pytest.CaptureFixture[str]) -> None:
+    """nio logs every event at INFO, contents at DEBUG, and quotes malformed events (bodies)
+    at WARNING and ERROR: silenced."""
     setup_logging("text", "DEBUG")
     logging.getLogger("nio.rooms").info("Room !abc handling event of type RoomMessageText")
     logging.getLogger("nio.responses").debug('{"body": "the home address"}')
+    logging.getLogger("nio.events.misc").warning("Error validating event: ['the home address']")
+    logging.getLogger("nio.crypto").error("verify failed: {'body': 'the home address'}")
     assert capsys.readouterr().err == ""
     teardown_logging()
     logging.getLogger().setLevel(logging.DEBUG)  # the whole-run log check listens at DEBUG
