@@ -27,6 +27,8 @@ def test_known_secrets_and_credentials_in_urls_are_redacted() -> None:
     assert "s3cr3t" not in redact("redis://:s3cr3t@10.0.0.1:6379/0 unreachable")
     assert "abc123" not in redact("GET /sync?access_token=abc123&since=5")
     assert "xyz" not in redact("Authorization: Bearer xyz")
+    token = "syt_YW5h_RkxgNTWpaXyeHpRnqeXb_2mV8Kd"  # the shape of a Synapse access token
+    assert token not in redact(f'{{"access_token": "{token}"}}')
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
