@@ -72,6 +72,23 @@ async def _nothing() -> None:
     return None
 
 
+AOF_REWRITE_S = 3600.0
+
+
+async def _rewrite_hourly(redis: Any, stop: asyncio.Event) -> None:
+    """Rewrite Redis's append-only file at least hourly (retract does it at once), so that
+    message text deleted from Redis is gone from its disk too (design.md, safety rules)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), AOF_REWRITE_S)
+        if stop.is_set():
+            return
+        try:
+            await redis.bgrewriteaof()
+        except Exception as exc:  # one already running, or a managed Redis that refuses it
+            log.info("append-only rewrite not started: %s", exc)
+
+
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("%s stopped on an error", task.get_name(), exc_info=task.exception())
@@ -145,6 +162,9 @@ class App:
                 parts.append(task_part(f"deliver-{settings.id}", deliverer.run))
                 ingress.append(Part(f"bot-{settings.id}", bot.start, bot.stop))
         if self._wants("relay"):
+            parts.append(
+                task_part("append-only rewrite", lambda stop: _rewrite_hourly(redis, stop))
+            )
             translator = build_translator(cfg, redis)
             detector = translator.detector
             if detector is not None:  # load the language models off the loop, once
