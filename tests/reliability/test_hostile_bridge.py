@@ -151,3 +151,33 @@ async def test_a_lone_surrogate_crosses_as_a_replacement_character(
         await net.bot("a").post("a1", "the next message")
         await eventually(lambda: len(net.sends_to("b1")) >= 2, timeout=10)
     assert [d.body for d in net.sends_to("b1")] == ["broken \ufffd <b>text</b>", "the next message"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="translation/translator.py ChainTranslator._one: when no provider translates, it "
+    "returns Result(text, 'failed', source) without the marks, so a copy noted 'not "
+    "translated' loses all of the sender's formatting, links included",
+)
+async def test_an_untranslated_copy_keeps_the_senders_formatting(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    rooms = [
+        {"id": "cdmx", "bot": "a", "chat": "a1", "language": "es", "label": "CDMX"},
+        {"id": "berlin", "bot": "b", "chat": "b1", "language": "de", "label": "Berlin"},
+    ]
+    circles = [{"id": "net", "rooms": ["cdmx", "berlin"], "relay": "all"}]
+    bots = [{"id": b, "platform": "memory"} for b in ("a", "b")]
+    loaded = memory_config(tmp_path, redis_url, bots=bots, rooms=rooms, circles=circles)
+    text = "Bloqueo mañana a las 7, ver el plan"
+    spans = (
+        Span(start=0, end=7, kind="bold"),
+        Span(start=28, end=35, kind="link", url="https://example.org/plan"),
+    )
+    async with running(loaded) as (_, net):  # no translation provider: copies go as they are
+        await net.bot("a").post("a1", text, spans=spans)
+        await eventually(lambda: len(net.sends_to("b1")) == 1)
+    [copy] = net.sends_to("b1")
+    assert copy.delivery is not None
+    assert copy.delivery.untranslated  # said so in the copy
+    assert copy.delivery.spans == spans
