@@ -335,7 +335,7 @@ async def hygiene(r: Redis, data_dir: Path, marker: str) -> list[str]:
     in_file, file_outside = await bodies_in_aof_dataset(aof, marker)
     lines.append(
         f"appendonly.aof: {before} bodies on disk before BGREWRITEAOF (the bridge "
-        f"rewrites only after a retract); after it: {after} in its bytes, "
+        f"rewrites it after a retract and hourly); after it: {after} in its bytes, "
         f"{sum(in_file.values())} in named keys and {len(file_outside)} outside "
         "them once loaded"
     )
