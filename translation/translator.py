@@ -89,12 +89,20 @@ class ChainTranslator:
             return results
         if masked.trivial:  # only links, emoji, mentions: nothing to translate
             return results
-        done = await asyncio.gather(*(self._one(masked, text, source, t, tag) for t in todo))
+        done = await asyncio.gather(
+            *(self._one(masked, text, tuple(marks), source, t, tag) for t in todo)
+        )
         results.update(zip(todo, done, strict=True))
         return results
 
     async def _one(
-        self, masked: Masked, text: str, source: str, target: str, tag: str | None
+        self,
+        masked: Masked,
+        text: str,
+        marks: tuple[Mark, ...],
+        source: str,
+        target: str,
+        tag: str | None,
     ) -> Result:
         for provider in self.providers:
             name = provider.name
@@ -120,7 +128,7 @@ class ChainTranslator:
             if self.cache is not None:
                 await self.cache.put(name, source, target, masked.text, translated, tag)
             return self._result(translated, masked, source, target, name)
-        return Result(text, "failed", source)
+        return Result(text, "failed", source, marks)  # the original, formatting and all
 
     @staticmethod
     def _result(translated: str, masked: Masked, source: str, target: str, name: str) -> Result:

@@ -153,12 +153,6 @@ async def test_a_lone_surrogate_crosses_as_a_replacement_character(
     assert [d.body for d in net.sends_to("b1")] == ["broken \ufffd <b>text</b>", "the next message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translation/translator.py ChainTranslator._one: when no provider translates, it "
-    "returns Result(text, 'failed', source) without the marks, so a copy noted 'not "
-    "translated' loses all of the sender's formatting, links included",
-)
 async def test_an_untranslated_copy_keeps_the_senders_formatting(
     tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
 ) -> None:
