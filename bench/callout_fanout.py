@@ -35,11 +35,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as the CLI does
 
 from bridge.app import App  # noqa: E402
-from bridge.callout_clock import ManualClock  # noqa: E402
-from bridge.callout_model import Callout  # noqa: E402
-from bridge.callout_store import CalloutStore  # noqa: E402
-from bridge.configload import load_config_text  # noqa: E402
-from bridge.embedded_redis import EmbeddedRedis  # noqa: E402
+from bridge.callouts.clock import ManualClock  # noqa: E402
+from bridge.callouts.model import Callout  # noqa: E402
+from bridge.callouts.store import CalloutStore  # noqa: E402
+from bridge.config.load import load_config_text  # noqa: E402
+from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
 from sandbox.telegram import BotApiServer  # noqa: E402
 from sandbox.telegram.limits import RateLimiter  # noqa: E402
 
@@ -135,7 +135,7 @@ async def fan_out(
 
 
 async def app_cleanup(redis_url: str) -> None:
-    from bridge.store import make_client
+    from bridge.infra.connection import make_client
 
     client = make_client(redis_url)
     await client.flushall()

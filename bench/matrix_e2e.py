@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bridge.app import App  # noqa: E402
-from bridge.configload import load_config_text  # noqa: E402
-from bridge.embedded_redis import EmbeddedRedis  # noqa: E402
+from bridge.config.load import load_config_text  # noqa: E402
+from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
 from sandbox.synapse import SynapseServer  # noqa: E402
 
 PASSWORD = "bench-password-1"

@@ -37,15 +37,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bridge import keys  # noqa: E402
-from bridge.bus import ensure_group, shard_of  # noqa: E402
-from bridge.configload import load_config_text  # noqa: E402
-from bridge.embedded_redis import EmbeddedRedis  # noqa: E402
-from bridge.envelope import Envelope, Sender  # noqa: E402
-from bridge.platforms import platforms  # noqa: E402
-from bridge.relay import Router  # noqa: E402
-from bridge.relay_worker import _COMMIT as COMMIT_SCRIPT  # noqa: E402
-from bridge.relay_worker import RelayWorker  # noqa: E402
-from bridge.store import make_client  # noqa: E402
+from bridge.config.load import load_config_text  # noqa: E402
+from bridge.infra.bus import ensure_group, shard_of  # noqa: E402
+from bridge.infra.connection import make_client  # noqa: E402
+from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
+from bridge.model.envelope import Envelope, Sender  # noqa: E402
+from bridge.model.platforms import platforms  # noqa: E402
+from bridge.relay.router import Router  # noqa: E402
+from bridge.relay.worker import _COMMIT as COMMIT_SCRIPT  # noqa: E402
+from bridge.relay.worker import RelayWorker  # noqa: E402
 
 SHARDS = 16
 BATCH = 200

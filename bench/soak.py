@@ -61,13 +61,13 @@ import yaml  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
 from bridge import keys  # noqa: E402
-from bridge.bus import shard_of  # noqa: E402
-from bridge.config import BotSettings  # noqa: E402
-from bridge.embedded_redis import EmbeddedRedis  # noqa: E402
-from bridge.envelope import Envelope, Sender  # noqa: E402
-from bridge.platforms import Platform, register  # noqa: E402
-from bridge.ports import BotContext, Job  # noqa: E402
-from bridge.store import make_client  # noqa: E402
+from bridge.config.models import BotSettings  # noqa: E402
+from bridge.infra.bus import shard_of  # noqa: E402
+from bridge.infra.connection import make_client  # noqa: E402
+from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
+from bridge.model.envelope import Envelope, Sender  # noqa: E402
+from bridge.model.platforms import Platform, register  # noqa: E402
+from bridge.model.ports import BotContext, Job  # noqa: E402
 
 MiB = 1024 * 1024
 TEXT = "Asamblea el jueves a las siete en la plaza, traigan agua y pancartas para todas."

@@ -30,8 +30,8 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")  # as the CLI does
 
 import tests.memory_bot  # noqa: E402, F401 - the in-memory platform for the origin room
 from bridge.app import App  # noqa: E402
-from bridge.configload import load_config_text  # noqa: E402
-from bridge.embedded_redis import EmbeddedRedis  # noqa: E402
+from bridge.config.load import load_config_text  # noqa: E402
+from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
 from sandbox.telegram import BotApiServer  # noqa: E402
 from sandbox.telegram.limits import RateLimiter  # noqa: E402
 from tests.memory_bot import NETWORK  # noqa: E402

@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge.embedded_redis import EmbeddedRedis  # noqa: E402
-from bridge.store import make_client  # noqa: E402
+from bridge.infra.connection import make_client  # noqa: E402
+from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
 from sandbox.libretranslate import LibreTranslateServer  # noqa: E402
 from translation.cache import TranslationCache  # noqa: E402
 from translation.providers import LibreTranslate  # noqa: E402

@@ -1,1 +1,1 @@
-"""Platform adapters. Each module registers its platform with ``bridge.platforms.register``."""
+"""Platform adapters. Each module registers its platform with ``bridge.model.platforms.register``."""

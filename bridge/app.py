@@ -15,24 +15,24 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bridge import keys
-from bridge.bus import Inbox
-from bridge.callout_clock import Clock, WallClock
-from bridge.callout_scheduler import Scheduler
-from bridge.config import Config
-from bridge.configload import LoadedConfig
-from bridge.deliver import Deliverer
-from bridge.envelope import Delivery
-from bridge.logs import add_secrets
-from bridge.metrics import OUTBOX_DEPTH, OpsServer
-from bridge.platforms import platforms
-from bridge.ports import Bot, BotContext
-from bridge.relay import Router
-from bridge.relay_worker import RelayWorker
-from bridge.render import notice
-from bridge.schema import upgrade
-from bridge.store import RedisHandle, open_redis
-from bridge.translator import build_translator
+from bridge.callouts.clock import Clock, WallClock
+from bridge.callouts.scheduler import Scheduler
+from bridge.config.load import LoadedConfig
+from bridge.config.models import Config
+from bridge.infra.bus import Inbox
+from bridge.infra.connection import RedisHandle, open_redis
+from bridge.infra.logs import add_secrets
+from bridge.infra.metrics import OUTBOX_DEPTH, OpsServer
+from bridge.infra.schema import upgrade
+from bridge.model import keys
+from bridge.model.envelope import Delivery
+from bridge.model.platforms import platforms
+from bridge.model.ports import Bot, BotContext
+from bridge.relay.attribution import notice
+from bridge.relay.deliverer import Deliverer
+from bridge.relay.router import Router
+from bridge.relay.translate import build_translator
+from bridge.relay.worker import RelayWorker
 
 log = logging.getLogger(__name__)
 

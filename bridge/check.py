@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import click
 
-from bridge.configload import LoadedConfig
-from bridge.errors import ServiceUnavailable
-from bridge.platforms import platforms
-from bridge.schema import LATEST, current_version
-from bridge.store import open_redis
+from bridge.config.load import LoadedConfig
+from bridge.infra.connection import open_redis
+from bridge.infra.schema import LATEST, current_version
+from bridge.model.errors import ServiceUnavailable
+from bridge.model.platforms import platforms
 
 OK, WARN, FAIL, SKIP = "ok", "warning", "FAILED", "unchecked"
 

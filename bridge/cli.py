@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 import click
 
 from bridge.app import ROLES, App
-from bridge.configload import LoadedConfig, load_config
-from bridge.errors import ConfigError, TranslocalError
-from bridge.logs import add_secrets, setup_logging
+from bridge.config.load import LoadedConfig, load_config
+from bridge.infra.logs import add_secrets, setup_logging
+from bridge.model.errors import ConfigError, TranslocalError
 
 log = logging.getLogger("translocal")
 
@@ -163,7 +163,7 @@ def check(config_path: Path) -> None:
 @_guarded
 def demo(keep_running: bool) -> None:
     """The whole network on one machine: three cities, a scripted scene, what each room saw."""
-    from bridge.demo import main_demo
+    from sandbox.demo import main_demo
 
     loaded = _load(DEMO_CONFIG)  # a broken demo config is a config error, as anywhere
     click.echo(f"The demo network ({DEMO_CONFIG.name}):")
@@ -183,7 +183,7 @@ def callouts() -> None:
 @_guarded
 def callouts_list(config_path: Path) -> None:
     """List the call-outs, with the last report of each."""
-    from bridge.callouts import shell_list
+    from bridge.callouts.chat import shell_list
 
     loaded = _load(config_path)
 
@@ -223,7 +223,7 @@ def callouts_add(
     report_to: str | None,
 ) -> None:
     """Add a call-out; prints its short id."""
-    from bridge.callouts import NewCallout, shell_add
+    from bridge.callouts.chat import NewCallout, shell_add
 
     loaded = _load(config_path)
     new = NewCallout(circles, rooms, at, cron, mode, tz, language, text)
@@ -241,7 +241,7 @@ def callouts_add(
 @_guarded
 def callouts_cancel(config_path: Path, callout_id: str) -> None:
     """Cancel a call-out (one from chat or the CLI; config ones are removed from the file)."""
-    from bridge.callouts import shell_cancel
+    from bridge.callouts.chat import shell_cancel
 
     loaded = _load(config_path)
 
@@ -258,8 +258,8 @@ def callouts_cancel(config_path: Path, callout_id: str) -> None:
 @_guarded
 def callouts_preview(config_path: Path, callout_id: str) -> None:
     """Show, room by room, the text each room will get and when (local time and UTC)."""
-    from bridge.callouts import shell_preview
-    from bridge.translator import build_translator
+    from bridge.callouts.chat import shell_preview
+    from bridge.relay.translate import build_translator
 
     loaded = _load(config_path)
 
@@ -278,8 +278,8 @@ def callouts_preview(config_path: Path, callout_id: str) -> None:
 async def _with_store(loaded: LoadedConfig, body: Callable[[Any], Awaitable[None]]) -> None:
     """Run ``body`` with the call-out store on the configured Redis (the embedded one is
     joined when translocal runs, started for the moment otherwise)."""
-    from bridge.callout_store import CalloutStore
-    from bridge.store import open_redis
+    from bridge.callouts.store import CalloutStore
+    from bridge.infra.connection import open_redis
 
     handle = await open_redis(loaded.config.redis, loaded.config.data_dir)
     try:
@@ -295,7 +295,7 @@ async def _with_store(loaded: LoadedConfig, body: Callable[[Any], Awaitable[None
 @_guarded
 def translate(config_path: Path, target: str, text: str) -> None:
     """Try the translation chain and the glossary on TEXT (no cache: every provider is asked)."""
-    from bridge.translator import build_translator
+    from bridge.relay.translate import build_translator
     from translation.languages import check_language
 
     loaded = _load(config_path)
@@ -332,8 +332,8 @@ async def _translate(translator: Any, text: str, source: str, target: str) -> in
 @_guarded
 def audit(config_path: Path, since: str) -> None:
     """The moderation audit trail: every action and every refused attempt (ids, no text)."""
-    from bridge.audit import Audit, parse_since
-    from bridge.store import open_redis
+    from bridge.infra.connection import open_redis
+    from bridge.moderation.audit import Audit, parse_since
 
     try:
         start = parse_since(since, time.time())

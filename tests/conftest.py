@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
-from bridge.embedded_redis import EmbeddedRedis
-from bridge.logs import install_redaction, known_secrets
+from bridge.infra.embedded_redis import EmbeddedRedis
+from bridge.infra.logs import install_redaction, known_secrets
 from tests.helpers import BODY_CANARY
 from tests.memory_bot import NETWORK
 

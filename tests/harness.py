@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.app import App
-from bridge.configload import LoadedConfig, load_config
+from bridge.config.load import LoadedConfig, load_config
 from tests.helpers import write_config
 from tests.memory_bot import NETWORK, MemoryNetwork
 

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bridge import keys
-from bridge.config import BotSettings
-from bridge.envelope import Delivery, Envelope, Media, Sender, Span
-from bridge.media import MediaStore
-from bridge.platforms import Platform, register
-from bridge.ports import BotContext, Job, PermanentFailure, RetryLater
-from bridge.render import footer
+from bridge.config.models import BotSettings
+from bridge.model import keys
+from bridge.model.envelope import Delivery, Envelope, Media, Sender, Span
+from bridge.model.media import MediaStore
+from bridge.model.platforms import Platform, register
+from bridge.model.ports import BotContext, Job, PermanentFailure, RetryLater
+from bridge.relay.attribution import footer
 
 
 class MemorySettings(BotSettings):

@@ -16,8 +16,8 @@ import pytest
 import redis.asyncio
 
 from bridge.app import App
-from bridge.callout_clock import ManualClock
-from bridge.configload import LoadedConfig, load_config
+from bridge.callouts.clock import ManualClock
+from bridge.config.load import LoadedConfig, load_config
 from sandbox.libretranslate import LibreTranslateServer
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer

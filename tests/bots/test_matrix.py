@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bridge.configload import LoadedConfig, load_config
+from bridge.config.load import LoadedConfig, load_config
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, running

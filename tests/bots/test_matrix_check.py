@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from nio import RoomPutStateResponse
 
-from bots.matrix_check import check_rooms
-from bridge.configload import load_config
+from bots.matrix.check import check_rooms
+from bridge.config.load import load_config
 from sandbox.synapse import SynapseServer
 from tests.bots.test_matrix import bot_user
 from tests.helpers import run_cli, write_config

@@ -10,8 +10,8 @@ from typing import Any
 import redis.asyncio
 from PIL import Image
 
-from bots.matrix_bot import MatrixBot
-from bridge import keys
+from bots.matrix.bot import MatrixBot
+from bridge.model import keys
 from sandbox.synapse import SynapseServer
 from tests.bots.test_matrix import bot_user, config, from_bot, matrix_bot
 from tests.bots.test_matrix_paths import fetch, images, upload_image

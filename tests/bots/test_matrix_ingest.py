@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bots.matrix_ingest import Where, joined, read_event
-from bridge.media import MAX_CARRY
+from bots.matrix.ingest import Where, joined, read_event
+from bridge.model.media import MAX_CARRY
 
 WHERE = Where(bot="mx", chat="#berlin:example.org", own="@bridge:example.org", encrypted=True)
 

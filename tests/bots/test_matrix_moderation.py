@@ -8,7 +8,7 @@ from typing import Any
 
 import redis.asyncio
 
-from bridge.audit import Audit
+from bridge.moderation.audit import Audit
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from tests.bots.test_matrix import CDMX, TOKEN, bot_user, config, matrix_bot, tg_copies

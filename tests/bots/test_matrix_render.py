@@ -14,8 +14,8 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bots.matrix_render import html_to_spans, render_parts, strip_reply_fallback
-from bridge.envelope import Delivery, MsgRef, Span, SpanKind
+from bots.matrix.render import html_to_spans, render_parts, strip_reply_fallback
+from bridge.model.envelope import Delivery, MsgRef, Span, SpanKind
 
 ANA = "https://matrix.to/#/@ana:example.org"
 EVENT_LIMIT = 65_536

@@ -13,10 +13,10 @@ import pytest
 import redis.asyncio
 from nio import ErrorResponse, RoomSendError
 
-from bots.matrix_bot import MatrixBot
-from bots.matrix_send import check, tx_id
-from bridge.envelope import Delivery, Envelope, MsgRef
-from bridge.ports import BotContext, Job, PermanentFailure, RetryLater
+from bots.matrix.bot import MatrixBot
+from bots.matrix.send import check, tx_id
+from bridge.model.envelope import Delivery, Envelope, MsgRef
+from bridge.model.ports import BotContext, Job, PermanentFailure, RetryLater
 from sandbox.synapse import SynapseServer
 from tests.bots.test_matrix import bot_user, config, from_bot, matrix_bot
 from tests.harness import eventually

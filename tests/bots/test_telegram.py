@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bridge.logs import setup_logging, teardown_logging
+from bridge.infra.logs import setup_logging, teardown_logging
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, running
 from tests.helpers import sandbox_bot, write_config
@@ -49,7 +49,7 @@ async def tg() -> AsyncIterator[BotApiServer]:
 
 
 def config(tmp_path: Path, redis_url: str, tg: BotApiServer, **extra: Any) -> Any:
-    from bridge.configload import load_config
+    from bridge.config.load import load_config
 
     cfg: dict[str, Any] = {
         "data_dir": str(tmp_path / "data"),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bridge.check import run_check
-from bridge.configload import load_config
+from bridge.config.load import load_config
 from sandbox.telegram import BotApiServer
 from tests.helpers import run_cli, sandbox_bot, write_config
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bridge.configload import load_config
+from bridge.config.load import load_config
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, running
 from tests.helpers import sandbox_bot, write_config
@@ -94,7 +94,7 @@ async def test_a_fan_out_never_overfills_a_window_however_late_the_server_counts
     import asyncio
     import random
 
-    from bots.telegram_limits import Limiter
+    from bots.telegram.limits import Limiter
 
     scale = 0.05  # a "second" is 50 ms
     limiter = Limiter(scale)

@@ -169,8 +169,8 @@ async def test_webhook_mode_takes_updates_and_keeps_them_across_a_restart(
 async def test_a_call_out_copy_asking_to_be_pinned_is_pinned(
     tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
 ) -> None:
-    from bridge import keys
-    from bridge.envelope import Delivery, MsgRef
+    from bridge.model import keys
+    from bridge.model.envelope import Delivery, MsgRef
 
     pinned = Delivery(
         key="callout:test:1:cdmx", action="send", bot="tg-a", room="cdmx", chat=str(CDMX),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
-from bridge.audit import Audit
+from bridge.moderation.audit import Audit
 from sandbox.telegram import BotApiServer
 from tests.bots.test_telegram import ANA, BERLIN, CDMX, JONAS, config, telegram_world, texts
 from tests.harness import eventually, running

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bridge.configload import load_config
+from bridge.config.load import load_config
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, running
 from tests.helpers import sandbox_bot, write_config

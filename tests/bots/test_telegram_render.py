@@ -11,9 +11,9 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bots.telegram_render import entities_to_spans, render_parts, safe_url, utf16_len
-from bridge.envelope import Delivery, MsgRef, Span
-from bridge.render import footer
+from bots.telegram.render import entities_to_spans, render_parts, safe_url, utf16_len
+from bridge.model.envelope import Delivery, MsgRef, Span
+from bridge.relay.attribution import footer
 
 ALLOWED = {"b", "i", "u", "s", "code", "pre", "a", "tg-spoiler", "blockquote"}
 ENTITY = re.compile(r"&(amp|lt|gt|quot|#x27);")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import redis.asyncio
 
-from bridge import keys
-from bridge.bus import claim_pending, ensure_group, read_new
+from bridge.infra.bus import claim_pending, ensure_group, read_new
+from bridge.model import keys
 
 
 async def test_a_takeover_gets_pending_entries_in_order_and_deleted_ones_empty(
@@ -30,7 +30,7 @@ async def test_a_takeover_gets_pending_entries_in_order_and_deleted_ones_empty(
 async def test_the_relay_acknowledges_an_entry_deleted_while_pending(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    from bridge.relay_worker import RelayWorker
+    from bridge.relay.worker import RelayWorker
 
     stream = keys.inbox(0)
     await ensure_group(redis_client, stream, keys.RELAY_GROUP)

@@ -18,10 +18,10 @@ import pytest
 import redis.asyncio
 
 from bridge.app import App
-from bridge.callout_clock import ManualClock
-from bridge.callout_store import CalloutStore
-from bridge.configload import LoadedConfig
-from bridge.envelope import Envelope, Sender
+from bridge.callouts.clock import ManualClock
+from bridge.callouts.store import CalloutStore
+from bridge.config.load import LoadedConfig
+from bridge.model.envelope import Envelope, Sender
 from sandbox.libretranslate import LibreTranslateServer
 from tests.bridge.test_callouts_schedule import ROOMS
 from tests.harness import eventually, memory_config

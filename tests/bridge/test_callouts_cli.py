@@ -8,8 +8,8 @@ from pathlib import Path
 
 import redis.asyncio
 
-from bridge import keys
-from bridge.envelope import Delivery
+from bridge.model import keys
+from bridge.model.envelope import Delivery
 from tests.bridge.test_callouts_schedule import ROOMS
 from tests.helpers import Proc, run_cli, write_config
 

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bridge import keys
-from bridge.callout_clock import ManualClock
-from bridge.callout_model import Callout
-from bridge.callout_scheduler import Scheduler
-from bridge.callout_store import CalloutStore
-from bridge.config import Config
-from bridge.envelope import Delivery
-from bridge.translator import PassThrough
+from bridge.callouts.clock import ManualClock
+from bridge.callouts.model import Callout
+from bridge.callouts.scheduler import Scheduler
+from bridge.callouts.store import CalloutStore
+from bridge.config.models import Config
+from bridge.model import keys
+from bridge.model.envelope import Delivery
+from bridge.relay.translate import PassThrough
 from tests.harness import memory_config
 
 ROOMS = [

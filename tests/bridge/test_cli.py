@@ -10,8 +10,8 @@ from pathlib import Path
 
 import redis.asyncio
 
-from bridge.audit import Audit
-from bridge.embedded_redis import EmbeddedRedis
+from bridge.infra.embedded_redis import EmbeddedRedis
+from bridge.moderation.audit import Audit
 from tests.helpers import TOKEN, Proc, lifecycle_config, minimal_config, run_cli, write_config
 
 

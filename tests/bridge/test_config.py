@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bridge.configload import load_config
-from bridge.errors import ConfigError
+from bridge.config.load import load_config
+from bridge.model.errors import ConfigError
 from tests.helpers import ENV, TOKEN, minimal_config, run_cli, write_config
 
 ROOT = Path(__file__).resolve().parents[2]

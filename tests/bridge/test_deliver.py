@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bridge.deliver import MAX_BACKOFF_S, MAX_WAIT_S, retry_wait
-from bridge.ports import RetryLater
+from bridge.model.ports import RetryLater
+from bridge.relay.deliverer import MAX_BACKOFF_S, MAX_WAIT_S, retry_wait
 
 
 def test_a_platform_wait_is_honoured_exactly_however_often() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from bridge import embedded_redis
-from bridge import embedded_redis as embedded_redis_module
-from bridge.embedded_redis import EmbeddedRedis
-from bridge.errors import ServiceUnavailable
+from bridge.infra import embedded_redis
+from bridge.infra import embedded_redis as embedded_redis_module
+from bridge.infra.embedded_redis import EmbeddedRedis
+from bridge.model.errors import ServiceUnavailable
 from tests.helpers import Proc, lifecycle_config, run_cli, write_config
 
 

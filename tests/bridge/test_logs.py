@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bridge.logs import Redactor, add_secrets, setup_logging, teardown_logging
+from bridge.infra.logs import Redactor, add_secrets, setup_logging, teardown_logging
 from tests.helpers import TOKEN
 
 

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image, PngImagePlugin
 from redis.asyncio import Redis
 
-from bridge import media as media_mod
-from bridge.envelope import Media
-from bridge.media import MediaStore, clean_image
+from bridge.model import media as media_mod
+from bridge.model.envelope import Media
+from bridge.model.media import MediaStore, clean_image
 
 
 def jpeg_with_gps(*, orientation: int = 1, size: tuple[int, int] = (40, 20)) -> bytes:

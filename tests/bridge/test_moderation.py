@@ -8,8 +8,8 @@ from typing import Any
 
 import redis.asyncio
 
-from bridge import keys
-from bridge.audit import Audit
+from bridge.model import keys
+from bridge.moderation.audit import Audit
 from tests.harness import eventually, eventually_async, memory_config, running
 from tests.helpers import BODY_CANARY
 from tests.memory_bot import NETWORK, ChatMessage
@@ -255,9 +255,9 @@ async def test_another_process_sees_a_moderation_change_within_moments(
 ) -> None:
     """Each process decides from its own mirror of the moderation state; a change made by one
     reaches the others' mirrors through the version counter."""
-    from bridge.envelope import Envelope, MsgRef, Sender
-    from bridge.moderation import ModerationPolicy
-    from bridge.store import make_client
+    from bridge.infra.connection import make_client
+    from bridge.model.envelope import Envelope, MsgRef, Sender
+    from bridge.moderation.policy import ModerationPolicy
 
     cfg = memory_config(tmp_path, redis_url).config
     here, there = make_client(redis_url), make_client(redis_url)

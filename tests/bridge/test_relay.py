@@ -9,12 +9,12 @@ from pathlib import Path
 
 import redis.asyncio
 
-from bridge import keys
-from bridge.bus import Inbox
-from bridge.envelope import Envelope, Sender
-from bridge.platforms import platforms
-from bridge.relay import Router
-from bridge.relay_worker import RelayWorker
+from bridge.infra.bus import Inbox
+from bridge.model import keys
+from bridge.model.envelope import Envelope, Sender
+from bridge.model.platforms import platforms
+from bridge.relay.router import Router
+from bridge.relay.worker import RelayWorker
 from tests.harness import eventually, eventually_async, memory_config, running
 from tests.memory_bot import NETWORK, PermanentFailure, RetryLater
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
-from bridge.envelope import Media
-from bridge.media import MediaStore
+from bridge.model.envelope import Media
+from bridge.model.media import MediaStore
 from tests.harness import eventually, memory_config, running
 from tests.memory_bot import NETWORK
 

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 import redis.asyncio
 
-from bridge import keys
-from bridge.errors import SchemaError
-from bridge.schema import LATEST, Step, current_version, upgrade
+from bridge.infra.schema import LATEST, Step, current_version, upgrade
+from bridge.model import keys
+from bridge.model.errors import SchemaError
 
 
 async def test_a_fresh_redis_is_brought_to_the_latest_version(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bridge.store import MAX_CONNECTIONS, make_client
+from bridge.infra.connection import MAX_CONNECTIONS, make_client
 
 
 async def test_more_commands_at_once_than_connections_wait_instead_of_failing(

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from bridge.envelope import Delivery, MsgRef, Span
-from bridge.render import footer
+from bridge.model.envelope import Delivery, MsgRef, Span
+from bridge.relay.attribution import footer
 
 # ---- the pieces hostile text is made of ------------------------------------------------------
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
-from bridge.embedded_redis import EmbeddedRedis
+from bridge.infra.embedded_redis import EmbeddedRedis
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, memory_config, running
 from tests.helpers import Proc, sandbox_bot, write_config

@@ -17,8 +17,9 @@ import pytest
 import redis.asyncio
 from hypothesis import HealthCheck, Phase, given, settings
 
-from bots import matrix_render, telegram_render
-from bridge.envelope import Span
+from bots.matrix import render as matrix_render
+from bots.telegram import render as telegram_render
+from bridge.model.envelope import Span
 from tests.harness import eventually, memory_config, running
 from tests.memory_bot import MemoryNetwork
 from tests.reliability import hostile

@@ -7,8 +7,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bots import matrix_render, telegram_render
-from bridge.envelope import Delivery, Span
+from bots.matrix import render as matrix_render
+from bots.telegram import render as telegram_render
+from bridge.model.envelope import Delivery, Span
 from tests.bots.test_matrix_render import check as check_matrix
 from tests.bots.test_matrix_render import layout
 from tests.bots.test_telegram_render import check_parts, expected_text

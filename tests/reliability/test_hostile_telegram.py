@@ -19,9 +19,9 @@ import redis.asyncio
 from aiohttp import web
 from hypothesis import HealthCheck, Phase, given, settings
 
-from bots.telegram_render import entities_to_spans
-from bridge.configload import LoadedConfig, load_config
-from bridge.envelope import Delivery, Span
+from bots.telegram.render import entities_to_spans
+from bridge.config.load import LoadedConfig, load_config
+from bridge.model.envelope import Delivery, Span
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, running
 from tests.helpers import sandbox_bot, write_config

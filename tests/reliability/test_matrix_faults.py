@@ -28,8 +28,8 @@ import redis.asyncio
 from nio import RoomMessagesResponse
 from nio.api import MessageDirection
 
-from bots import matrix_render
-from bots.telegram_render import entities_to_spans
+from bots.matrix import render as matrix_render
+from bots.telegram.render import entities_to_spans
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from tests.bots.test_matrix import CDMX, JUAN, TOKEN, bot_user, from_bot, matrix_bot, tg_copies

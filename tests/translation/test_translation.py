@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bridge.configload import load_config
-from bridge.errors import ConfigError
+from bridge.config.load import load_config
+from bridge.model.errors import ConfigError
 from sandbox.libretranslate import LibreTranslateServer
 from tests.harness import eventually, memory_config, running
 from tests.helpers import run_cli, write_config

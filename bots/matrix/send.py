@@ -1,0 +1,206 @@
+"""Deliveries into Matrix rooms: sends, edits, redactions and files, each idempotent.
+
+Every event goes out with a transaction id derived from the delivery's idempotency key, so a
+resend after a crash is absorbed by the homeserver (it remembers transaction ids per device,
+which is why the bot keeps its device). nio answers failures with ErrorResponse objects;
+here they become the bridge's RetryLater (429: the server's wait; 5xx, timeouts, connection
+errors: backoff) and PermanentFailure (forbidden, not in the room, no such room).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import ClientError
+from nio import (
+    AsyncClient,
+    ContentRepositoryConfigResponse,
+    ErrorResponse,
+    LocalProtocolError,
+    RoomRedactResponse,
+    RoomSendResponse,
+    SendRetryError,
+    UploadResponse,
+)
+
+from bots.matrix.ingest import HTML
+from bots.matrix.render import render_parts
+from bridge.model.envelope import Media
+from bridge.model.media import MAX_CARRY, MediaStore
+from bridge.model.ports import Job, PermanentFailure, RetryLater
+
+log = logging.getLogger(__name__)
+
+EDIT_FALLBACK_CHARS = 1000  # the "* ..." body older clients show for an edit, shortened
+_MSGTYPES = {"photo": "m.image", "sticker": "m.image", "video": "m.video", "audio": "m.audio",
+             "voice": "m.audio", "file": "m.file"}  # fmt: skip
+_GONE = ("M_NOT_FOUND",)
+
+
+def tx_id(key: str, part: str | int) -> str:
+    """The transaction id of one part of a delivery: the same on every resend."""
+    return hashlib.sha256(f"{key}:{part}".encode()).hexdigest()[:32]
+
+
+def check(response: object, what: str) -> None:
+    """Raise what an ErrorResponse means for the deliverer; return when it is not one."""
+    if not isinstance(response, ErrorResponse):
+        return
+    status = getattr(response.transport_response, "status", None)
+    code = response.status_code or ""
+    if code == "M_LIMIT_EXCEEDED" or status == 429:
+        wait = (response.retry_after_ms or 5000) / 1000
+        raise RetryLater(wait, f"the homeserver asked to wait {wait:.1f} s ({what})")
+    if status is None or status >= 500:
+        raise RetryLater(1.0, f"the homeserver failed {what} ({status or code or 'error'})",
+                         backoff=True)  # fmt: skip
+    if code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+        raise PermanentFailure(f"the homeserver refused the bot's access token ({what})")
+    raise PermanentFailure(f"the homeserver refused {what}: {code or status}")
+
+
+@dataclass
+class SendContext:
+    client: AsyncClient
+    bot_id: str
+    media: MediaStore
+    max_upload: int | None = None
+    upload_limit: int | None = field(default=None)  # the homeserver's, once asked
+
+
+class Sender:
+    def __init__(self, ctx: SendContext) -> None:
+        self.ctx = ctx
+        self.client = ctx.client
+
+    async def deliver(self, job: Job, room_id: str | None) -> list[str]:
+        d = job.delivery
+        if room_id is None or room_id not in self.client.rooms:
+            raise PermanentFailure(f"the bot is not in Matrix room {d.chat}: invite it")
+        try:
+            if d.action == "send":
+                return await self._send(job, room_id)
+            if d.action == "edit":
+                return await self._edit(job, room_id)
+            await self._delete(job, room_id)
+        except (ClientError, TimeoutError, OSError, SendRetryError) as exc:
+            raise RetryLater(1.0, f"homeserver unreachable ({type(exc).__name__})",
+                             backoff=True) from None  # fmt: skip
+        except LocalProtocolError as exc:
+            raise PermanentFailure(f"matrix: {exc}") from None
+        return []
+
+    async def _room_send(self, room_id: str, content: dict[str, Any], txn: str) -> str:
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
+        )
+        check(response, "a message")
+        assert isinstance(response, RoomSendResponse)
+        return str(response.event_id)
+
+    async def _send(self, job: Job, room_id: str) -> list[str]:
+        d = job.delivery
+        file_content: dict[str, Any] | None = None
+        if d.media is not None:
+            file_content, reason = await self._upload(d.media, room_id)
+            if file_content is None:
+                note = d.media.describe(reason)
+                d = d.model_copy(update={"text": f"{d.text}\n{note}" if d.text else note})
+        msgtype = "m.notice" if d.notice else "m.text"
+        ids: list[str] = []
+        for i, (body, html) in enumerate(render_parts(d)):
+            content: dict[str, Any] = {"msgtype": msgtype, "body": body, "format": HTML,
+                                       "formatted_body": html}  # fmt: skip
+            if i == 0 and job.reply_to:
+                content["m.relates_to"] = {"m.in_reply_to": {"event_id": job.reply_to}}
+            ids.append(await self._room_send(room_id, content, tx_id(d.key, i)))
+        if file_content is not None:
+            ids.append(await self._room_send(room_id, file_content, tx_id(d.key, "media")))
+        return ids
+
+    async def _edit(self, job: Job, room_id: str) -> list[str]:
+        d = job.delivery
+        msgtype = "m.notice" if d.notice else "m.text"
+        parts = render_parts(d)
+        edited: list[str] = []
+        for i, (copy_id, (body, html)) in enumerate(zip(job.copies, parts, strict=False)):
+            new = {"msgtype": msgtype, "body": body, "format": HTML, "formatted_body": html}
+            short = body[:EDIT_FALLBACK_CHARS]
+            fallback = short if short == body else short + "…"
+            content = {
+                "msgtype": msgtype,
+                "body": f"* {fallback}",
+                "m.new_content": new,
+                "m.relates_to": {"rel_type": "m.replace", "event_id": copy_id},
+            }
+            await self._room_send(room_id, content, tx_id(d.key, i))
+            edited.append(copy_id)
+        if d.media is None:  # the edit is shorter: fewer parts remain
+            for extra in job.copies[len(parts) :]:
+                await self._redact(room_id, extra, tx_id(d.key, f"redact:{extra}"))
+        return edited
+
+    async def _delete(self, job: Job, room_id: str) -> None:
+        for copy_id in job.copies:
+            await self._redact(room_id, copy_id, tx_id(job.delivery.key, f"redact:{copy_id}"))
+
+    async def _redact(self, room_id: str, event_id: str, txn: str) -> None:
+        response = await self.client.room_redact(room_id, event_id, tx_id=txn)
+        if isinstance(response, ErrorResponse) and response.status_code in _GONE:
+            return
+        check(response, "a redaction")
+        assert isinstance(response, RoomRedactResponse)
+
+    # ---- files -------------------------------------------------------------------------
+
+    async def _limit(self) -> int:
+        """The most the bot uploads: the homeserver's limit (asked once), and max_upload."""
+        if self.ctx.upload_limit is None:
+            response = await self.client.content_repository_config()
+            if isinstance(response, ContentRepositoryConfigResponse):
+                self.ctx.upload_limit = response.upload_size or MAX_CARRY
+            else:
+                check(response, "the upload limit")
+                self.ctx.upload_limit = MAX_CARRY
+        limit = self.ctx.upload_limit
+        return min(limit, self.ctx.max_upload) if self.ctx.max_upload else limit
+
+    async def _upload(self, media: Media, room_id: str) -> tuple[dict[str, Any] | None, str]:
+        """The file event's content once uploaded, or None and why it is not carried."""
+        if not media.blob:
+            return None, ""
+        data = await self.ctx.media.get(media.blob)
+        if data is None:
+            return None, "no longer held"
+        if len(data) > await self._limit():
+            return None, "too large for this homeserver"
+        encrypted = self.client.rooms[room_id].encrypted
+        name = media.name or _default_name(media)
+        mime = media.mime or "application/octet-stream"
+        response, secrets = await self.client.upload(
+            io.BytesIO(data), content_type=mime, filename=name, encrypt=encrypted,
+            filesize=len(data),
+        )  # fmt: skip
+        check(response, "an upload")
+        assert isinstance(response, UploadResponse)
+        info: dict[str, Any] = {"mimetype": mime, "size": len(data)}
+        if media.width and media.height:
+            info.update(w=media.width, h=media.height)
+        content: dict[str, Any] = {"msgtype": _MSGTYPES[media.kind], "body": name,
+                                   "filename": name, "info": info}  # fmt: skip
+        if encrypted and secrets is not None:
+            content["file"] = {**secrets, "url": response.content_uri}
+        else:
+            content["url"] = response.content_uri
+        if media.kind == "voice":
+            content["org.matrix.msc3245.voice"] = {}
+        return content, ""
+
+
+def _default_name(media: Media) -> str:
+    ext = media.mime.split("/", 1)[1] if "/" in media.mime else "bin"
+    return f"{media.kind}.{ext.split(';')[0][:10]}"

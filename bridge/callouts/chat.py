@@ -1,0 +1,267 @@
+"""Call-outs from chat (``callout add|list|cancel|preview``, organizers only) and the shell.
+
+    callout add <YYYY-MM-DD HH:MM | cron "m h dom mon dow"> [local|instant] <circle> | <text>
+
+The text is in the room's language. ``local`` (the default) fires at that wall time in each
+room's timezone; ``instant`` fires once everywhere, the time read in this room's timezone.
+Bad input is refused with a one-line reason in the room's language and nothing is stored.
+
+A handler may run twice for one envelope: the call-out's id is derived from the envelope key
+and stored with HSETNX, and the answer's delivery key is fixed, so a second run changes
+nothing and answers nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from bridge.callouts.clock import shared_now
+from bridge.callouts.model import (
+    Callout,
+    CalloutRefused,
+    Mode,
+    Source,
+    check_new,
+    from_config,
+    targets,
+    upcoming,
+)
+from bridge.callouts.store import CalloutStore, short_id
+from bridge.callouts.text import in_language, preview, summary
+from bridge.commands.registry import Call, command
+from bridge.config.models import Config
+from bridge.relay.attribution import notice_in
+from bridge.relay.translate import Translator
+
+USAGE = (
+    'callout add <YYYY-MM-DD HH:MM | cron "m h dom mon dow"> [local|instant] <circle> | <text>'
+    "; callout list; callout cancel ID; callout preview ID"
+)
+_QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and typographic: phones retype quotes
+_CRON = re.compile(rf"^cron\s+[{_QUOTES}](.+?)[{_QUOTES}]\s*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class NewCallout:
+    """What was asked for, before checking."""
+
+    circles: tuple[str, ...]
+    rooms: tuple[str, ...]
+    at: str | None
+    cron: str | None
+    mode: str
+    tz: str
+    language: str
+    text: str
+
+
+def parse_add(args: str, config: Config, tz: str, language: str) -> NewCallout:
+    """The chat grammar of ``callout add`` (after the word ``add``)."""
+    head, sep, text = args.partition("|")
+    if not sep or not text.strip():
+        raise CalloutRefused("write the text after a |: " + USAGE.split(";")[0])
+    head = head.strip()
+    at = cron = None
+    found = _CRON.match(head)
+    if found:
+        cron, tail = found.group(1).strip(), found.group(2)
+    elif head.lower().startswith("cron"):
+        raise CalloutRefused('write the cron in quotes: cron "m h dom mon dow"')
+    else:
+        parts = head.split()
+        if len(parts) < 2:
+            raise CalloutRefused('give a date and time "YYYY-MM-DD HH:MM" or a cron')
+        at, tail = f"{parts[0]} {parts[1]}", " ".join(parts[2:])
+    words = tail.replace(",", " ").split()
+    mode = "local"
+    if words and words[0].lower() in ("local", "instant"):
+        mode = words.pop(0).lower()
+    if not words:
+        raise CalloutRefused("name the circle it goes to, before the |")
+    circles = {c.id for c in config.circles}
+    rooms = {r.id for r in config.rooms}
+    for word in words:
+        if word not in circles and word not in rooms:
+            raise CalloutRefused(f"{word!r} is not a circle of this network")
+    return NewCallout(
+        circles=tuple(w for w in words if w in circles),
+        rooms=tuple(w for w in words if w not in circles),
+        at=at, cron=cron, mode=mode, tz=tz, language=language, text=text.strip(),
+    )  # fmt: skip
+
+
+def build(
+    new: NewCallout,
+    config: Config,
+    now: datetime,
+    *,
+    callout_id: str,
+    source: str,
+    author: str,
+    report_to: str | None = None,
+    reply_to: str | None = None,
+    origin_key: str = "",
+) -> Callout:
+    """A checked call-out (CalloutRefused when the input is bad)."""
+    check_new(config, circles=new.circles, rooms=new.rooms, at=new.at, cron=new.cron,
+              mode=new.mode, tz=new.tz, language=new.language, text=new.text,
+              now=now)  # fmt: skip
+    return Callout(
+        id=callout_id, circles=new.circles, rooms=new.rooms, at=new.at, cron=new.cron,
+        mode=cast(Mode, new.mode), tz=new.tz, language=new.language, text=new.text,
+        source=cast(Source, source),
+        author=author, report_to=report_to, reply_to=reply_to, origin_key=origin_key,
+        created=now.timestamp(), since=now.timestamp(),
+    )  # fmt: skip
+
+
+def first_fire_text(callout: Callout, config: Config, now: datetime) -> str:
+    fires = [f for _, f in upcoming(callout, config, now) if f is not None]
+    rooms = len(targets(callout, config))
+    return f"{rooms} rooms, first {min(fires):%Y-%m-%d %H:%M} UTC" if fires else f"{rooms} rooms"
+
+
+# ---- chat ----------------------------------------------------------------------------------
+
+
+async def _answer(call: Call, text: str, keep: Sequence[str] = (), verbatim: str = "") -> None:
+    """A fixed text in the room's language (ids and times kept), plus lines not translated."""
+    translated = await in_language(call.router.translator, text, call.room.language, keep)
+    text = f"{translated}\n{verbatim}" if verbatim else translated
+    key = f"answer:{call.envelope.key}:callout"
+    call.deliveries.append(notice_in(call.room, text, key=key, reply_to=call.envelope.message_id))
+
+
+@command("callout", "organizer", USAGE, "schedule call-outs to circles: add, list, cancel, preview")
+async def callout_command(call: Call) -> None:
+    verb, _, rest = call.args.strip().partition(" ")
+    verb = verb.lower()
+    try:
+        await _run(call, CalloutStore(call.redis), verb, rest.strip())
+    except CalloutRefused as exc:
+        reason = str(exc)
+        keep = re.findall(r"'[^']*'|\"[^\"]*\"", reason)
+        await _answer(call, f"Not done: {reason}.", keep)
+        await call.audit(f"callout {verb}".strip(), "refused", detail=reason[:200])
+
+
+async def _run(call: Call, store: CalloutStore, verb: str, rest: str) -> None:
+    if verb == "add":
+        await _add(call, store, rest)
+    elif verb == "list":
+        await _list(call, store)
+    elif verb in ("cancel", "preview"):
+        found = await _find(store, rest.lower())
+        if verb == "cancel":
+            await _cancel(call, store, found)
+        else:
+            now = await shared_now(call.redis)
+            lines = await preview(call.router.translator, found, call.config, now)
+            await _answer(call, "What each room will get, and when:", (), "\n".join(lines))
+    else:
+        raise CalloutRefused(f"use it as: {USAGE}")
+
+
+async def _find(store: CalloutStore, callout_id: str) -> Callout:
+    found = await store.get(callout_id) if callout_id else None
+    if found is None:
+        raise CalloutRefused(f"there is no call-out {callout_id!r}")
+    return found
+
+
+async def _add(call: Call, store: CalloutStore, args: str) -> None:
+    room = call.room
+    new = parse_add(args, call.config, room.timezone, room.language)
+    now = await shared_now(call.redis)
+    seed = hashlib.sha256(call.envelope.key.encode()).digest()
+    for attempt in range(4):
+        callout = build(new, call.config, now,
+                        callout_id=short_id(seed[attempt * 6 :]), source="chat", author=call.who,
+                        report_to=room.id, reply_to=call.envelope.message_id,
+                        origin_key=call.envelope.key)  # fmt: skip
+        if await store.add(callout):
+            break
+        existing = await store.get(callout.id)
+        if existing is not None and existing.origin_key == call.envelope.key:
+            callout = existing  # this command ran before: the same call-out, the same answer
+            break
+    else:
+        raise CalloutRefused("no free id; try again")
+    first = first_fire_text(callout, call.config, now)
+    await _answer(call, f"Call-out {callout.id} is scheduled: {first}. The report comes here.",
+                  [callout.id, first])  # fmt: skip
+    await call.audit("callout add", "done", detail=callout.id)
+
+
+async def _list(call: Call, store: CalloutStore) -> None:
+    now = await shared_now(call.redis)
+    lines = [summary(c, call.config, now) for c in (await store.all()).values()]
+    if not lines:
+        await _answer(call, "No call-outs are scheduled.")
+    else:
+        await _answer(call, "Call-outs:", (), "\n".join(lines))
+
+
+async def _cancel(call: Call, store: CalloutStore, found: Callout) -> None:
+    if found.source == "config":
+        raise CalloutRefused(f"{found.id!r} comes from the config file; remove it there")
+    await store.remove(found.id)
+    await _answer(call, f"Call-out {found.id} is cancelled.", [found.id])
+    await call.audit("callout cancel", "done", detail=found.id)
+
+
+# ---- the shell -----------------------------------------------------------------------------
+
+
+async def shell_add(
+    store: CalloutStore, config: Config, new: NewCallout, report_to: str | None
+) -> Callout:
+    if report_to is not None and report_to not in {r.id for r in config.rooms}:
+        raise CalloutRefused(f"{report_to!r} is not a room of this network")
+    now = await shared_now(store.redis)
+    for _ in range(4):
+        callout = build(new, config, now, callout_id=short_id(), source="cli", author="cli",
+                        report_to=report_to)  # fmt: skip
+        if await store.add(callout):
+            return callout
+    raise CalloutRefused("no free id; try again")
+
+
+async def shell_list(store: CalloutStore, config: Config) -> list[str]:
+    now = await shared_now(store.redis)
+    lines: list[str] = []
+    for callout in (await store.all()).values():
+        lines.append(summary(callout, config, now))
+        for report in await store.reports(callout.id, 1):
+            lines.append(f"  last report ({report['occurrence']}): landed in "
+                         f"{report['landed']} of {report['rooms']} rooms")  # fmt: skip
+            lines += [f"    {status}: {room}" + (f": {why}" if why else "")
+                      for status, room, why in report["lines"]]  # fmt: skip
+    return lines
+
+
+async def shell_preview(
+    store: CalloutStore, config: Config, translator: Translator, callout_id: str
+) -> list[str]:
+    now = await shared_now(store.redis)
+    found = await store.get(callout_id)
+    if found is None:  # a config call-out not loaded by a run yet
+        entry = next((c for c in config.callouts if c.id == callout_id), None)
+        found = from_config(entry, now.timestamp()) if entry is not None else None
+    if found is None:
+        raise CalloutRefused(f"there is no call-out {callout_id!r}")
+    return await preview(translator, found, config, now)
+
+
+async def shell_cancel(store: CalloutStore, callout_id: str) -> None:
+    found = await store.get(callout_id)
+    if found is None:
+        raise CalloutRefused(f"there is no call-out {callout_id!r}")
+    if found.source == "config":
+        raise CalloutRefused(f"{callout_id!r} comes from the config file; remove it there")
+    await store.remove(callout_id)

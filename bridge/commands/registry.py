@@ -1,0 +1,145 @@
+"""In-chat commands: who may use which, and what a handler is given.
+
+Adapters parse ``/cmd`` (Telegram) and ``!cmd`` / ``/cmd`` (Matrix) into command envelopes,
+and say whether the sender is an admin of that chat (``Envelope.admin``: a Telegram chat
+admin, anonymous admins included, or Matrix power level 50 or more). Here that becomes a
+right: moderators are those admins plus ``moderators`` from the config, organizers are
+``organizers``. Anyone else is refused with a short answer in the room's language, nothing
+changes, and the attempt is audited.
+
+A handler is registered with ``@command`` and gets a ``Call``. It answers with
+``call.say`` (a notice in the room's language, replying to the command) and may add
+deliveries to ``call.deliveries``; both are committed with the inbox entry. A handler can
+run twice for one envelope (a relay worker that died before committing): its effects in
+Redis must be idempotent (SET, SADD, keys derived from the envelope key).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from redis.asyncio import Redis
+
+from bridge.config.models import Config, RoomConfig
+from bridge.model.envelope import Delivery, Envelope, MsgRef
+from bridge.moderation.audit import Audit
+
+if TYPE_CHECKING:
+    from bridge.relay.router import Router
+
+log = logging.getLogger(__name__)
+
+Right = Literal["anyone", "moderator", "organizer"]
+Handler = Callable[["Call"], Awaitable[None]]
+HANDLER_MODULES = (
+    "bridge.moderation.policy",
+    "bridge.callouts.chat",
+)  # modules that register commands
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    right: Right
+    handler: Handler
+    usage: str  # e.g. "share [circle] (as a reply)"
+    summary: str  # one line for help, in English (translated for the room)
+
+
+COMMANDS: dict[str, Spec] = {}
+
+
+def command(name: str, right: Right, usage: str, summary: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        COMMANDS[name] = Spec(name, right, handler, usage, summary)
+        return handler
+
+    return register
+
+
+def load_handlers() -> None:
+    """Import the modules that register commands (those that exist in this build)."""
+    for name in HANDLER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+@dataclass
+class Call:
+    """One command, as its handler sees it."""
+
+    envelope: Envelope
+    room: RoomConfig
+    router: Router
+    moderator: bool
+    organizer: bool
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def config(self) -> Config:
+        return self.router.config
+
+    @property
+    def redis(self) -> Redis:
+        return self.router.redis
+
+    @property
+    def args(self) -> str:
+        return self.envelope.args
+
+    @property
+    def who(self) -> str:
+        return self.envelope.sender.id
+
+    def target(self) -> MsgRef | None:
+        """The message the command replies to, in this room."""
+        reply_to = self.envelope.reply_to
+        return MsgRef(room=self.room.id, id=reply_to) if reply_to else None
+
+    async def say(self, text: str) -> None:
+        """Answer in this room, in its language (a fixed text, translated once and cached)."""
+        self.deliveries.append(await self.router.notice_to(self.room, text, self.envelope))
+
+    async def audit(
+        self, action: str, outcome: str, *, message: str = "", detail: str = ""
+    ) -> None:
+        await Audit(self.redis, self.config.retention.audit_days).record(
+            self.who, self.room.id, action, outcome, message=message, detail=detail
+        )
+
+
+def is_moderator(config: Config, envelope: Envelope) -> bool:
+    return envelope.admin or envelope.sender.id in config.moderators
+
+
+async def dispatch(router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+    """Run one command envelope; the deliveries it makes (answers and effects)."""
+    spec = COMMANDS.get(envelope.command or "")
+    if spec is None:
+        return []  # another bot's command, or a typo: silence, as in a busy group
+    config = router.config
+    call = Call(
+        envelope,
+        room,
+        router,
+        moderator=is_moderator(config, envelope),
+        organizer=envelope.sender.id in config.organizers,
+    )
+    allowed = {
+        "anyone": True, "moderator": call.moderator, "organizer": call.organizer
+    }[spec.right]  # fmt: skip
+    if not allowed:
+        who = "moderators of this room" if spec.right == "moderator" else "organizers"
+        await call.say(f"Only {who} can use {spec.name}. Nothing was changed.")
+        await call.audit(spec.name, "refused", message=envelope.reply_to or "",
+                         detail=f"needs {spec.right}")  # fmt: skip
+        return call.deliveries
+    await spec.handler(call)
+    return call.deliveries

@@ -1,0 +1,321 @@
+"""Typed configuration: the table in design.md, as pydantic models with its defaults.
+
+Field-level rules live here. Rules that relate one part of the file to another (a room names
+an existing bot, ids are unique, ...) live in ``bridge.config.crosscheck`` so that they run even when
+some fields are invalid; the loader (``bridge.config.load``) reports both kinds together.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from translation.languages import check_language
+
+# Values people leave in from a template. A secret that still holds one is an error, not a
+# warning: the bridge would only fail later, at the platform, with a vaguer message.
+_PLACEHOLDERS = re.compile(
+    r"^(changeme|change[-_ ]?me|replace[-_ ]?me|todo|xxx+|\.\.\.|<.*>|your[-_ ].*|secret|"
+    r"password|token|api[-_]?key|123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11)$",
+    re.IGNORECASE,
+)
+
+
+def _not_placeholder(value: SecretStr) -> SecretStr:
+    raw = value.get_secret_value()
+    if not raw.strip():
+        raise ValueError("is empty")
+    if _PLACEHOLDERS.match(raw.strip()):
+        raise ValueError("still holds a placeholder value; put the real secret in the environment")
+    return value
+
+
+Secret = Annotated[SecretStr, AfterValidator(_not_placeholder)]
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a known timezone") from None
+    return name
+
+
+Language = Annotated[str, AfterValidator(check_language)]
+Timezone = Annotated[str, AfterValidator(_check_timezone)]
+Identifier = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+]
+
+
+def _chat_to_str(value: Any) -> Any:
+    # An unquoted Telegram id is read by YAML as an integer; keep every chat as a string.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSettings(_Model):
+    """What every bot has. Each platform adapter subclasses this with its own settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Identifier
+    platform: str
+
+
+class SentinelConfig(_Model):
+    master: str = Field(min_length=1)
+    hosts: list[str] = Field(min_length=1)
+    password: Secret | None = None
+
+    @field_validator("hosts")
+    @classmethod
+    def _host_port(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            _, sep, port = host.rpartition(":")
+            if not sep or not port.isdigit():
+                raise ValueError(f"{host!r} is not host:port")
+        return hosts
+
+
+class RedisConfig(_Model):
+    url: str = ""
+    sentinel: SentinelConfig | None = None
+    shards: int = Field(default=16, ge=1, le=1024)
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, url: str) -> str:
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"{url.split(':', 1)[0]!r} is not redis://, rediss:// or unix://")
+        return url
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RedisConfig:
+        if self.url and self.sentinel:
+            raise ValueError("give either url or sentinel, not both")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return not self.url and self.sentinel is None
+
+
+class RoomConfig(_Model):
+    id: Identifier
+    bot: str
+    chat: Annotated[str, BeforeValidator(_chat_to_str), Field(min_length=1)]
+    language: Language
+    label: str = Field(min_length=1, max_length=64)
+    timezone: Timezone = "UTC"
+    topic: int | None = Field(default=None, ge=1)
+    send: bool = True
+    receive: bool = True
+
+
+ATTRIBUTION_FIELDS = frozenset({"name", "room", "platform", "pseudonym"})
+
+
+def _check_template(template: str) -> str:
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"is not a valid template: {exc}") from None
+    for _, field, spec, conversion in parts:
+        if field is None:
+            continue
+        if field not in ATTRIBUTION_FIELDS:
+            known = ", ".join("{" + f + "}" for f in sorted(ATTRIBUTION_FIELDS))
+            raise ValueError(f"{{{field}}} is not a known placeholder (known: {known})")
+        if spec or conversion:
+            raise ValueError(f"{{{field}}} takes no format spec or conversion")
+    return template
+
+
+class CircleConfig(_Model):
+    id: Identifier
+    rooms: list[str] = Field(min_length=2)
+    relay: Literal["all", "moderated", "tagged"] = "moderated"
+    tags: list[str] = Field(default_factory=list)
+    attribution: Annotated[str, AfterValidator(_check_template)] = "{name} ({room})"
+    anonymous: bool = False
+    show_original: bool = False
+    allow_unencrypted: bool = False
+    share_reaction: str = Field(default="🕊", min_length=1, max_length=16)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: list[str]) -> list[str]:
+        cleaned = [t.strip().lstrip("#").lower() for t in tags]
+        for tag in cleaned:
+            if not re.fullmatch(r"\w+", tag):
+                raise ValueError(f"{tag!r} is not a tag: one word, without spaces")
+        return cleaned
+
+    @property
+    def uses_pseudonym(self) -> bool:
+        return "{pseudonym}" in self.attribution
+
+
+def _check_person(value: str) -> str:
+    platform, sep, who = value.partition(":")
+    if not sep or not who:
+        raise ValueError(f"{value!r} is not 'telegram:<user id>' or 'matrix:<mxid>'")
+    if platform == "telegram" and not who.isdigit():
+        raise ValueError(f"{value!r}: a Telegram user id is a number")
+    if platform == "matrix" and not re.fullmatch(r"@[^:\s]+:\S+", who):
+        raise ValueError(f"{value!r}: a Matrix user id looks like @name:server")
+    if platform not in ("telegram", "matrix"):
+        raise ValueError(f"{value!r} is not 'telegram:<user id>' or 'matrix:<mxid>'")
+    return value
+
+
+Person = Annotated[str, AfterValidator(_check_person)]
+
+
+class RetentionConfig(_Model):
+    message_map_days: int = Field(default=7, ge=1, le=3650)
+    audit_days: int = Field(default=90, ge=1, le=3650)
+    translation_cache_days: int = Field(default=7, ge=0, le=3650)
+    recent_hours: int = Field(default=24, ge=0, le=24 * 90)
+
+
+PROVIDER_NAMES = ("libretranslate", "libre", "google", "deepl", "microsoft", "mymemory")
+
+
+class ProviderConfig(_Model):
+    name: Literal["libretranslate", "libre", "google", "deepl", "microsoft", "mymemory"]
+    url: str | None = None
+    api_key: Secret | None = None
+    region: str | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> ProviderConfig:
+        if self.name in ("libretranslate", "libre") and not self.url:
+            raise ValueError("libretranslate needs url: the base URL of your LibreTranslate")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url {self.url!r} is not http:// or https://")
+        if self.name in ("deepl", "microsoft") and self.api_key is None:
+            raise ValueError(f"{self.name} needs api_key")
+        if self.region and self.name != "microsoft":
+            raise ValueError("region applies to microsoft only")
+        return self
+
+    @property
+    def canonical_name(self) -> str:
+        return "libretranslate" if self.name == "libre" else self.name
+
+
+class TranslationConfig(_Model):
+    providers: list[ProviderConfig] = Field(default_factory=list)
+    timeout_s: float = Field(default=8.0, gt=0, le=120)
+    glossary: Path | None = None
+
+
+AT_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def _check_at(value: Any) -> Any:
+    from datetime import datetime
+
+    if not isinstance(value, str):
+        raise ValueError('write the time as a quoted string, "YYYY-MM-DD HH:MM"')  # noqa: TRY004
+    try:
+        datetime.strptime(value, AT_FORMAT)  # noqa: DTZ007 - a naive wall time, zoned later
+    except ValueError:
+        raise ValueError(f'{value!r} is not "YYYY-MM-DD HH:MM"') from None
+    return value
+
+
+def _check_cron(value: str) -> str:
+    from bridge.callouts.cron import parse_cron
+
+    parse_cron(value, "UTC")  # raises ValueError with a readable message
+    return value
+
+
+class CalloutConfig(_Model):
+    id: Identifier
+    circles: list[str] = Field(default_factory=list)
+    rooms: list[str] = Field(default_factory=list)
+    at: Annotated[str, BeforeValidator(_check_at)] | None = None
+    cron: Annotated[str, AfterValidator(_check_cron)] | None = None
+    mode: Literal["local", "instant"] = "local"
+    tz: Timezone = "UTC"
+    language: Language
+    text: str = Field(min_length=1, max_length=4000)
+    pin: bool = False
+    report_to: str | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> CalloutConfig:
+        if (self.at is None) == (self.cron is None):
+            raise ValueError("give exactly one of at or cron")
+        if not self.circles and not self.rooms:
+            raise ValueError("give circles, rooms, or both")
+        return self
+
+
+class Config(_Model):
+    data_dir: Path = Path("./translocal-data")
+    redis: RedisConfig = Field(default_factory=RedisConfig)
+    bots: list[BotSettings] = Field(min_length=1)
+    rooms: list[RoomConfig] = Field(min_length=1)
+    circles: list[CircleConfig] = Field(default_factory=list)
+    moderators: list[Person] = Field(default_factory=list)
+    organizers: list[Person] = Field(default_factory=list)
+    pseudonym_key: Secret | None = None
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    ops_room: str | None = None
+    callout_grace_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    translation: TranslationConfig = Field(default_factory=TranslationConfig)
+    callouts: list[CalloutConfig] = Field(default_factory=list)
+
+    def bot(self, bot_id: str) -> BotSettings:
+        return next(b for b in self.bots if b.id == bot_id)
+
+    def room(self, room_id: str) -> RoomConfig:
+        return next(r for r in self.rooms if r.id == room_id)
+
+    def rooms_of(self, bot_id: str) -> list[RoomConfig]:
+        return [r for r in self.rooms if r.bot == bot_id]
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the config, for log redaction."""
+        found: list[str] = []
+        _collect_secrets(self, found)
+        password = urlsplit(self.redis.url).password if self.redis.url else None
+        if password:
+            found.append(password)
+        return [s for s in found if len(s) >= 4]
+
+
+def _collect_secrets(value: Any, out: list[str]) -> None:
+    if isinstance(value, SecretStr):
+        out.append(value.get_secret_value())
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _collect_secrets(getattr(value, name), out)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect_secrets(item, out)

@@ -1,0 +1,101 @@
+"""The bus on Redis Streams: the sharded inbox, the outboxes, and reading them safely.
+
+Entries hold one field, ``d``, with the JSON of an envelope or a delivery. Once processed,
+an entry is acknowledged and deleted in the same step, so bodies do not stay at rest.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bridge.model import keys
+from bridge.model.envelope import Envelope
+
+Entry = tuple[str, str | None]  # (entry id, JSON or None when deleted while pending)
+
+
+def shard_of(bot: str, chat: str, shards: int) -> int:
+    """The inbox shard of a chat: stable across processes and restarts."""
+    return zlib.crc32(f"{bot}\0{chat}".encode()) % shards
+
+
+class Inbox:
+    def __init__(self, redis: Redis, shards: int) -> None:
+        self.redis = redis
+        self.shards = shards
+
+    async def publish(self, envelope: Envelope) -> str:
+        """Store one envelope; returns once Redis has it."""
+        stream = keys.inbox(shard_of(envelope.bot, envelope.chat, self.shards))
+        entry_id = await self.redis.xadd(stream, {"d": envelope.model_dump_json()})
+        return str(entry_id)
+
+
+async def ensure_group(redis: Redis, stream: str, group: str) -> None:
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def _entries(raw: Any) -> list[Entry]:
+    out: list[Entry] = []
+    for entry_id, fields in raw or []:
+        data = fields.get("d") if fields else None
+        out.append((str(entry_id), data))
+    return out
+
+
+async def claim_pending(
+    redis: Redis, stream: str, group: str, consumer: str, count: int = 500
+) -> list[Entry]:
+    """Take over every entry still pending in ``stream`` (its owner died), in id order.
+
+    XPENDING lists them and XCLAIM (JUSTID) moves them to ``consumer``; reading the
+    consumer's own pending list (XREADGROUP from id 0) then returns them with their ids. An
+    entry deleted while pending comes back from that read as (id, {}): its data is None here,
+    and the caller simply acknowledges it. (XAUTOCLAIM is avoided: on Redis 6.2 it returns
+    such an entry as a bare nil, without its id, and its cursor can stall.)
+    """
+    start = "-"
+    while True:
+        pending = await redis.xpending_range(stream, group, min=start, max="+", count=count)
+        if not pending:
+            break
+        ids: list[str | bytes | int | memoryview] = [str(p["message_id"]) for p in pending]
+        await redis.xclaim(stream, group, consumer, 0, list(ids), justid=True)
+        if len(ids) < count:
+            break
+        start = f"({ids[-1]!s}"
+    out: list[Entry] = []
+    after = "0"
+    while True:
+        batch: Any = await redis.xreadgroup(group, consumer, {stream: after}, count=count)
+        entries = _entries(batch[0][1]) if batch else []
+        if not entries:
+            return out
+        out.extend(entries)
+        after = entries[-1][0]
+
+
+async def read_new(
+    redis: Redis, streams: list[str], group: str, consumer: str, count: int, block_ms: int
+) -> dict[str, list[Entry]]:
+    if not streams:
+        return {}
+    reply: Any = await redis.xreadgroup(
+        group, consumer, dict.fromkeys(streams, ">"), count=count, block=block_ms
+    )
+    return {str(stream): _entries(entries) for stream, entries in reply or []}
+
+
+async def ack_delete(redis: Redis, stream: str, group: str, entry_id: str) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.xack(stream, group, entry_id)
+        pipe.xdel(stream, entry_id)
+        await pipe.execute()

@@ -1,0 +1,171 @@
+"""The neutral model every adapter speaks: inbound envelopes and outbound deliveries.
+
+Stream entries hold these as JSON (one ``data`` field), readable with ``redis-cli``.
+Offsets in spans count Python characters (code points); adapters convert from and to what
+their platform counts (UTF-16 code units on Telegram).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Kind = Literal["message", "edit", "delete", "reaction", "command", "joined"]
+SpanKind = Literal[
+    "bold", "italic", "underline", "strike", "code", "pre", "link", "mention", "spoiler"
+]
+Action = Literal["send", "edit", "delete"]
+MediaKind = Literal["photo", "file", "voice", "sticker", "video", "audio"]
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def whole_text(value: str) -> str:
+    """Text that can be written out: a lone surrogate (a broken UTF-16 half, which a
+    platform's JSON can carry) becomes U+FFFD, as a client shows it, instead of making the
+    envelope impossible to store."""
+    return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+def _whole(value: object) -> object:
+    return whole_text(value) if isinstance(value, str) else value
+
+
+class Sender(_Frozen):
+    id: str  # "<platform>:<user id>", e.g. "telegram:2001" or "matrix:@ana:example.org"
+    name: str = ""
+    is_bot: bool = False
+
+    _whole_name = field_validator("name", mode="before")(_whole)
+
+
+class Span(_Frozen):
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    kind: SpanKind
+    url: str | None = None
+
+    _whole_url = field_validator("url", mode="before")(_whole)
+
+
+class MsgRef(_Frozen):
+    """A message of a configured room: the room's config id and the platform's message id."""
+
+    room: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.room}/{self.id}"
+
+
+class Media(_Frozen):
+    """What a message carries besides text. The bytes, when carried, wait in Redis under
+    ``blob`` (see bridge.model.media); when not, ``note`` says why, and copies show it instead."""
+
+    kind: MediaKind
+    name: str = ""  # the file name the sender gave, if any
+    mime: str = ""
+    size: int = Field(default=0, ge=0)  # bytes
+    width: int | None = None
+    height: int | None = None
+    emoji: str = ""  # a sticker's emoji
+    blob: str = ""  # the Redis key of the bytes; "" when they are not carried
+    note: str = ""  # why not carried, e.g. "too large to carry"
+
+    _whole_names = field_validator("name", "mime", "emoji", mode="before")(_whole)
+
+    def describe(self, reason: str = "") -> str:
+        """The honest note a copy shows in place of the media: "[photo, 12 MB, too large to
+        carry]"."""
+        parts = [f"sticker {self.emoji}".strip() if self.kind == "sticker" else self.kind]
+        if self.name and self.kind == "file":
+            parts.append(self.name)
+        if self.size:
+            parts.append(human_size(self.size))
+        why = reason or self.note
+        if why:
+            parts.append(why)
+        return "[" + ", ".join(parts) + "]"
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} bytes"
+
+
+class Quoted(_Frozen):
+    """The message a command replies to, as the platform showed it with the command (Telegram
+    does): so that ``share`` can carry a message older than the recent-messages buffer."""
+
+    message_id: str
+    sender: Sender
+    text: str = ""
+    spans: tuple[Span, ...] = ()
+    ts: float = 0.0
+
+    _whole_text = field_validator("text", mode="before")(_whole)
+
+
+class Envelope(_Frozen):
+    """One normalized inbound event from a chat."""
+
+    key: str  # stable per platform event: re-ingesting the same event gives the same key
+    kind: Kind
+    bot: str  # the config id of the bot that saw it
+    chat: str
+    topic: int | None = None
+    message_id: str  # the message; for edit, delete and reaction: the message acted upon
+    sender: Sender
+    text: str = ""
+    spans: tuple[Span, ...] = ()
+    reply_to: str | None = None  # platform id of the message this one replies to
+    reaction: str | None = None
+    command: str | None = None
+    args: str = ""
+    media: Media | None = None
+    quoted: Quoted | None = None  # a command's replied-to message, when the platform gives it
+    encrypted: bool = False
+    admin: bool = False  # the platform says the sender administers this chat (moderator right)
+    ts: float = Field(default_factory=time.time)  # when the platform says it happened
+    received: float = Field(default_factory=time.time)  # when the bridge took it in
+
+    _whole_text = field_validator("text", "args", "reaction", "command", mode="before")(_whole)
+
+
+class Delivery(_Frozen):
+    """One outbound job for one room, as the relay puts it in the bot's outbox."""
+
+    key: str  # idempotency key: one delivery, however often the entry is read
+    action: Action
+    bot: str
+    room: str
+    chat: str
+    topic: int | None = None
+    origin: MsgRef  # the origin message this copy stands for
+    reply_to: MsgRef | None = None  # the origin-level message to reply to, resolved per room
+    attribution: str = ""
+    text: str = ""
+    spans: tuple[Span, ...] = ()
+    media: Media | None = None  # the adapter sends it, or its describe() note when it cannot
+    language: str = ""  # of the target room
+    source_language: str = ""  # what the text was taken to be in
+    translated: bool = False  # text is a translation from source_language: say so
+    untranslated: bool = False  # it should have been translated and was not: say so
+    original: str = ""  # the original, shown below the translation (show_original)
+    received: float = 0.0  # when the origin envelope was taken in (relay lag)
+    notice: bool = False  # the bridge's own notice: no message map, no notice of its failure
+    pin: bool = False  # pin the copy where the platform allows (call-outs with pin: true)
+
+    # a translation provider's answer may carry a lone surrogate too
+    _whole_text = field_validator("text", "original", "attribution", mode="before")(_whole)

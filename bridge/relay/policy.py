@@ -1,0 +1,68 @@
+"""The relay policy seam: may this message cross in this circle, and reach that room?
+
+bridge.moderation implements it (shared threads, pauses, opt-outs). BasePolicy is the
+bare rule, for benchmarks of the relay alone: ``all`` circles cross, the others do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from bridge.config.models import CircleConfig, RoomConfig
+from bridge.model.envelope import Delivery, Envelope, MsgRef
+
+if TYPE_CHECKING:
+    from bridge.relay.router import Router
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a message may do: the circles it crosses in, the rooms it may reach."""
+
+    circles: frozenset[str]
+    rooms: frozenset[str]
+
+
+class Policy(Protocol):
+    async def gate(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        root: MsgRef,
+        circles: list[CircleConfig],
+        rooms: set[str],
+    ) -> Gate:
+        """Of ``circles`` (the origin room's) and ``rooms`` (theirs), which let it cross."""
+        ...
+
+    async def remember(self, envelope: Envelope, room: RoomConfig, root: MsgRef) -> None:
+        """A new message, whatever crossed: kept if a later share may need it."""
+
+    async def revise(self, envelope: Envelope, room: RoomConfig) -> None:
+        """An edit or a delete of a message."""
+
+    async def event(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+        """A reaction or the bot joining a room: what it makes (a share, a notice)."""
+        ...
+
+
+class BasePolicy:
+    async def gate(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        root: MsgRef,
+        circles: list[CircleConfig],
+        rooms: set[str],
+    ) -> Gate:
+        return Gate(frozenset(c.id for c in circles if c.relay == "all"), frozenset(rooms))
+
+    async def remember(self, envelope: Envelope, room: RoomConfig, root: MsgRef) -> None:
+        return None
+
+    async def revise(self, envelope: Envelope, room: RoomConfig) -> None:
+        return None
+
+    async def event(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+        return []

@@ -1,0 +1,315 @@
+"""The relay pipeline: one inbound envelope in, the deliveries it makes out.
+
+drop own/looped/unconfigured -> commands (seam) -> circle policy -> translate once per target
+language (seam) -> attribute -> one Delivery per target room, plus the origin's map record.
+No platform library types here: adapters render deliveries for their platform.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import cast
+
+from redis.asyncio import Redis
+
+from bridge.commands.registry import dispatch, load_handlers
+from bridge.config.models import CircleConfig, Config, RoomConfig
+from bridge.infra.metrics import MESSAGES_IN
+from bridge.model import keys
+from bridge.model.envelope import Action, Delivery, Envelope, MsgRef, Span, SpanKind
+from bridge.model.platforms import Platform
+from bridge.moderation.policy import ModerationPolicy
+from bridge.relay.attribution import attribution, notice, notice_in
+from bridge.relay.policy import Policy
+from bridge.relay.translate import PassThrough, Translator
+from translation.protect import Mark
+from translation.translator import Result
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """What one envelope comes to. ``reason`` says why nothing crossed, for logs (no text)."""
+
+    envelope: Envelope | None
+    deliveries: list[Delivery] = field(default_factory=list)
+    origin: MsgRef | None = None
+    record: dict[str, str] = field(default_factory=dict)  # origin map record, ids only
+    reason: str = ""
+
+
+def parse_ref(value: str | None) -> MsgRef | None:
+    if not value:
+        return None
+    room, _, message_id = value.partition("/")
+    return MsgRef(room=room, id=message_id) if message_id else None
+
+
+class MapReader:
+    """Reads of the message map the relay needs: which origin a message stands for."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        load_handlers()
+
+    async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]:
+        """The origin a message of ``room`` stands for (itself, or the origin of a copy), and
+        that origin's thread root when it is known."""
+        copy_of = cast(str | None, await self.redis.get(keys.copy(room, message_id)))
+        ref = parse_ref(copy_of) or MsgRef(room=room, id=message_id)
+        root = cast(str | None, await self.redis.hget(keys.origin(ref.room, ref.id), ".root"))
+        return ref, parse_ref(root)
+
+
+class Router:
+    def __init__(
+        self,
+        config: Config,
+        platforms: dict[str, Platform],
+        redis: Redis,
+        *,
+        policy: Policy | None = None,
+        translator: Translator | None = None,
+    ) -> None:
+        self.config = config
+        self.policy: Policy = policy or ModerationPolicy(config, redis)
+        self.translator = translator or PassThrough()
+        self.maps = MapReader(redis)
+        self.platform_of = {b.id: b.platform for b in config.bots}
+        self.rooms = {r.id: r for r in config.rooms}
+        self._by_chat: dict[tuple[str, str, int | None], RoomConfig] = {
+            (r.bot, r.chat, r.topic): r for r in config.rooms
+        }
+        self.own: set[str] = set()
+        self.may_encrypt: set[str] = set()  # bots whose rooms can be end-to-end encrypted
+        for bot in config.bots:
+            platform = platforms.get(bot.platform)
+            identity = platform.identity(bot) if platform else None
+            if identity:
+                self.own.add(identity)
+            if platform is not None and platform.encryption:
+                self.may_encrypt.add(bot.id)
+        self.circles_of: dict[str, list[str]] = {r.id: [] for r in config.rooms}
+        self.circles = {c.id: c for c in config.circles}
+        for circle in config.circles:
+            for room_id in circle.rooms:
+                self.circles_of[room_id].append(circle.id)
+        self.key = (
+            config.pseudonym_key.get_secret_value().encode() if config.pseudonym_key else None
+        )
+        self.redis = redis
+
+    def room_of(self, envelope: Envelope) -> RoomConfig | None:
+        """The configured room an envelope comes from: the chat's topic, else the whole chat."""
+        found = self._by_chat.get((envelope.bot, envelope.chat, envelope.topic))
+        if found is None and envelope.topic is not None:
+            found = self._by_chat.get((envelope.bot, envelope.chat, None))
+        return found
+
+    async def plan(self, envelope: Envelope, batch: MutableMapping[MsgRef, MsgRef]) -> Plan:
+        """``batch`` maps origins planned recently (maybe not committed yet) to their roots."""
+        room = self.room_of(envelope)
+        if room is None:
+            return Plan(envelope, reason="unconfigured chat")
+        if envelope.kind == "joined":  # the bot itself was added to a configured room
+            return Plan(envelope, await self.policy.event(self, envelope, room), reason="joined")
+        if envelope.sender.is_bot or envelope.sender.id in self.own:
+            return Plan(envelope, reason="from a bot")
+        if envelope.kind == "command":  # commands never cross; they act and answer here
+            return Plan(envelope, await dispatch(self, envelope, room), reason="command")
+        if envelope.kind == "reaction":
+            return Plan(envelope, await self.policy.event(self, envelope, room), reason="reaction")
+        origin = MsgRef(room=room.id, id=envelope.message_id)
+        if envelope.kind == "message":
+            return await self._message(envelope, room, origin, batch)
+        return await self._follow_up(envelope, room, origin)
+
+    async def _message(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        origin: MsgRef,
+        batch: MutableMapping[MsgRef, MsgRef],
+    ) -> Plan:
+        parent: MsgRef | None = None
+        root = origin
+        if envelope.reply_to:
+            local = MsgRef(room=room.id, id=envelope.reply_to)
+            if local in batch:
+                parent, root = local, batch[local]
+            else:
+                parent, parent_root = await self.maps.canonical(room.id, envelope.reply_to)
+                root = batch.get(parent) or parent_root or parent
+        batch[origin] = root
+        MESSAGES_IN.labels(room.id, self.platform_of[room.bot]).inc()
+        record = {".sender": envelope.sender.id, ".root": str(root), ".ts": str(int(envelope.ts))}
+        plan = Plan(envelope, origin=origin, record=record)
+        await self.policy.remember(envelope, room, root)
+        if not room.send:
+            plan.reason = "send-only room is receive-only"
+            return plan
+        targets = await self._targets(envelope, room, root, policy=True)
+        held = await self._unencrypted(envelope, targets)
+        if held:
+            plan.deliveries.extend(await self._held_notice(room, root, held))
+        if not targets:
+            plan.reason = "no circle lets it cross"
+            return plan
+        plan.deliveries += await self._render(envelope, room, origin, targets, "send", parent)
+        return plan
+
+    async def _follow_up(self, envelope: Envelope, room: RoomConfig, origin: MsgRef) -> Plan:
+        """An edit or a delete goes wherever a copy may be, whatever the policy says now
+        (a fixed date, a retraction): the deliverer skips rooms where no copy was made."""
+        plan = Plan(envelope, origin=origin)
+        await self.policy.revise(envelope, room)
+        targets = await self._targets(envelope, room, origin, policy=False)
+        await self._unencrypted(envelope, targets)
+        action: Action = "edit" if envelope.kind == "edit" else "delete"
+        plan.deliveries = await self._render(envelope, room, origin, targets, action, None)
+        return plan
+
+    async def _targets(
+        self, envelope: Envelope, room: RoomConfig, root: MsgRef, *, policy: bool
+    ) -> dict[str, tuple[RoomConfig, str, CircleConfig]]:
+        """Target room id -> (room, attribution, circle), by the first circle linking them."""
+        circles = [self.circles[c] for c in self.circles_of[room.id]]
+        if policy:  # one round trip to Redis for every circle and room of this message
+            reachable = {r for c in circles for r in c.rooms if r != room.id}
+            gate = await self.policy.gate(envelope, room, root, circles, reachable)
+            circles = [c for c in circles if c.id in gate.circles]
+        targets: dict[str, tuple[RoomConfig, str, CircleConfig]] = {}
+        platform = self.platform_of[room.bot]
+        for circle in circles:
+            credit = attribution(circle, room, platform, envelope.sender, self.key)
+            for other in circle.rooms:
+                target = self.rooms[other]
+                if other == room.id or not target.receive or other in targets:
+                    continue
+                if policy and other not in gate.rooms:
+                    continue
+                targets[other] = (target, credit, circle)
+        return targets
+
+    async def replan(self, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+        """The deliveries a remembered message makes now (after a share). Rooms that have
+        its copy already get none: the delivery keys are the ones it had the first time."""
+        origin = MsgRef(room=room.id, id=envelope.message_id)
+        parent: MsgRef | None = None
+        root = origin
+        if envelope.reply_to:
+            parent, parent_root = await self.maps.canonical(room.id, envelope.reply_to)
+            root = parent_root or parent
+        if envelope.sender.is_bot or envelope.sender.id in self.own or not room.send:
+            return []
+        targets = await self._targets(envelope, room, root, policy=True)
+        await self._unencrypted(envelope, targets)
+        copied = await self.redis.hkeys(keys.origin(origin.room, origin.id))
+        for room_id in copied:  # it crossed there before: no second copy
+            targets.pop(str(room_id), None)
+        return await self._render(envelope, room, origin, targets, "send", parent)
+
+    def circles_of_room(self, room_id: str) -> list[CircleConfig]:
+        return [self.circles[c] for c in self.circles_of.get(room_id, [])]
+
+    def command_prefix(self, room: RoomConfig) -> str:
+        """How members of this room type a command."""
+        return "!" if self.platform_of[room.bot] == "matrix" else "/"
+
+    async def notice_to(self, room: RoomConfig, text: str, answering: Envelope) -> Delivery:
+        """A fixed text for ``room``, in its language (translated once, then cached), as a
+        reply to ``answering``."""
+        results = await self.translator.translate(text, "en", {room.language})
+        result = results.get(room.language)
+        translated = result.text if result is not None and result.status == "translated" else text
+        key = f"answer:{answering.key}:{uuid.uuid4().hex[:8]}"
+        return notice_in(room, translated, key=key, reply_to=answering.message_id)
+
+    async def _unencrypted(
+        self, envelope: Envelope, targets: dict[str, tuple[RoomConfig, str, CircleConfig]]
+    ) -> list[RoomConfig]:
+        """Takes out of ``targets`` the rooms an encrypted message may not reach: any room not
+        known to be encrypted, unless the circle allows unencrypted ones. Returns them."""
+        if not envelope.encrypted:
+            return []
+        held = []
+        for room_id, (target, _, circle) in list(targets.items()):
+            if circle.allow_unencrypted or await self._encrypted(target):
+                continue
+            del targets[room_id]
+            held.append(target)
+        return held
+
+    async def _encrypted(self, room: RoomConfig) -> bool:
+        """Whether the room's bot has seen it encrypted (adapters keep the set)."""
+        if room.bot not in self.may_encrypt:
+            return False
+        found = await self.redis.sismember(keys.bot_state(room.bot, "encrypted"), room.chat)
+        return bool(found)
+
+    async def _held_notice(
+        self, room: RoomConfig, root: MsgRef, held: list[RoomConfig]
+    ) -> list[Delivery]:
+        """Say once per thread (a day) why an encrypted thread did not reach some rooms."""
+        if not await self.redis.set(keys.notified(f"unencrypted:{root}"), 1, nx=True, ex=86400):
+            return []
+        labels = ", ".join(r.label for r in held)
+        text = (
+            f"A thread from {room.label}, an end-to-end-encrypted room, was not carried to "
+            f"{labels}: they are not encrypted, and the circle does not set "
+            "allow_unencrypted: true."
+        )
+        return [notice(self.config, text, room.id, key=f"notice:unencrypted:{root}")]
+
+    async def _render(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        origin: MsgRef,
+        targets: dict[str, tuple[RoomConfig, str, CircleConfig]],
+        action: Action,
+        parent: MsgRef | None,
+    ) -> list[Delivery]:
+        results: dict[str, Result] = {}
+        if action != "delete" and targets:
+            languages = {target.language for target, _, _ in targets.values()}
+            marks = [Mark(sp.start, sp.end, sp.kind, sp.url) for sp in envelope.spans]
+            results = await self.translator.translate(
+                envelope.text, room.language, languages, marks, tag=str(origin)
+            )
+        out = []
+        for target, credit, circle in targets.values():
+            result = results.get(target.language)
+            text = result.text if result else ""
+            spans = tuple(
+                Span(start=m.start, end=m.end, kind=cast(SpanKind, m.kind), url=m.url)
+                for m in (result.marks if result else ())
+            )
+            translated = result is not None and result.status == "translated"
+            out.append(
+                Delivery(
+                    key=f"{envelope.key}>{target.id}",
+                    action=action,
+                    bot=target.bot,
+                    room=target.id,
+                    chat=target.chat,
+                    topic=target.topic,
+                    origin=origin,
+                    reply_to=parent,
+                    attribution=credit if action != "delete" else "",
+                    text=text,
+                    spans=spans,
+                    media=envelope.media if action != "delete" else None,
+                    language=target.language,
+                    source_language=result.source if result else room.language,
+                    translated=translated,
+                    untranslated=result is not None and result.status == "failed",
+                    original=envelope.text if translated and circle.show_original else "",
+                    received=envelope.received,
+                )
+            )
+        return out

@@ -1,0 +1,84 @@
+"""The relay's translation: built from the config, or a pass-through when it is not wanted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+from bridge.config.models import Config
+from bridge.infra.metrics import TRANSLATIONS
+from bridge.model import keys
+from translation.cache import TranslationCache
+from translation.detect import Detector
+from translation.glossary import Glossary, load_glossary
+from translation.protect import Mark
+from translation.providers import LibreTranslate, Provider, third_party
+from translation.translator import ChainTranslator, Result
+
+
+class Translator(Protocol):
+    async def translate(
+        self,
+        text: str,
+        source: str,
+        targets: set[str],
+        marks: Sequence[Mark] = (),
+        tag: str | None = None,
+    ) -> dict[str, Result]:
+        """``text`` (in ``source``) in every language of ``targets``, each translated once."""
+        ...
+
+    async def purge(self, tag: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class PassThrough:
+    """Every room gets the original, as it is (core tests, and benches of the relay alone)."""
+
+    async def translate(
+        self,
+        text: str,
+        source: str,
+        targets: set[str],
+        marks: Sequence[Mark] = (),
+        tag: str | None = None,
+    ) -> dict[str, Result]:
+        return dict.fromkeys(targets, Result(text, "original", source, tuple(marks)))
+
+    async def purge(self, tag: str) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def build_translator(config: Config, redis: Redis | None) -> ChainTranslator:
+    """The configured chain. With no providers, every message crosses untranslated, noted."""
+    tr = config.translation
+    providers: list[Provider] = []
+    for p in tr.providers:
+        key = p.api_key.get_secret_value() if p.api_key else None
+        if p.canonical_name == "libretranslate":
+            assert p.url is not None
+            providers.append(LibreTranslate(p.url, key, tr.timeout_s))
+        else:
+            providers.append(
+                third_party(p.canonical_name, api_key=key, region=p.region, timeout_s=tr.timeout_s)
+            )
+    ttl = config.retention.translation_cache_days * 86400
+    cache = TranslationCache(redis, keys.TRANSLATION_CACHE, ttl) if redis is not None else None
+    glossary = load_glossary(tr.glossary) if tr.glossary else Glossary()
+    detector = Detector({r.language for r in config.rooms})
+    chain = ChainTranslator(providers, cache=cache, glossary=glossary, detector=detector)
+    chain.stats.observe = _count
+    return chain
+
+
+_OUTCOME = {"calls": "called", "hits": "cached", "failures": "failed"}
+
+
+def _count(provider: str, kind: str) -> None:
+    TRANSLATIONS.labels(provider, _OUTCOME[kind]).inc()
