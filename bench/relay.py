@@ -42,7 +42,7 @@ from bridge.infra.bus import ensure_group, shard_of  # noqa: E402
 from bridge.infra.connection import make_client  # noqa: E402
 from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
 from bridge.model.envelope import Envelope, Sender  # noqa: E402
-from bridge.model.platforms import platforms  # noqa: E402
+from bridge.model.platforms import load_all  # noqa: E402
 from bridge.relay.router import Router  # noqa: E402
 from bridge.relay.worker import _COMMIT as COMMIT_SCRIPT  # noqa: E402
 from bridge.relay.worker import RelayWorker  # noqa: E402
@@ -93,7 +93,9 @@ async def fill(r: Redis, n: int) -> None:
 async def delivery_payload(r: Redis) -> str:
     """A delivery exactly as the relay writes it, so that the baselines move the same bytes."""
     loaded = load_config_text(CONFIG, Path("bench.yaml"), {})
-    plan = await Router(loaded.config, platforms(), r).plan(envelope(0), {})
+    plan = await Router(loaded.config, load_all(b.platform for b in loaded.config.bots), r).plan(
+        envelope(0), {}
+    )
     return plan.deliveries[0].model_dump_json(exclude_defaults=True)
 
 
@@ -255,7 +257,7 @@ async def main() -> None:
         server.start()
         try:
             r = make_client(server.url)  # the client translocal uses (hiredis packing)
-            router = Router(loaded.config, platforms(), r)
+            router = Router(loaded.config, load_all(b.platform for b in loaded.config.bots), r)
 
             def make() -> RelayWorker:
                 return RelayWorker(

@@ -21,13 +21,13 @@ from bridge.config.load import LoadedConfig
 from bridge.config.models import Config
 from bridge.infra.bus import Inbox
 from bridge.infra.connection import RedisHandle, open_redis
-from bridge.infra.logs import add_secrets
 from bridge.infra.metrics import OUTBOX_DEPTH, OpsServer
 from bridge.infra.schema import upgrade
 from bridge.model import keys
 from bridge.model.envelope import Delivery
-from bridge.model.platforms import platforms
+from bridge.model.platforms import load_all
 from bridge.model.ports import Bot, BotContext
+from bridge.model.redaction import add_secrets
 from bridge.relay.attribution import notice
 from bridge.relay.deliverer import Deliverer
 from bridge.relay.router import Router
@@ -73,6 +73,7 @@ async def _nothing() -> None:
 
 
 AOF_REWRITE_S = 3600.0
+HEALTH_WAIT_S = 5.0  # the longest /healthz waits for one bot to say how it is
 
 
 async def _rewrite_hourly(redis: Any, stop: asyncio.Event) -> None:
@@ -127,7 +128,7 @@ class App:
         cfg = self.config
         redis = handle.client
         map_ttl = cfg.retention.message_map_days * 86400
-        known = platforms()
+        known = load_all(b.platform for b in cfg.bots)
         parts: list[Part] = []
         ingress: list[Part] = []
         if self._wants("bots"):
@@ -193,9 +194,7 @@ class App:
 
     async def _close_bots(self) -> None:
         for bot in self.bots.values():
-            close = getattr(bot, "close", None)
-            if callable(close):
-                await close()
+            await bot.close()
 
     async def health(self) -> list[str]:
         """What is not well, one line each; empty when Redis answers and every bot is
@@ -207,8 +206,10 @@ class App:
         except Exception as exc:
             problems.append(f"redis: not answering ({type(exc).__name__})")
         for bot_id, bot in self.bots.items():
-            health = getattr(bot, "health", None)
-            trouble = health() if callable(health) else None
+            try:
+                trouble = await asyncio.wait_for(bot.health(), HEALTH_WAIT_S)
+            except TimeoutError:
+                trouble = f"no answer within {HEALTH_WAIT_S:.0f} s"
             if trouble:
                 problems.append(f"bot {bot_id}: {trouble}")
         return problems

@@ -10,7 +10,7 @@ from bridge.config.load import LoadedConfig
 from bridge.infra.connection import open_redis
 from bridge.infra.schema import LATEST, current_version
 from bridge.model.errors import ServiceUnavailable
-from bridge.model.platforms import platforms
+from bridge.model.platforms import load
 
 OK, WARN, FAIL, SKIP = "ok", "warning", "FAILED", "unchecked"
 
@@ -65,10 +65,10 @@ async def run_check(loaded: LoadedConfig) -> int:
                 rows.append(Row("schema", OK, f"version {version}{behind}"))
         finally:
             await handle.close()
-    known = platforms()
     for bot in cfg.bots:
         rooms = cfg.rooms_of(bot.id)
-        checker = known[bot.platform].check_rooms
+        platform = load(bot.platform)
+        checker = platform.check_rooms if platform else None
         if checker is None:
             rows += [
                 Row(f"room {r.id}", SKIP, f"{bot.platform} chat {r.chat}: cannot be checked yet")

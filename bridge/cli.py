@@ -22,8 +22,9 @@ import click
 
 from bridge.app import ROLES, App
 from bridge.config.load import LoadedConfig, load_config
-from bridge.infra.logs import add_secrets, setup_logging
+from bridge.infra.logs import setup_logging
 from bridge.model.errors import ConfigError, TranslocalError
+from bridge.model.redaction import add_secrets
 
 log = logging.getLogger("translocal")
 

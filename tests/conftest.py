@@ -15,7 +15,8 @@ import pytest
 import redis.asyncio
 
 from bridge.infra.embedded_redis import EmbeddedRedis
-from bridge.infra.logs import install_redaction, known_secrets
+from bridge.infra.logs import install_redaction
+from bridge.model.redaction import known_secrets
 from tests.helpers import BODY_CANARY
 from tests.memory_bot import NETWORK
 

@@ -13,12 +13,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bridge.config.models import BotSettings
 from bridge.model import keys
 from bridge.model.envelope import Delivery, Envelope, Media, Sender, Span
 from bridge.model.media import MediaStore
 from bridge.model.platforms import Platform, register
 from bridge.model.ports import BotContext, Job, PermanentFailure, RetryLater
+from bridge.model.settings import BotSettings
 from bridge.relay.attribution import footer
 
 
@@ -104,6 +104,8 @@ class MemoryBot:
         self.identity = f"memory:{self.id}"
         self._ids = itertools.count(1)
         self.faults: list[Exception] = []  # raised by the next deliver() calls, in order
+        self.trouble: str | None = None
+        self.closed = False
 
     async def start(self) -> None:
         self.network.bots[self.id] = self
@@ -113,6 +115,12 @@ class MemoryBot:
 
     async def stop(self) -> None:
         return None
+
+    async def close(self) -> None:
+        self.closed = True
+
+    async def health(self) -> str | None:
+        return self.trouble  # a test sets it to play an unreachable platform
 
     def _chat(self, chat: str) -> dict[str, ChatMessage]:
         return self.network.chats.setdefault(chat, {})

@@ -7,9 +7,9 @@ from typing import Literal, cast
 
 from pydantic import Field, field_validator, model_validator
 
-from bridge.config.models import BotSettings, RoomConfig, Secret
 from bridge.model.platforms import Platform, RoomCheck, register
 from bridge.model.ports import Bot, BotContext
+from bridge.model.settings import BotSettings, RoomConfig, Secret
 
 
 class MatrixSettings(BotSettings):

@@ -135,6 +135,12 @@ class MatrixBot:
         if self.client is not None and not self._in_flight:
             await self.client.close()  # else the last delivery in flight closes it
 
+    async def close(self) -> None:
+        return None  # stop() and the last delivery in flight close the client
+
+    async def health(self) -> str | None:
+        return None
+
     def _sync_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("matrix bot %s: the sync loop stopped on an error", self.id,

@@ -20,10 +20,10 @@ from nio import (
 )
 
 from bots.matrix.session import client_config, password_login
-from bridge.config.models import BotSettings, RoomConfig
-from bridge.infra.logs import add_secrets
 from bridge.model.errors import ServiceUnavailable
 from bridge.model.platforms import RoomCheck
+from bridge.model.redaction import add_secrets
+from bridge.model.settings import BotSettings, RoomConfig
 
 
 async def check_rooms(settings: BotSettings, rooms: list[RoomConfig]) -> list[RoomCheck]:

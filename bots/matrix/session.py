@@ -22,8 +22,8 @@ import httpx
 from aiohttp import ClientError
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, WhoamiResponse
 
-from bridge.infra.logs import add_secrets
 from bridge.model.errors import ServiceUnavailable
+from bridge.model.redaction import add_secrets
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Literal, cast
 from pydantic import Field, field_validator, model_validator
 from telegram.constants import ReactionEmoji
 
-from bridge.config.models import BotSettings, RoomConfig, Secret
 from bridge.model.platforms import Platform, RoomCheck, register
 from bridge.model.ports import Bot, BotContext
+from bridge.model.settings import BotSettings, RoomConfig, Secret
 
 OFFICIAL_API = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")

@@ -146,7 +146,7 @@ class TelegramBot:
                 f"telegram bot {self.id}: the Bot API is unreachable ({exc})"
             ) from None
 
-    def health(self) -> str | None:
+    async def health(self) -> str | None:
         """None when connected; else why not (for /healthz)."""
         return self._trouble
 

@@ -10,8 +10,8 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bots.telegram import chat_id
-from bridge.config.models import BotSettings, RoomConfig
 from bridge.model.platforms import RoomCheck
+from bridge.model.settings import BotSettings, RoomConfig
 
 PRIVACY_FIX = (
     "privacy mode is on, so the bot sees only commands: in @BotFather send /setprivacy, "

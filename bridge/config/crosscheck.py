@@ -122,6 +122,18 @@ def crosscheck(data: dict[str, Any], known: dict[str, Platform]) -> list[ConfigP
                     )
                     break
 
+    for key in ("moderators", "organizers"):
+        for j, person in _names(data.get(key)):
+            scheme, sep, _ = person.partition(":")
+            if not sep:
+                continue  # the model says what shape it needs
+            platform = known.get(scheme)
+            if platform is None:
+                shapes = " or ".join(f"'{p.name}:{p.person_hint}'" for p in known.values())
+                out.append(ConfigProblem(f"{key}[{j}]", f"{person!r} is not {shapes}"))
+            elif (why := platform.person(person)) is not None:
+                out.append(ConfigProblem(f"{key}[{j}]", why))
+
     if uses_pseudonym and not data.get("pseudonym_key"):
         out.append(ConfigProblem("pseudonym_key", "is required because a circle uses {pseudonym}"))
 

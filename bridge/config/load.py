@@ -22,7 +22,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from bridge.config.crosscheck import crosscheck
 from bridge.config.models import BotSettings, Config
 from bridge.model.errors import ConfigError, ConfigProblem
-from bridge.model.platforms import platforms
+from bridge.model.platforms import available, load, loaded
 from translation.glossary import GlossaryError, load_glossary
 
 Path_ = tuple[str | int, ...]
@@ -193,17 +193,16 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 def _validate_bots(raw: Any, problems: list[ConfigProblem]) -> list[BotSettings]:
     if not isinstance(raw, list):
         return []
-    known = platforms()
     bots: list[BotSettings] = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
             problems.append(ConfigProblem(f"bots[{i}]", "must be a mapping with id and platform"))
             continue
         name = item.get("platform")
-        platform = known.get(name) if isinstance(name, str) else None
+        platform = load(name) if isinstance(name, str) else None
         bot_id = str(item.get("id", f"#{i}"))
         if platform is None:
-            choices = ", ".join(sorted(known))
+            choices = ", ".join(available())
             what = "is required" if name is None else f"{name!r} is not a known platform"
             problems.append(ConfigProblem(f"bots[{i}].platform", f"{what} (known: {choices})"))
             bots.append(BotSettings.model_construct(id=bot_id, platform=str(name)))
@@ -297,7 +296,12 @@ def load_config_text(text: str, file: Path, env: Mapping[str, str]) -> LoadedCon
         problems.extend(
             p for p in _pydantic_problems(exc, (), Config) if not p.path.startswith("bots[")
         )
-    problems.extend(crosscheck(data, platforms()))
+    for key in ("moderators", "organizers"):  # their platforms' adapters check person ids
+        people = data.get(key)
+        for person in people if isinstance(people, list) else []:
+            if isinstance(person, str) and ":" in person:
+                load(person.partition(":")[0])
+    problems.extend(crosscheck(data, loaded()))
     # in the order of the file, so that they can be fixed top to bottom
     problems = sorted(_with_lines(problems, lines), key=lambda p: p.line or 0)
     if problems or config is None:

@@ -1,8 +1,8 @@
 """Typed configuration: the table in design.md, as pydantic models with its defaults.
 
 Field-level rules live here. Rules that relate one part of the file to another (a room names
-an existing bot, ids are unique, ...) live in ``bridge.config.crosscheck`` so that they run even when
-some fields are invalid; the loader (``bridge.config.load``) reports both kinds together.
+an existing bot, ids are unique, ...) live in ``bridge.config.crosscheck`` so that they run
+even when some fields are invalid; the loader (``bridge.config.load``) reports both kinds together.
 """
 
 from __future__ import annotations
@@ -12,78 +12,31 @@ import string
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     field_validator,
     model_validator,
 )
 
-from translation.languages import check_language
-
-# Values people leave in from a template. A secret that still holds one is an error, not a
-# warning: the bridge would only fail later, at the platform, with a vaguer message.
-_PLACEHOLDERS = re.compile(
-    r"^(changeme|change[-_ ]?me|replace[-_ ]?me|todo|xxx+|\.\.\.|<.*>|your[-_ ].*|secret|"
-    r"password|token|api[-_]?key|123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11)$",
-    re.IGNORECASE,
+from bridge.model.settings import (
+    BotSettings,
+    Identifier,
+    Language,
+    Model,
+    RoomConfig,
+    Secret,
+    Timezone,
 )
 
-
-def _not_placeholder(value: SecretStr) -> SecretStr:
-    raw = value.get_secret_value()
-    if not raw.strip():
-        raise ValueError("is empty")
-    if _PLACEHOLDERS.match(raw.strip()):
-        raise ValueError("still holds a placeholder value; put the real secret in the environment")
-    return value
+__all__ = ["BotSettings", "Config", "RoomConfig", "Secret"]
 
 
-Secret = Annotated[SecretStr, AfterValidator(_not_placeholder)]
-
-
-def _check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not a known timezone") from None
-    return name
-
-
-Language = Annotated[str, AfterValidator(check_language)]
-Timezone = Annotated[str, AfterValidator(_check_timezone)]
-Identifier = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-]
-
-
-def _chat_to_str(value: Any) -> Any:
-    # An unquoted Telegram id is read by YAML as an integer; keep every chat as a string.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BotSettings(_Model):
-    """What every bot has. Each platform adapter subclasses this with its own settings."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: Identifier
-    platform: str
-
-
-class SentinelConfig(_Model):
+class SentinelConfig(Model):
     master: str = Field(min_length=1)
     hosts: list[str] = Field(min_length=1)
     password: Secret | None = None
@@ -98,7 +51,7 @@ class SentinelConfig(_Model):
         return hosts
 
 
-class RedisConfig(_Model):
+class RedisConfig(Model):
     url: str = ""
     sentinel: SentinelConfig | None = None
     shards: int = Field(default=16, ge=1, le=1024)
@@ -121,18 +74,6 @@ class RedisConfig(_Model):
         return not self.url and self.sentinel is None
 
 
-class RoomConfig(_Model):
-    id: Identifier
-    bot: str
-    chat: Annotated[str, BeforeValidator(_chat_to_str), Field(min_length=1)]
-    language: Language
-    label: str = Field(min_length=1, max_length=64)
-    timezone: Timezone = "UTC"
-    topic: int | None = Field(default=None, ge=1)
-    send: bool = True
-    receive: bool = True
-
-
 ATTRIBUTION_FIELDS = frozenset({"name", "room", "platform", "pseudonym"})
 
 
@@ -152,7 +93,7 @@ def _check_template(template: str) -> str:
     return template
 
 
-class CircleConfig(_Model):
+class CircleConfig(Model):
     id: Identifier
     rooms: list[str] = Field(min_length=2)
     relay: Literal["all", "moderated", "tagged"] = "moderated"
@@ -178,22 +119,17 @@ class CircleConfig(_Model):
 
 
 def _check_person(value: str) -> str:
+    # the shape only; each platform checks its own ids (bridge.config.crosscheck)
     platform, sep, who = value.partition(":")
-    if not sep or not who:
-        raise ValueError(f"{value!r} is not 'telegram:<user id>' or 'matrix:<mxid>'")
-    if platform == "telegram" and not who.isdigit():
-        raise ValueError(f"{value!r}: a Telegram user id is a number")
-    if platform == "matrix" and not re.fullmatch(r"@[^:\s]+:\S+", who):
-        raise ValueError(f"{value!r}: a Matrix user id looks like @name:server")
-    if platform not in ("telegram", "matrix"):
-        raise ValueError(f"{value!r} is not 'telegram:<user id>' or 'matrix:<mxid>'")
+    if not sep or not platform or not who:
+        raise ValueError(f"{value!r} is not '<platform>:<user id>', e.g. 'telegram:123456'")
     return value
 
 
 Person = Annotated[str, AfterValidator(_check_person)]
 
 
-class RetentionConfig(_Model):
+class RetentionConfig(Model):
     message_map_days: int = Field(default=7, ge=1, le=3650)
     audit_days: int = Field(default=90, ge=1, le=3650)
     translation_cache_days: int = Field(default=7, ge=0, le=3650)
@@ -203,7 +139,7 @@ class RetentionConfig(_Model):
 PROVIDER_NAMES = ("libretranslate", "libre", "google", "deepl", "microsoft", "mymemory")
 
 
-class ProviderConfig(_Model):
+class ProviderConfig(Model):
     name: Literal["libretranslate", "libre", "google", "deepl", "microsoft", "mymemory"]
     url: str | None = None
     api_key: Secret | None = None
@@ -226,7 +162,7 @@ class ProviderConfig(_Model):
         return "libretranslate" if self.name == "libre" else self.name
 
 
-class TranslationConfig(_Model):
+class TranslationConfig(Model):
     providers: list[ProviderConfig] = Field(default_factory=list)
     timeout_s: float = Field(default=8.0, gt=0, le=120)
     glossary: Path | None = None
@@ -254,7 +190,7 @@ def _check_cron(value: str) -> str:
     return value
 
 
-class CalloutConfig(_Model):
+class CalloutConfig(Model):
     id: Identifier
     circles: list[str] = Field(default_factory=list)
     rooms: list[str] = Field(default_factory=list)
@@ -276,7 +212,7 @@ class CalloutConfig(_Model):
         return self
 
 
-class Config(_Model):
+class Config(Model):
     data_dir: Path = Path("./translocal-data")
     redis: RedisConfig = Field(default_factory=RedisConfig)
     bots: list[BotSettings] = Field(min_length=1)

@@ -8,35 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-REDACTED = "***"
-
-# Tokens recognizable by shape, whether or not they are in the config.
-_SHAPES = [
-    (re.compile(r"(/bot|/file/bot)\d+:[A-Za-z0-9_-]+"), r"\1" + REDACTED),
-    (re.compile(r"(?<!\d)\d{6,}:[A-Za-z0-9_-]{30,}"), REDACTED),  # a Bot API token, anywhere
-    (re.compile(r"\bsy[td]_[A-Za-z0-9_-]{10,}"), REDACTED),  # a Synapse access/device token
-    (re.compile(r"(access_token=|api_key=|auth_key=|password=)[^&\s\"']+", re.I), r"\1" + REDACTED),
-    (re.compile(r"(Authorization:?\s*(?:Bearer|Basic)\s+)\S+", re.I), r"\1" + REDACTED),
-    (re.compile(r"((?:redis|rediss)://[^:/@\s]*:)[^@\s]+@"), r"\1" + REDACTED + "@"),
-]
-
-
-class Redactor:
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        for pattern, replacement in _SHAPES:
-            text = pattern.sub(replacement, text)
-        return text
+from bridge.model.redaction import Redactor, add_secrets, on_change, redact
 
 
 class _RedactingFormatter(logging.Formatter):
@@ -63,7 +39,6 @@ class JsonFormatter(logging.Formatter):
 
 
 _handler: logging.Handler | None = None
-_redact = Redactor()
 _factory_installed = False
 
 
@@ -81,7 +56,7 @@ def install_redaction() -> None:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the handler to report
             return record
-        clean = _redact(message)
+        clean = redact(message)
         if clean != message or record.args:
             record.msg, record.args = clean, ()
         return record
@@ -92,8 +67,8 @@ def install_redaction() -> None:
 
 def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Install one stderr handler on the root logger (replacing an earlier one of ours)."""
-    global _handler, _redact
-    _redact = Redactor([*_redact.secrets, *secrets])
+    global _handler
+    add_secrets(secrets)
     install_redaction()
     inner: logging.Formatter
     if fmt == "json":
@@ -129,17 +104,10 @@ def teardown_logging() -> None:
         _handler = None
 
 
-def add_secrets(secrets: Iterable[str]) -> None:
-    """Teach the redaction more secrets (once the config is loaded)."""
-    global _redact
-    _redact = Redactor([*_redact.secrets, *secrets])
-    if _handler is None:
-        return
-    formatter = _handler.formatter
-    if isinstance(formatter, _RedactingFormatter):
-        formatter.redact = _redact
+def _follow(redactor: Redactor) -> None:
+    """Keep our handler's formatter redacting what the redaction knows now."""
+    if _handler is not None and isinstance(_handler.formatter, _RedactingFormatter):
+        _handler.formatter.redact = redactor
 
 
-def known_secrets() -> list[str]:
-    """The secrets the redaction knows (for tests that check whole runs' logs)."""
-    return list(_redact.secrets)
+on_change(_follow)

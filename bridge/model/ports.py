@@ -1,6 +1,10 @@
 """The ports adapters implement: the Bot protocol, what a bot is given, and delivery errors.
 
 ``bots/`` implements these; the bridge only ever sees them, never a platform library's types.
+A bot is built by its platform's factory from a ``BotContext`` typed with its own settings
+model, and is driven by the composition root in this order: ``start`` (updates begin to
+flow through ``emit``), ``deliver`` (any number, from its deliverer), ``stop`` (no more
+updates), then ``close`` once its deliverer has drained. ``health`` is asked by /healthz.
 """
 
 from __future__ import annotations
@@ -8,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from redis.asyncio import Redis
 
-from bridge.config.models import BotSettings, RoomConfig
 from bridge.model.envelope import Delivery, Envelope
+from bridge.model.settings import BotSettings, RoomConfig
 
 Emit = Callable[[Envelope], Awaitable[object]]
+S = TypeVar("S", bound=BotSettings)
 
 
 @dataclass(frozen=True)
@@ -27,23 +32,22 @@ class Job:
     copies: tuple[str, ...] = ()  # for edit and delete: the ids of the copy's parts
 
 
+async def _no_notice(text: str) -> None:
+    return None
+
+
 @dataclass
-class BotContext:
+class BotContext(Generic[S]):
     """What the bridge gives a bot: its settings, its rooms, storage, and the way in."""
 
-    settings: BotSettings
+    settings: S
     rooms: list[RoomConfig]
     redis: Redis
     data_dir: Path
     emit: Emit  # puts an envelope into the inbox; returns once it is stored
     # tells the operator something (in ops_room, else in this bot's first room); never a body
-    notice: Callable[[str], Awaitable[None]] = field(default=lambda text: _no_notice(text))
+    notice: Callable[[str], Awaitable[None]] = field(default=_no_notice)
     media_ttl_s: int = 24 * 3600  # how long carried files wait in Redis (retention.recent_hours)
-    extra: dict[str, object] = field(default_factory=dict)
-
-
-async def _no_notice(text: str) -> None:
-    return None
 
 
 @runtime_checkable
@@ -56,8 +60,14 @@ class Bot(Protocol):
         """Connect and begin emitting envelopes through the context's ``emit``."""
 
     async def stop(self) -> None:
-        """Stop taking updates in; deliveries in flight may finish. A bot may also have an
-        ``async close()``, called once the deliverers have drained, to release its client."""
+        """Stop taking updates in; deliveries in flight may finish."""
+
+    async def close(self) -> None:
+        """Release the platform client, once the deliverer has drained."""
+
+    async def health(self) -> str | None:
+        """None when the platform answers and the bot's credentials hold; else one line
+        saying what is wrong (no text, no token)."""
 
     async def deliver(self, job: Job) -> list[str]:
         """Send, edit or delete one copy; return the platform ids of the parts sent or edited.
@@ -90,4 +100,4 @@ class PermanentFailure(DeliveryError):
     """Will never succeed as it is; goes to the dead-letter stream."""
 
 
-BotFactory = Callable[[BotContext], Bot]
+BotFactory = Callable[[BotContext[Any]], Bot]

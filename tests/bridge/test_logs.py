@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from bridge.infra.logs import Redactor, add_secrets, setup_logging, teardown_logging
+from bridge.infra.logs import setup_logging, teardown_logging
+from bridge.model.redaction import Redactor, add_secrets
 from tests.helpers import TOKEN
 
 
