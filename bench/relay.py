@@ -37,13 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bridge import keys  # noqa: E402
+from bridge.app import build_router  # noqa: E402
 from bridge.config.load import load_config_text  # noqa: E402
 from bridge.infra.bus import ensure_group, shard_of  # noqa: E402
 from bridge.infra.connection import make_client  # noqa: E402
 from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
 from bridge.model.envelope import Envelope, Sender  # noqa: E402
-from bridge.model.platforms import load_all  # noqa: E402
-from bridge.relay.router import Router  # noqa: E402
 from bridge.relay.worker import _COMMIT as COMMIT_SCRIPT  # noqa: E402
 from bridge.relay.worker import RelayWorker  # noqa: E402
 
@@ -93,9 +92,7 @@ async def fill(r: Redis, n: int) -> None:
 async def delivery_payload(r: Redis) -> str:
     """A delivery exactly as the relay writes it, so that the baselines move the same bytes."""
     loaded = load_config_text(CONFIG, Path("bench.yaml"), {})
-    plan = await Router(loaded.config, load_all(b.platform for b in loaded.config.bots), r).plan(
-        envelope(0), {}
-    )
+    plan = await build_router(loaded.config, r).plan(envelope(0), {})
     return plan.deliveries[0].model_dump_json(exclude_defaults=True)
 
 
@@ -257,7 +254,7 @@ async def main() -> None:
         server.start()
         try:
             r = make_client(server.url)  # the client translocal uses (hiredis packing)
-            router = Router(loaded.config, load_all(b.platform for b in loaded.config.bots), r)
+            router = build_router(loaded.config, r)
 
             def make() -> RelayWorker:
                 return RelayWorker(

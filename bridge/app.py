@@ -17,6 +17,7 @@ from typing import Any
 
 from bridge.callouts.clock import Clock, WallClock
 from bridge.callouts.scheduler import Scheduler
+from bridge.commands.registry import Commands
 from bridge.config.load import LoadedConfig
 from bridge.config.models import Config
 from bridge.infra.bus import Inbox
@@ -28,10 +29,11 @@ from bridge.model.envelope import Delivery
 from bridge.model.platforms import load_all
 from bridge.model.ports import Bot, BotContext
 from bridge.model.redaction import add_secrets
-from bridge.relay.attribution import notice
+from bridge.moderation.policy import ModerationPolicy
 from bridge.relay.deliverer import Deliverer
+from bridge.relay.notices import notice
 from bridge.relay.router import Router
-from bridge.relay.translate import build_translator
+from bridge.relay.translate import Translator, build_translator
 from bridge.relay.worker import RelayWorker
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,19 @@ async def _rewrite_hourly(redis: Any, stop: asyncio.Event) -> None:
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("%s stopped on an error", task.get_name(), exc_info=task.exception())
+
+
+def build_router(config: Config, redis: Any, translator: Translator | None = None) -> Router:
+    """The relay's router with moderation as its policy and the commands as its actions."""
+    moderation = ModerationPolicy(config, redis)
+    return Router(
+        config,
+        load_all(b.platform for b in config.bots),
+        redis,
+        policy=moderation,
+        actions=Commands(moderation),
+        translator=translator,
+    )
 
 
 class App:
@@ -173,7 +188,7 @@ class App:
                     Part("language models", lambda: asyncio.to_thread(detector.warm), _nothing)
                 )
             parts.append(Part("translation", _nothing, translator.close))
-            router = Router(cfg, known, redis, translator=translator)
+            router = build_router(cfg, redis, translator)
             self.relay = RelayWorker(
                 redis, router, shards=cfg.redis.shards, map_ttl_s=map_ttl, lease_ms=self.lease_ms
             )

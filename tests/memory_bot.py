@@ -9,17 +9,18 @@ loop prevention is exercised too.
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
 
 from bridge.model import keys
+from bridge.model.compose import footer
 from bridge.model.envelope import Delivery, Envelope, Media, Sender, Span
 from bridge.model.media import MediaStore
-from bridge.model.platforms import Platform, register
+from bridge.model.platforms import Platform, TextLimit, register
 from bridge.model.ports import BotContext, Job, PermanentFailure, RetryLater
 from bridge.model.settings import BotSettings
-from bridge.relay.attribution import footer
 
 
 class MemorySettings(BotSettings):
@@ -245,9 +246,9 @@ class MemoryBot:
         who: str = "ana",
         admin: bool = False,
     ) -> str:
-        """A member sends ``/name args`` (as a reply to ``reply_to``); an admin if ``admin``."""
+        """A member sends ``+name args`` (as a reply to ``reply_to``); an admin if ``admin``."""
         message_id = str(next(self._ids))
-        text = f"/{name} {args}".strip()
+        text = f"{PREFIX}{name} {args}".strip()
         self._chat(chat)[message_id] = ChatMessage(message_id, f"memory:{who}", text, reply_to)
         envelope = Envelope(
             key=f"mem:{self.id}:{chat}:{message_id}", kind="command", bot=self.id, chat=chat,
@@ -280,11 +281,23 @@ class MemoryBot:
         await self._emit("delete", chat, message_id, Sender(id=f"memory:{who}"))
 
 
+PREFIX = "+"  # not a prefix of either real platform, so that a test shows whose it is
+TEXT_LIMIT = TextLimit(500, "runes", len)
+
+
+def _check_person(who: str) -> str | None:
+    return None if re.fullmatch(r"\w+", who) else "an in-memory member is one word"
+
+
 PLATFORM = register(
     Platform(
         name="memory",
         settings=MemorySettings,
         check_chat=lambda chat: None,
+        check_person=_check_person,
+        person_hint="<word>",
+        command_prefixes=(PREFIX,),
+        text_limit=TEXT_LIMIT,
         identity=lambda settings: f"memory:{settings.id}",
         encryption=True,
         factory=lambda ctx: MemoryBot(ctx, NETWORK),

@@ -35,7 +35,7 @@ from bridge.callouts.store import CalloutStore, short_id
 from bridge.callouts.text import in_language, preview, summary
 from bridge.commands.registry import Call, command
 from bridge.config.models import Config
-from bridge.relay.attribution import notice_in
+from bridge.relay.notices import notice_in
 from bridge.relay.translate import Translator
 
 USAGE = (

@@ -51,7 +51,7 @@ from bridge.callouts.text import in_language, render
 from bridge.config.models import Config, RoomConfig
 from bridge.model import keys
 from bridge.model.envelope import Delivery, MsgRef
-from bridge.relay.attribution import notice_in
+from bridge.relay.notices import notice_in
 from bridge.relay.translate import Translator
 from bridge.relay.worker import worker_id
 

@@ -1,9 +1,9 @@
 """In-chat commands: who may use which, and what a handler is given.
 
-Adapters parse ``/cmd`` (Telegram) and ``!cmd`` / ``/cmd`` (Matrix) into command envelopes,
-and say whether the sender is an admin of that chat (``Envelope.admin``: a Telegram chat
-admin, anonymous admins included, or Matrix power level 50 or more). Here that becomes a
-right: moderators are those admins plus ``moderators`` from the config, organizers are
+Adapters parse commands into command envelopes (each platform declares its prefixes), and
+say whether the sender is an admin of that chat (``Envelope.admin``: a Telegram chat admin,
+anonymous admins included, or Matrix power level 50 or more). Here that becomes a right:
+moderators are those admins plus ``moderators`` from the config, organizers are
 ``organizers``. Anyone else is refused with a short answer in the room's language, nothing
 changes, and the attempt is audited.
 
@@ -11,34 +11,62 @@ A handler is registered with ``@command`` and gets a ``Call``. It answers with
 ``call.say`` (a notice in the room's language, replying to the command) and may add
 deliveries to ``call.deliveries``; both are committed with the inbox entry. A handler can
 run twice for one envelope (a relay worker that died before committing): its effects in
-Redis must be idempotent (SET, SADD, keys derived from the envelope key).
+Redis must be idempotent (SET, SADD, keys derived from the envelope key). Reactions and the
+bot's joining a room are handled alike, by ``@on_event`` handlers.
+
+Handlers see the relay through ``RouterView``, the narrow part of the router they use; the
+relay sees this package only through its ``Actions`` seam (``Commands`` implements it).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from redis.asyncio import Redis
 
-from bridge.config.models import Config, RoomConfig
+from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.model.envelope import Delivery, Envelope, MsgRef
 from bridge.moderation.audit import Audit
-
-if TYPE_CHECKING:
-    from bridge.relay.router import Router
+from bridge.moderation.policy import ModerationPolicy
+from bridge.relay.translate import Translator
 
 log = logging.getLogger(__name__)
 
 Right = Literal["anyone", "moderator", "organizer"]
 Handler = Callable[["Call"], Awaitable[None]]
-HANDLER_MODULES = (
-    "bridge.moderation.policy",
-    "bridge.callouts.chat",
-)  # modules that register commands
+# modules that register handlers, imported once by name (they import this module)
+HANDLER_MODULES = ("bridge.commands.threads", "bridge.commands.rooms", "bridge.callouts.chat")
+
+
+class MapView(Protocol):
+    async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]: ...
+
+
+class RouterView(Protocol):
+    """What command handlers use of the relay's router."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def redis(self) -> Redis: ...
+    @property
+    def rooms(self) -> Mapping[str, RoomConfig]: ...
+    @property
+    def maps(self) -> MapView: ...
+    @property
+    def platform_of(self) -> Mapping[str, str]: ...
+    @property
+    def translator(self) -> Translator: ...
+
+    def room_of(self, envelope: Envelope) -> RoomConfig | None: ...
+    def circles_of_room(self, room_id: str) -> list[CircleConfig]: ...
+    def command_prefix(self, room: RoomConfig) -> str: ...
+    async def notice_to(self, room: RoomConfig, text: str, answering: Envelope) -> Delivery: ...
+    async def replan(self, envelope: Envelope, room: RoomConfig) -> list[Delivery]: ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +79,7 @@ class Spec:
 
 
 COMMANDS: dict[str, Spec] = {}
+EVENTS: dict[str, Handler] = {}  # envelope kind ("reaction", "joined") -> handler
 
 
 def command(name: str, right: Right, usage: str, summary: str) -> Callable[[Handler], Handler]:
@@ -61,8 +90,16 @@ def command(name: str, right: Right, usage: str, summary: str) -> Callable[[Hand
     return register
 
 
+def on_event(kind: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        EVENTS[kind] = handler
+        return handler
+
+    return register
+
+
 def load_handlers() -> None:
-    """Import the modules that register commands (those that exist in this build)."""
+    """Import the modules that register handlers (those that exist in this build)."""
     for name in HANDLER_MODULES:
         try:
             importlib.import_module(name)
@@ -73,11 +110,12 @@ def load_handlers() -> None:
 
 @dataclass
 class Call:
-    """One command, as its handler sees it."""
+    """One command (or reaction, or join), as its handler sees it."""
 
     envelope: Envelope
     room: RoomConfig
-    router: Router
+    router: RouterView
+    moderation: ModerationPolicy
     moderator: bool
     organizer: bool
     deliveries: list[Delivery] = field(default_factory=list)
@@ -119,27 +157,50 @@ def is_moderator(config: Config, envelope: Envelope) -> bool:
     return envelope.admin or envelope.sender.id in config.moderators
 
 
-async def dispatch(router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
-    """Run one command envelope; the deliveries it makes (answers and effects)."""
-    spec = COMMANDS.get(envelope.command or "")
-    if spec is None:
-        return []  # another bot's command, or a typo: silence, as in a busy group
-    config = router.config
-    call = Call(
-        envelope,
-        room,
-        router,
-        moderator=is_moderator(config, envelope),
-        organizer=envelope.sender.id in config.organizers,
-    )
-    allowed = {
-        "anyone": True, "moderator": call.moderator, "organizer": call.organizer
-    }[spec.right]  # fmt: skip
-    if not allowed:
-        who = "moderators of this room" if spec.right == "moderator" else "organizers"
-        await call.say(f"Only {who} can use {spec.name}. Nothing was changed.")
-        await call.audit(spec.name, "refused", message=envelope.reply_to or "",
-                         detail=f"needs {spec.right}")  # fmt: skip
+class Commands:
+    """The relay's ``Actions``: runs command envelopes, reactions and joins."""
+
+    def __init__(self, moderation: ModerationPolicy) -> None:
+        self.moderation = moderation
+        load_handlers()
+
+    def _call(self, router: RouterView, envelope: Envelope, room: RoomConfig) -> Call:
+        config = router.config
+        return Call(
+            envelope,
+            room,
+            router,
+            self.moderation,
+            moderator=is_moderator(config, envelope),
+            organizer=envelope.sender.id in config.organizers,
+        )
+
+    async def command(
+        self, router: RouterView, envelope: Envelope, room: RoomConfig
+    ) -> list[Delivery]:
+        """Run one command envelope; the deliveries it makes (answers and effects)."""
+        spec = COMMANDS.get(envelope.command or "")
+        if spec is None:
+            return []  # another bot's command, or a typo: silence, as in a busy group
+        call = self._call(router, envelope, room)
+        allowed = {
+            "anyone": True, "moderator": call.moderator, "organizer": call.organizer
+        }[spec.right]  # fmt: skip
+        if not allowed:
+            who = "moderators of this room" if spec.right == "moderator" else "organizers"
+            await call.say(f"Only {who} can use {spec.name}. Nothing was changed.")
+            await call.audit(spec.name, "refused", message=envelope.reply_to or "",
+                             detail=f"needs {spec.right}")  # fmt: skip
+            return call.deliveries
+        await spec.handler(call)
         return call.deliveries
-    await spec.handler(call)
-    return call.deliveries
+
+    async def event(
+        self, router: RouterView, envelope: Envelope, room: RoomConfig
+    ) -> list[Delivery]:
+        handler = EVENTS.get(envelope.kind)
+        if handler is None:
+            return []
+        call = self._call(router, envelope, room)
+        await handler(call)
+        return call.deliveries

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Sequence
 import regex
 
 from bridge.model.envelope import Delivery, Span
-from bridge.relay.attribution import footer
 
 __all__ = ["Escape", "Mark", "TagFor", "compose", "cuts", "to_html"]
 
@@ -33,6 +32,15 @@ Mark = tuple[int, int, str, str]
 TagFor = Callable[[Span], tuple[str, str] | None]
 # A run of plain text as markup, given the opening tags around it (outer ones first).
 Escape = Callable[[str, Sequence[str]], str]
+
+
+def footer(delivery: Delivery) -> str:
+    """The line a copy carries about its language (adapters format it for their platform)."""
+    if delivery.translated:
+        return f"translated from {delivery.source_language}"
+    if delivery.untranslated:
+        return f"not translated (from {delivery.source_language})"
+    return ""
 
 
 def _escape(text: str, around: Sequence[str]) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bridge.model.settings import RoomConfig
 
 Kind = Literal["message", "edit", "delete", "reaction", "command", "joined"]
 SpanKind = Literal[
@@ -169,3 +171,8 @@ class Delivery(_Frozen):
 
     # a translation provider's answer may carry a lone surrogate too
     _whole_text = field_validator("text", "original", "attribution", mode="before")(_whole)
+
+    @classmethod
+    def to(cls, room: RoomConfig, **fields: Any) -> Delivery:
+        """A delivery into ``room``: its bot, chat and topic filled in."""
+        return cls(bot=room.bot, room=room.id, chat=room.chat, topic=room.topic, **fields)

@@ -15,15 +15,14 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from bridge.commands.registry import dispatch, load_handlers
 from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.infra.metrics import MESSAGES_IN
 from bridge.model import keys
 from bridge.model.envelope import Action, Delivery, Envelope, MsgRef, Span, SpanKind
 from bridge.model.platforms import Platform
-from bridge.moderation.policy import ModerationPolicy
-from bridge.relay.attribution import attribution, notice, notice_in
-from bridge.relay.policy import Policy
+from bridge.relay.attribution import attribution
+from bridge.relay.notices import notice, notice_in
+from bridge.relay.seams import Actions, BasePolicy, NoActions, Policy
 from bridge.relay.translate import PassThrough, Translator
 from translation.protect import Mark
 from translation.translator import Result
@@ -54,7 +53,6 @@ class MapReader:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        load_handlers()
 
     async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]:
         """The origin a message of ``room`` stands for (itself, or the origin of a copy), and
@@ -73,16 +71,22 @@ class Router:
         redis: Redis,
         *,
         policy: Policy | None = None,
+        actions: Actions | None = None,
         translator: Translator | None = None,
     ) -> None:
         self.config = config
-        self.policy: Policy = policy or ModerationPolicy(config, redis)
+        self.policy: Policy = policy or BasePolicy()
+        self.actions: Actions = actions or NoActions()
         self.translator = translator or PassThrough()
         self.maps = MapReader(redis)
         self.platform_of = {b.id: b.platform for b in config.bots}
         self.rooms = {r.id: r for r in config.rooms}
         self._by_chat: dict[tuple[str, str, int | None], RoomConfig] = {
             (r.bot, r.chat, r.topic): r for r in config.rooms
+        }
+        self.prefix_of = {
+            b.id: platforms[b.platform].command_prefix if b.platform in platforms else "/"
+            for b in config.bots
         }
         self.own: set[str] = set()
         self.may_encrypt: set[str] = set()  # bots whose rooms can be end-to-end encrypted
@@ -116,13 +120,15 @@ class Router:
         if room is None:
             return Plan(envelope, reason="unconfigured chat")
         if envelope.kind == "joined":  # the bot itself was added to a configured room
-            return Plan(envelope, await self.policy.event(self, envelope, room), reason="joined")
+            return Plan(envelope, await self.actions.event(self, envelope, room), reason="joined")
         if envelope.sender.is_bot or envelope.sender.id in self.own:
             return Plan(envelope, reason="from a bot")
         if envelope.kind == "command":  # commands never cross; they act and answer here
-            return Plan(envelope, await dispatch(self, envelope, room), reason="command")
+            return Plan(
+                envelope, await self.actions.command(self, envelope, room), reason="command"
+            )
         if envelope.kind == "reaction":
-            return Plan(envelope, await self.policy.event(self, envelope, room), reason="reaction")
+            return Plan(envelope, await self.actions.event(self, envelope, room), reason="reaction")
         origin = MsgRef(room=room.id, id=envelope.message_id)
         if envelope.kind == "message":
             return await self._message(envelope, room, origin, batch)
@@ -218,7 +224,7 @@ class Router:
 
     def command_prefix(self, room: RoomConfig) -> str:
         """How members of this room type a command."""
-        return "!" if self.platform_of[room.bot] == "matrix" else "/"
+        return self.prefix_of[room.bot]
 
     async def notice_to(self, room: RoomConfig, text: str, answering: Envelope) -> Delivery:
         """A fixed text for ``room``, in its language (translated once, then cached), as a
@@ -291,13 +297,10 @@ class Router:
             )
             translated = result is not None and result.status == "translated"
             out.append(
-                Delivery(
+                Delivery.to(
+                    target,
                     key=f"{envelope.key}>{target.id}",
                     action=action,
-                    bot=target.bot,
-                    room=target.id,
-                    chat=target.chat,
-                    topic=target.topic,
                     origin=origin,
                     reply_to=parent,
                     attribution=credit if action != "delete" else "",

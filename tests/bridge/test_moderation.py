@@ -242,12 +242,12 @@ async def test_help_circle_and_the_welcome_notice(
         welcome = [a for a in answers("a1") if a.startswith("Translocal links")]
         assert len(welcome) == 1
         assert "Berlin (de, memory)" in welcome[0]
-        assert "/help" in welcome[0]
+        assert "+help" in welcome[0]
         await settled(net)
         help_text = next(a for a in answers("a1") if a.startswith("Translocal commands"))
         for name in ("share", "unshare", "retract", "hide", "pause", "resume", "circle",
                      "optout", "optin", "help"):  # fmt: skip
-            assert f"/{name}" in help_text
+            assert f"+{name}" in help_text
 
 
 async def test_another_process_sees_a_moderation_change_within_moments(
@@ -273,11 +273,11 @@ async def test_another_process_sees_a_moderation_change_within_moments(
             return (await other.gate(message, cdmx, root, circles, {"berlin", "nyc"})).rooms
 
         assert await reach() == {"berlin", "nyc"}
-        await one.pause("berlin", True)
+        await one.state.pause("berlin", True)
         await eventually_async(lambda: _is(reach(), {"nyc"}), timeout=5, what="the pause")
-        await one.hide("nyc", root)
+        await one.state.hide("nyc", root)
         await eventually_async(lambda: _is(reach(), set()), timeout=5, what="the hide")
-        await one.opt_out("memory:ana", True)
+        await one.state.opt_out("memory:ana", True)
         await eventually_async(
             lambda: _is(other.gate(message, cdmx, root, circles, {"berlin"}), None),
             timeout=5, what="the opt-out",

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import redis.asyncio
 
+from bridge.app import build_router
 from bridge.infra.bus import Inbox
 from bridge.model import keys
 from bridge.model.envelope import Envelope, Sender
-from bridge.model.platforms import load_all
-from bridge.relay.router import Router
 from bridge.relay.worker import RelayWorker
 from tests.harness import eventually, eventually_async, memory_config, running
 from tests.memory_bot import NETWORK, PermanentFailure, RetryLater
@@ -192,7 +191,7 @@ async def test_order_per_origin_room_across_1000_messages_with_two_workers(
     async with running(loaded, role="bots") as (app, net):
         assert app.redis is not None
         r = app.redis.client
-        router = Router(loaded.config, load_all(b.platform for b in loaded.config.bots), r)
+        router = build_router(loaded.config, r)
         workers = [
             RelayWorker(r, router, shards=8, map_ttl_s=3600, lease_ms=1000, name=f"w{i}")
             for i in range(2)

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import strategies as st
 
 from bridge.model.envelope import Delivery, MsgRef, Span
-from bridge.relay.attribution import footer
+from bridge.model.compose import footer
 
 # ---- the pieces hostile text is made of ------------------------------------------------------
 

@@ -1,7 +1,10 @@
-"""The relay policy seam: may this message cross in this circle, and reach that room?
+"""The relay's two seams: the policy (may this message cross?) and the actions (commands,
+reactions and joins, which act and answer instead of crossing).
 
-bridge.moderation implements it (shared threads, pauses, opt-outs). BasePolicy is the
-bare rule, for benchmarks of the relay alone: ``all`` circles cross, the others do not.
+``bridge.moderation`` implements ``Policy`` (shared threads, pauses, opt-outs);
+``bridge.commands`` implements ``Actions``. The relay knows them only as these protocols, so
+that it imports neither. ``BasePolicy`` and ``NoActions`` are the bare rule, for benchmarks
+and tests of the relay alone: ``all`` circles cross, the others do not; commands do nothing.
 """
 
 from __future__ import annotations
@@ -42,8 +45,14 @@ class Policy(Protocol):
     async def revise(self, envelope: Envelope, room: RoomConfig) -> None:
         """An edit or a delete of a message."""
 
+
+class Actions(Protocol):
+    async def command(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+        """A command envelope: what it makes (answers and effects)."""
+        ...
+
     async def event(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
-        """A reaction or the bot joining a room: what it makes (a share, a notice)."""
+        """A reaction, or the bot joining a room: what it makes (a share, a welcome)."""
         ...
 
 
@@ -63,6 +72,11 @@ class BasePolicy:
 
     async def revise(self, envelope: Envelope, room: RoomConfig) -> None:
         return None
+
+
+class NoActions:
+    async def command(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+        return []
 
     async def event(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
         return []

@@ -1,0 +1,225 @@
+"""Commands on threads: share (and the share reaction), unshare, retract, hide.
+
+``share`` carries the thread so far from the recent-messages buffer, in order, and lets later
+replies follow; older than the buffer, it carries the replied-to message as the platform
+quoted it, and what follows. ``retract`` deletes every copy and purges the text from
+everything the bridge holds. Each answer is a notice in the room's language; each action
+and each refusal is audited (ids only).
+"""
+
+from __future__ import annotations
+
+from bridge.commands.registry import Call, command, on_event
+from bridge.config.models import CircleConfig
+from bridge.model import keys
+from bridge.model.envelope import Delivery, Envelope, MsgRef
+from bridge.moderation.purge import purge_text
+
+
+def _plain(emoji: str) -> str:
+    return emoji.replace("\ufe0f", "")
+
+
+async def _thread_of(call: Call) -> tuple[MsgRef, MsgRef] | None:
+    """The message the command replies to, as (its origin, its thread root)."""
+    target = call.target()
+    if target is None:
+        await call.say(f"Reply to a message with {call.envelope.command} to use it.")
+        return None
+    origin, root = await call.router.maps.canonical(target.room, target.id)
+    return origin, root or origin
+
+
+def _circles_named(call: Call) -> list[CircleConfig] | None:
+    circles = call.router.circles_of_room(call.room.id)
+    name = call.args.split()[0] if call.args.split() else ""
+    if not name:
+        return circles
+    found = [c for c in circles if c.id == name]
+    return found or None
+
+
+async def _share(call: Call, target: MsgRef, circles: list[CircleConfig]) -> None:
+    router, moderation = call.router, call.moderation
+    origin, root = await router.maps.canonical(target.room, target.id)
+    root = root or origin
+    for circle in circles:
+        await moderation.state.share(circle.id, root)
+    carried = 0
+    remembered = await moderation.recent.thread_so_far(root)
+    older = _quoted(call, target, origin, remembered)
+    for envelope in ([older] if older else []) + remembered:
+        room = router.room_of(envelope)
+        if room is None:
+            continue
+        deliveries = await router.replan(envelope, room)
+        carried += bool(deliveries)
+        call.deliveries.extend(deliveries)
+    reached = sorted(
+        {
+            router.rooms[r].label
+            for c in circles
+            for r in c.rooms
+            if r != call.room.id and router.rooms[r].receive
+        }
+    )
+    where = ", ".join(reached) or "no other room"
+    text = f"Shared with {where}."
+    if older is not None:
+        hours = call.config.retention.recent_hours
+        text += (
+            f" Messages older than {hours} hours are not kept: the message replied to and "
+            "what follows crossed, not the thread before it."
+        )
+    elif carried == 0:
+        hours = call.config.retention.recent_hours
+        text += (
+            f" The messages so far are older than {hours} hours and are not kept, so "
+            "they did not cross; replies from now on will."
+        )
+    await call.say(text)
+    await call.audit(
+        "share",
+        "done",
+        message=target.id,
+        detail=f"circles {','.join(c.id for c in circles)}; root {root}",
+    )
+
+
+def _quoted(
+    call: Call, target: MsgRef, origin: MsgRef, remembered: list[Envelope]
+) -> Envelope | None:
+    """The replied-to message as the platform quoted it, when the buffer no longer has it
+    (older than recent_hours) and it was written here (not a copy)."""
+    quoted = call.envelope.quoted
+    if quoted is None or quoted.message_id != target.id or origin != target:
+        return None
+    if quoted.sender.is_bot or any(
+        e.message_id == target.id and e.chat == call.envelope.chat for e in remembered
+    ):
+        return None
+    e = call.envelope
+    return Envelope(
+        key=f"quoted:{target}", kind="message", bot=e.bot, chat=e.chat, topic=e.topic,
+        message_id=quoted.message_id, sender=quoted.sender, text=quoted.text,
+        spans=quoted.spans, ts=quoted.ts or e.ts,
+    )  # fmt: skip
+
+
+@command(
+    "share",
+    "moderator",
+    "share [circle] (as a reply)",
+    "the thread so far crosses now, in order, and later replies follow",
+)
+async def share(call: Call) -> None:
+    circles = _circles_named(call)
+    if circles is None:
+        await call.say(f"This room is in no circle named {call.args.split()[0]}.")
+        return
+    target = call.target()
+    if target is None:
+        await call.say("Reply to a message with share to share its thread.")
+        return
+    await _share(call, target, circles)
+
+
+@on_event("reaction")
+async def share_reaction(call: Call) -> None:
+    """A moderator's reaction with a circle's ``share_reaction`` shares in those circles."""
+    reaction = call.envelope.reaction
+    if not reaction or not call.moderator:
+        return
+    circles = [
+        c
+        for c in call.router.circles_of_room(call.room.id)
+        if _plain(c.share_reaction) == _plain(reaction)
+    ]
+    if circles:
+        await _share(call, MsgRef(room=call.room.id, id=call.envelope.message_id), circles)
+
+
+@command(
+    "unshare", "moderator", "unshare (as a reply)", "later replies in the thread stop crossing"
+)
+async def unshare(call: Call) -> None:
+    circles = _circles_named(call)
+    found = await _thread_of(call)
+    if found is None or circles is None:
+        return
+    _, root = found
+    for circle in circles:
+        await call.moderation.state.unshare(circle.id, root)
+    await call.say("Later replies in this thread will not cross. Copies already sent stay.")
+    await call.audit("unshare", "done", message=call.envelope.reply_to or "", detail=f"root {root}")
+
+
+@command(
+    "retract",
+    "anyone",
+    "retract (as a reply)",
+    "every copy is deleted and its text purged (the author, or a moderator)",
+)
+async def retract(call: Call) -> None:
+    found = await _thread_of(call)
+    if found is None:
+        return
+    origin, _ = found
+    redis = call.redis
+    record = {
+        str(k): str(v)
+        for k, v in (await redis.hgetall(keys.origin(origin.room, origin.id))).items()
+    }
+    author = record.get(".sender") == call.who
+    if not author and not (call.moderator and origin.room == call.room.id):
+        await call.say(
+            "Only the author, or a moderator of the room it came from, can retract it. "
+            "Nothing was changed."
+        )
+        await call.audit(
+            "retract", "refused", message=call.envelope.reply_to or "", detail=f"origin {origin}"
+        )
+        return
+    rooms = [r for r in record if not r.startswith(".") and r in call.router.rooms]
+    for room_id in rooms:
+        call.deliveries.append(
+            Delivery.to(
+                call.router.rooms[room_id],
+                key=f"retract:{origin}>{room_id}",
+                action="delete",
+                origin=origin,
+            )
+        )
+    purged = await purge_text(call.config, redis, origin)
+    labels = ", ".join(call.router.rooms[r].label for r in rooms) or "no other room"
+    await call.say(
+        f"Retracted: the copies in {labels} are being deleted, and the bridge no longer holds "
+        "its text. The original here stays until you delete it."
+    )
+    detail = f"origin {origin}; copies in {len(rooms)} rooms; {purged} purged"
+    await call.audit("retract", "done", message=call.envelope.reply_to or "", detail=detail)
+
+
+@command(
+    "hide",
+    "moderator",
+    "hide (as a reply to a copy)",
+    "removes that copy here, and the thread stops reaching this room",
+)
+async def hide(call: Call) -> None:
+    found = await _thread_of(call)
+    if found is None:
+        return
+    origin, root = found
+    if origin.room == call.room.id:
+        await call.say("hide works on copies of messages from other rooms.")
+        return
+    await call.moderation.state.hide(call.room.id, root)
+    room = call.room
+    call.deliveries.append(
+        Delivery.to(room, key=f"hide:{origin}>{room.id}", action="delete", origin=origin)
+    )
+    await call.say(
+        "Hidden: that copy is removed here, and this thread no longer reaches this room."
+    )
+    await call.audit("hide", "done", message=call.envelope.reply_to or "", detail=f"root {root}")

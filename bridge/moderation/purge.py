@@ -1,0 +1,35 @@
+"""Purge: a retracted message's text leaves everything the bridge holds, on disk too.
+
+The recent-messages buffer, the translation cache, deliveries still waiting in outboxes and
+the dead letters; then the append-only file is rewritten (BGREWRITEAOF), since it keeps
+deleted values on disk until then (design.md's safety rules).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bridge.config.models import Config
+from bridge.model import keys
+from bridge.model.envelope import MsgRef
+from translation.cache import TranslationCache
+
+
+async def purge_text(config: Config, redis: Redis, origin: MsgRef) -> int:
+    """Remove a message's text from everything the bridge holds; how many things were purged."""
+    purged = await redis.delete(keys.recent(origin.room, origin.id))
+    cache = TranslationCache(redis, keys.TRANSLATION_CACHE, 3600)
+    purged += await cache.purge(str(origin))
+    streams = [keys.outbox(b.id) for b in config.bots] + [keys.DEAD_LETTERS]
+    needle = f'"origin":{{"room":"{origin.room}","id":"{origin.id}"}}'
+    for stream in streams:
+        for entry_id, fields in await redis.xrange(stream, "-", "+") or []:
+            body = str(next(iter(fields.values()), "")) if fields else ""
+            if entry_id is not None and needle in body and '"action":"delete"' not in body:
+                purged += await redis.xdel(stream, entry_id)
+    with contextlib.suppress(ResponseError):  # one already running will do
+        await redis.bgrewriteaof()
+    return int(purged)
