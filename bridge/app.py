@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+import os
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +23,12 @@ from bridge.config.load import LoadedConfig
 from bridge.config.models import Config
 from bridge.infra.bus import Inbox
 from bridge.infra.connection import RedisHandle, open_redis
+from bridge.infra.logs import quiet
 from bridge.infra.metrics import OUTBOX_DEPTH, OpsServer
 from bridge.infra.schema import upgrade
 from bridge.model import keys
 from bridge.model.envelope import Delivery
-from bridge.model.platforms import load_all
+from bridge.model.platforms import Platform, load_all
 from bridge.model.ports import Bot, BotContext
 from bridge.model.redaction import add_secrets
 from bridge.moderation.policy import ModerationPolicy
@@ -97,12 +99,23 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("%s stopped on an error", task.get_name(), exc_info=task.exception())
 
 
+def adapters(names: Iterable[str]) -> dict[str, Platform]:
+    """Load the platform adapters these names need, after setting what their client libraries
+    read from the environment, and hold those libraries' loggers where they say."""
+    known = load_all(names)
+    for platform in known.values():
+        for key, value in platform.environment.items():
+            os.environ.setdefault(key, value)
+        quiet(platform.quiet_loggers, platform.silent_loggers)
+    return known
+
+
 def build_router(config: Config, redis: Any, translator: Translator | None = None) -> Router:
     """The relay's router with moderation as its policy and the commands as its actions."""
     moderation = ModerationPolicy(config, redis)
     return Router(
         config,
-        load_all(b.platform for b in config.bots),
+        adapters(b.platform for b in config.bots),
         redis,
         policy=moderation,
         actions=Commands(moderation),
@@ -143,7 +156,7 @@ class App:
         cfg = self.config
         redis = handle.client
         map_ttl = cfg.retention.message_map_days * 86400
-        known = load_all(b.platform for b in cfg.bots)
+        known = adapters(b.platform for b in cfg.bots)
         parts: list[Part] = []
         ingress: list[Part] = []
         if self._wants("bots"):

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import click
 
+from bridge.app import adapters
 from bridge.config.load import LoadedConfig
 from bridge.infra.connection import open_redis
 from bridge.infra.schema import LATEST, current_version
 from bridge.model.errors import ServiceUnavailable
-from bridge.model.platforms import load
 
 OK, WARN, FAIL, SKIP = "ok", "warning", "FAILED", "unchecked"
 
@@ -67,7 +67,7 @@ async def run_check(loaded: LoadedConfig) -> int:
             await handle.close()
     for bot in cfg.bots:
         rooms = cfg.rooms_of(bot.id)
-        platform = load(bot.platform)
+        platform = adapters([bot.platform]).get(bot.platform)
         checker = platform.check_rooms if platform else None
         if checker is None:
             rows += [

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import signal
 import sys
 import time
@@ -362,7 +361,4 @@ def audit(config_path: Path, since: str) -> None:
 
 
 def main() -> None:
-    # python-telegram-bot 22 warns on every 429 unless it may use timedeltas for waits,
-    # which the Telegram adapter reads either way. The composition root opts in.
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
     cli(prog_name="translocal")

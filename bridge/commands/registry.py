@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
 from redis.asyncio import Redis
 
-from bridge.config.models import CircleConfig, Config, RoomConfig
+from bridge.config.models import Config, RoomConfig
 from bridge.model.envelope import Delivery, Envelope, MsgRef
 from bridge.moderation.audit import Audit
 from bridge.moderation.policy import ModerationPolicy
-from bridge.relay.translate import Translator
+from bridge.relay.seams import RouterView
 
 log = logging.getLogger(__name__)
 
@@ -40,33 +40,6 @@ Right = Literal["anyone", "moderator", "organizer"]
 Handler = Callable[["Call"], Awaitable[None]]
 # modules that register handlers, imported once by name (they import this module)
 HANDLER_MODULES = ("bridge.commands.threads", "bridge.commands.rooms", "bridge.callouts.chat")
-
-
-class MapView(Protocol):
-    async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]: ...
-
-
-class RouterView(Protocol):
-    """What command handlers use of the relay's router."""
-
-    @property
-    def config(self) -> Config: ...
-    @property
-    def redis(self) -> Redis: ...
-    @property
-    def rooms(self) -> Mapping[str, RoomConfig]: ...
-    @property
-    def maps(self) -> MapView: ...
-    @property
-    def platform_of(self) -> Mapping[str, str]: ...
-    @property
-    def translator(self) -> Translator: ...
-
-    def room_of(self, envelope: Envelope) -> RoomConfig | None: ...
-    def circles_of_room(self, room_id: str) -> list[CircleConfig]: ...
-    def command_prefix(self, room: RoomConfig) -> str: ...
-    async def notice_to(self, room: RoomConfig, text: str, answering: Envelope) -> Delivery: ...
-    async def replan(self, envelope: Envelope, room: RoomConfig) -> list[Delivery]: ...
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def _check_person(value: str) -> str:
     # the shape only; each platform checks its own ids (bridge.config.crosscheck)
     platform, sep, who = value.partition(":")
     if not sep or not platform or not who:
-        raise ValueError(f"{value!r} is not '<platform>:<user id>', e.g. 'telegram:123456'")
+        raise ValueError(f"{value!r} is not '<platform>:<user id>'")
     return value
 
 

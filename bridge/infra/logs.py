@@ -83,17 +83,34 @@ def setup_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str]
     root.addHandler(handler)
     root.setLevel(level)
     _handler = handler
-    # httpx logs every request URL at INFO; Bot API URLs hold the token (redacted anyway).
-    # deep-translator puts message texts in URLs, and urllib3 logs them at DEBUG: never.
-    # Pillow logs image metadata (GPS included) at DEBUG while it reads and writes EXIF.
-    # matrix-nio logs every event it handles at INFO, and event contents at DEBUG...
-    for noisy in (
-        "httpx", "httpcore", "hpack", "aiohttp.access", "peewee", "urllib3", "requests",
-        "deep_translator", "PIL", "nio",
-    ):  # fmt: skip
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    # ...and it quotes a malformed event (a message body) when it warns about it: never.
-    logging.getLogger("nio").setLevel(logging.CRITICAL)
+    _hold()
+
+
+# httpx logs every request URL at INFO; Bot API URLs hold the token (redacted anyway).
+# deep-translator puts message texts in URLs, and urllib3 logs them at DEBUG: never.
+# Pillow logs image metadata (GPS included) at DEBUG while it reads and writes EXIF.
+# Platform adapters add their client libraries' loggers (``quiet``).
+_QUIET = {
+    "httpx", "httpcore", "hpack", "aiohttp.access", "urllib3", "requests", "deep_translator",
+    "PIL",
+}  # fmt: skip
+_SILENT: set[str] = set()
+
+
+def quiet(loggers: Iterable[str], silent: Iterable[str] = ()) -> None:
+    """Hold ``loggers`` at WARNING (they log bodies or URLs below it) and silence ``silent``
+    entirely (they quote bodies even when they warn), now and after any later set-up."""
+    _QUIET.update(loggers)
+    _SILENT.update(silent)
+    _hold()
+
+
+def _hold() -> None:
+    root = logging.getLogger()
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name in _SILENT:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def teardown_logging() -> None:

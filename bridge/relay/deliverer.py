@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from bridge.infra.bus import Entry, ack_delete, claim_pending, ensure_group, read_new
 from bridge.infra.lease import Leases
 from bridge.infra.metrics import DEAD_LETTERS, MESSAGES_OUT, RELAY_LAG, RETRIES
+from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
 from bridge.model.envelope import Delivery
 from bridge.model.ports import Bot, Job, PermanentFailure, RetryLater
@@ -80,25 +81,14 @@ class Deliverer:
         self._queues: dict[str, asyncio.Queue[tuple[str, Delivery | None]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._owner = False
+        self._keeper: asyncio.Task[None] | None = None  # renews the lease while we own it
         self.delivered = 0
         self.retries = 0
         self.dead_letters = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._keeper: asyncio.Task[None] | None = None
-        failures = 0
         try:
-            while not stop.is_set():
-                try:
-                    await self._step(stop)
-                    failures = 0
-                except (RedisError, OSError) as exc:
-                    failures += 1
-                    wait = min(0.1 * 2**failures, 5.0)
-                    log.warning("bot %s: redis failed (%s); retrying in %.1f s",
-                                self.bot.id, exc, wait)  # fmt: skip
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), wait)
+            await step_until_stopped(lambda: self._step(stop), stop, f"bot {self.bot.id}")
         finally:
             await self._drain(10.0)
             stop.set()

@@ -1,5 +1,6 @@
 """The relay's two seams: the policy (may this message cross?) and the actions (commands,
-reactions and joins, which act and answer instead of crossing).
+reactions and joins, which act and answer instead of crossing); and ``RouterView``, the part
+of the router that actions may use.
 
 ``bridge.moderation`` implements ``Policy`` (shared threads, pauses, opt-outs);
 ``bridge.commands`` implements ``Actions``. The relay knows them only as these protocols, so
@@ -9,14 +10,15 @@ and tests of the relay alone: ``all`` circles cross, the others do not; commands
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from bridge.config.models import CircleConfig, RoomConfig
+from redis.asyncio import Redis
+
+from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.model.envelope import Delivery, Envelope, MsgRef
-
-if TYPE_CHECKING:
-    from bridge.relay.router import Router
+from bridge.relay.translate import Translator
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,43 @@ class Policy(Protocol):
         """An edit or a delete of a message."""
 
 
+class MapView(Protocol):
+    async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]: ...
+
+
+class RouterView(Protocol):
+    """What command handlers use of the relay's router."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def redis(self) -> Redis: ...
+    @property
+    def rooms(self) -> Mapping[str, RoomConfig]: ...
+    @property
+    def maps(self) -> MapView: ...
+    @property
+    def platform_of(self) -> Mapping[str, str]: ...
+    @property
+    def translator(self) -> Translator: ...
+
+    def room_of(self, envelope: Envelope) -> RoomConfig | None: ...
+    def circles_of_room(self, room_id: str) -> list[CircleConfig]: ...
+    def command_prefix(self, room: RoomConfig) -> str: ...
+    async def notice_to(self, room: RoomConfig, text: str, answering: Envelope) -> Delivery: ...
+    async def replan(self, envelope: Envelope, room: RoomConfig) -> list[Delivery]: ...
+
+
 class Actions(Protocol):
-    async def command(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+    async def command(
+        self, router: RouterView, envelope: Envelope, room: RoomConfig
+    ) -> list[Delivery]:
         """A command envelope: what it makes (answers and effects)."""
         ...
 
-    async def event(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+    async def event(
+        self, router: RouterView, envelope: Envelope, room: RoomConfig
+    ) -> list[Delivery]:
         """A reaction, or the bot joining a room: what it makes (a share, a welcome)."""
         ...
 
@@ -75,8 +108,12 @@ class BasePolicy:
 
 
 class NoActions:
-    async def command(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+    async def command(
+        self, router: RouterView, envelope: Envelope, room: RoomConfig
+    ) -> list[Delivery]:
         return []
 
-    async def event(self, router: Router, envelope: Envelope, room: RoomConfig) -> list[Delivery]:
+    async def event(
+        self, router: RouterView, envelope: Envelope, room: RoomConfig
+    ) -> list[Delivery]:
         return []

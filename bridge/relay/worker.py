@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from bridge.infra.bus import Entry, claim_pending, ensure_group, read_new
 from bridge.infra.lease import Leases
 from bridge.infra.metrics import SHARDS_OWNED
+from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
 from bridge.model.envelope import Envelope, MsgRef
 from bridge.relay.router import Plan, Router
@@ -141,27 +142,10 @@ class RelayWorker:
         for shard in range(self.shards):
             await ensure_group(self.redis, keys.inbox(shard), keys.RELAY_GROUP)
         keeper = asyncio.create_task(self._keep(stop), name=f"relay-keeper-{self.name}")
-        failures = 0
         try:
-            while not stop.is_set():
-                try:
-                    await self._step(stop)
-                    failures = 0
-                except (RedisError, OSError) as exc:
-                    # Whatever was read and not committed is in our pending list: read it
-                    # again first, so that the order of every room holds.
-                    failures += 1
-                    for shard in self.owned:
-                        self.owned[shard] = True
-                    wait = min(0.1 * 2**failures, 5.0)
-                    log.warning(
-                        "relay worker %s: redis failed (%s); retrying in %.1f s",
-                        self.name,
-                        exc,
-                        wait,
-                    )
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), wait)
+            await step_until_stopped(
+                lambda: self._step(stop), stop, f"relay worker {self.name}", self._reread
+            )
         finally:
             stop.set()
             await keeper
@@ -170,6 +154,12 @@ class RelayWorker:
                     await self.leases.release(keys.lease(f"inbox:{shard}"))
                 await self.redis.zrem(keys.RELAY_WORKERS, self.name)
             self.owned.clear()
+
+    def _reread(self) -> None:
+        """Whatever was read and not committed is in our pending list: read it again first,
+        so that the order of every room holds."""
+        for shard in self.owned:
+            self.owned[shard] = True
 
     async def _step(self, stop: asyncio.Event) -> None:
         await self._let_go()

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from bridge.app import adapters
 from bridge.infra.logs import setup_logging, teardown_logging
 from bridge.model.redaction import Redactor, add_secrets
 from tests.helpers import TOKEN
@@ -62,7 +63,8 @@ def test_libraries_that_log_texts_in_urls_stay_quiet_even_at_debug(
 
 def test_matrix_nio_stays_quiet(capsys: pytest.CaptureFixture[str]) -> None:
     """nio logs every event at INFO, contents at DEBUG, and quotes malformed events (bodies)
-    at WARNING and ERROR: silenced."""
+    at WARNING and ERROR: silenced, once a Matrix bot's adapter is loaded (its platform says so)."""
+    adapters(["matrix"])
     setup_logging("text", "DEBUG")
     logging.getLogger("nio.rooms").info("Room !abc handling event of type RoomMessageText")
     logging.getLogger("nio.responses").debug('{"body": "the home address"}')
