@@ -7,8 +7,10 @@ clock) as its own process over its own embedded Redis, plays a scene with people
 Telegram group (Mexico City, Spanish) and two Matrix rooms (Berlin, German; New York,
 English), checks that each step happened, and prints every room as its members see it.
 
-This is the composition root's business: it is the one place that drives sandbox/ and the
-bridge together.
+It drives the bridge only from outside, as an operator would: `python -m bridge run` in a
+subprocess, configured through environment variables. It imports nothing of `bridge`, `bots`
+or `translation`, so sandbox/ stays the outside world; `translocal demo` (bridge/cli.py) is
+the one place that imports it.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ in memory; the only outgoing calls are webhook deliveries, and only to this mach
 
 Modules, one job each:
 
-- `server`: BotApiServer, the lifecycle and the operator's controls (clock, limits, faults)
+- `server`: BotApiServer, the lifecycle (serving over HTTP inside the caller's loop)
+- `console`: the operator's controls (clock, limits, faults) and what happened (calls, 429s)
 - `people`: what humans do (setup, posts, edits, reactions, topics, migration)
 - `world`: the state and the shared rules (membership, placement, delivery, privacy mode)
 - `model`: the state's records and their Bot API JSON shapes

@@ -1,5 +1,6 @@
 """The JSON control API under /_sandbox/: what tests and demos do as the humans and as the
-operator of the sandbox (faults, limits, clock, statistics), one route per BotApiServer method.
+operator of the sandbox (faults, limits, clock, statistics), one route per `Console` method
+(BotApiServer is a Console that also serves; this module never needs the server itself).
 
 Bodies are JSON objects whose keys are the Python method's parameters; answers use the Bot API
 envelope ({"ok": true, "result": ...} or {"ok": false, "error_code": N, "description": ...}).
@@ -12,14 +13,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from sandbox.telegram.console import Console
 from sandbox.telegram.world import ApiError
-
-if TYPE_CHECKING:
-    from sandbox.telegram.server import BotApiServer
 
 Action = Callable[[dict[str, Any], dict[str, Any]], object]
 
@@ -51,9 +50,9 @@ def _error(code: int, description: str) -> web.Response:
 
 
 class ControlRoutes:
-    """Routes /_sandbox/... onto a BotApiServer."""
+    """Routes /_sandbox/... onto a Console (in practice the BotApiServer that serves them)."""
 
-    def __init__(self, server: BotApiServer) -> None:
+    def __init__(self, server: Console) -> None:
         self.server = server
 
     def add_to(self, app: web.Application) -> None:

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from bridge.model.envelope import Delivery, MsgRef, Span
 from bridge.model.compose import footer
+from bridge.model.envelope import Delivery, MsgRef, Span
 
 # ---- the pieces hostile text is made of ------------------------------------------------------
 

@@ -1,13 +1,13 @@
-"""Media in the sandbox Telegram, through python-telegram-bot's real Bot over HTTP: voice notes,
-stickers, caption edits, Telegram's size limits, and members posting photos, documents, voice
-notes and stickers whose bytes a bot downloads unchanged."""
+"""Media in the sandbox Telegram, through python-telegram-bot's real Bot over HTTP: photos and
+documents a bot uploads and downloads, voice notes, stickers, caption edits, Telegram's size
+limits, and members posting photos, documents, voice notes and stickers whose bytes a bot
+downloads unchanged."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import struct
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,7 +15,7 @@ from telegram import Bot
 from telegram.error import BadRequest, NetworkError
 
 from sandbox.telegram import ApiError, BotApiServer
-from tests.sandbox.test_telegram_api import ANA, BEN, CHAT, TOKEN, png, setup_world, take, tg_bot
+from tests.sandbox.telegram_world import ANA, BEN, CHAT, TOKEN, png, setup_world, take, tg_bot
 
 EXIF_MARK = b"GPS 52.5200N 13.4050E"
 
@@ -55,19 +55,6 @@ def webp(width: int, height: int) -> bytes:
     chunk = b"\x2f" + struct.pack("<I", bits) + b"\x00" * 5
     body = b"WEBP" + b"VP8L" + struct.pack("<I", len(chunk)) + chunk
     return b"RIFF" + struct.pack("<I", len(body)) + body
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[BotApiServer]:
-    async with BotApiServer(limits=False) as srv:
-        setup_world(srv)
-        yield srv
-
-
-@pytest.fixture
-async def bot(server: BotApiServer) -> AsyncIterator[Bot]:
-    async with tg_bot(server) as b:
-        yield b
 
 
 def seconds(duration: int | dt.timedelta) -> float:
@@ -348,3 +335,28 @@ async def test_control_api_carries_media_as_base64(server: BotApiServer, bot: Bo
     assert message is not None
     assert message.caption == "look"
     assert await download(bot, message.photo[-1].file_id) == photo
+
+
+async def test_photo_and_document_upload_and_download(server: BotApiServer, bot: Bot) -> None:
+    image = png(3, 2)
+    sent = await bot.send_photo(CHAT, image, caption="<b>banner</b>", parse_mode="HTML")
+    assert sent.caption == "banner"
+    assert sent.caption_entities[0].type == "bold"
+    size = sent.photo[-1]
+    assert (size.width, size.height, size.file_size) == (3, 2, len(image))
+    file = await bot.get_file(size.file_id)
+    assert file.file_path is not None
+    assert file.file_path.startswith(server.url + "/file/bot")
+    assert bytes(await file.download_as_bytearray()) == image
+
+    again = await bot.send_photo(CHAT, size.file_id)  # re-sent by file_id
+    assert again.photo[-1].file_id == size.file_id
+    doc = await bot.send_document(CHAT, b"%PDF-1.4 flyer", filename="flyer.pdf")
+    assert doc.document is not None
+    assert doc.document.file_name == "flyer.pdf"
+    assert doc.document.mime_type == "application/pdf"
+    got = await (await bot.get_file(doc.document.file_id)).download_as_bytearray()
+    assert bytes(got) == b"%PDF-1.4 flyer"
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
+        await bot.send_photo(CHAT, b"not an image")
+    assert [m["kind"] for m in server.messages(CHAT)] == ["photo", "photo", "document"]

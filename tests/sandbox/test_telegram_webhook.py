@@ -14,7 +14,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Conflict
 
 from sandbox.telegram import BotApiServer
-from tests.sandbox.test_telegram_api import ANA, CHAT, setup_world, take, tg_bot
+from tests.sandbox.telegram_world import ANA, CHAT, setup_world, take, tg_bot
 
 SECRET = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -64,12 +64,6 @@ async def server() -> AsyncIterator[BotApiServer]:
     async with BotApiServer(limits=False, webhook_retry=0.05) as srv:
         setup_world(srv)
         yield srv
-
-
-@pytest.fixture
-async def bot(server: BotApiServer) -> AsyncIterator[Bot]:
-    async with tg_bot(server) as b:
-        yield b
 
 
 @pytest.fixture

@@ -1,129 +1,38 @@
-"""A LibreTranslate stand-in: a real HTTP server that speaks LibreTranslate's API, for tests,
-benchmarks and the demo.
+"""LibreTranslateServer: LibreTranslate's HTTP API on this machine, with faults on demand.
 
-`POST /translate` and `GET /languages` answer in LibreTranslate's shapes. Translation is
-deterministic: known sentences come from a small phrase table (tenant organizing, several
-languages); anything else comes back marked as `[<target>] <text>`. Placeholders of the form
-`⟦<digits>⟧` always come back byte for byte. Faults (500s, hangs, delays, 403s, 429s) and a
-"mangling" mode that lowercases text and breaks URLs, @mentions and #hashtags are switched on
-from Python or over HTTP under `/_sandbox/...`, and every call is counted and logged.
-
-Run it alone with `python -m sandbox.libretranslate --port 5055`.
+`POST /translate` and `GET /languages` answer in LibreTranslate's shapes, translating from the
+phrase table (`phrases`). Faults (500s, hangs, delays, 403s, 429s) and mangling are switched
+on from Python or over HTTP under `/_sandbox/...`; every call is counted and logged.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import functools
 import json
 import logging
 import math
-import re
 import secrets
-import signal
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
+from sandbox.libretranslate.phrases import (
+    DEFAULT_LANGUAGES,
+    NAMES,
+    builtin_groups,
+    guess_language,
+    mangle,
+)
+
 log = logging.getLogger(__name__)
 
-NAMES = {
-    "en": "English", "es": "Spanish", "de": "German", "fr": "French", "it": "Italian",
-    "pt": "Portuguese", "ca": "Catalan", "nl": "Dutch", "uk": "Ukrainian", "ru": "Russian",
-    "ar": "Arabic", "zh": "Chinese", "ja": "Japanese", "pl": "Polish", "tr": "Turkish",
-    "el": "Greek", "sv": "Swedish",
-}  # fmt: skip
-DEFAULT_LANGUAGES = list(NAMES)
-
-# groups of one sentence in several languages, blank-line separated; each version translates to
-# the others
-BUILTIN_PHRASES = """
-es: Bloqueo mañana a las 7 frente al edificio.
-de: Blockade morgen um 7 Uhr vor dem Gebäude.
-en: Blockade tomorrow at 7 in front of the building.
-ca: Bloqueig demà a les 7 davant de l'edifici.
-fr: Blocage demain à 7 h devant l'immeuble.
-
-de: Wir stehen an eurer Seite
-es: Estamos a vuestro lado
-en: We stand with you
-fr: Nous sommes à vos côtés
-ca: Estem al vostre costat
-
-es: ¡No al desahucio!
-en: No to the eviction!
-de: Nein zur Zwangsräumung!
-ca: No al desnonament!
-fr: Non à l'expulsion !
-
-en: The landlord raised the rent again.
-es: El casero ha vuelto a subir el alquiler.
-de: Der Vermieter hat die Miete schon wieder erhöht.
-fr: Le propriétaire a encore augmenté le loyer.
-it: Il padrone di casa ha aumentato di nuovo l'affitto.
-
-es: Asamblea de inquilinas el jueves a las 19h.
-en: Tenants' assembly on Thursday at 7 pm.
-de: Mieter*innenversammlung am Donnerstag um 19 Uhr.
-ca: Assemblea de llogateres dijous a les 19h.
-fr: Assemblée des locataires jeudi à 19 h.
-
-de: Wir brauchen mehr Leute an der Tür.
-en: We need more people at the door.
-es: Necesitamos más gente en la puerta.
-ca: Necessitem més gent a la porta.
-fr: Nous avons besoin de plus de monde à la porte.
-
-en: Solidarity from Berlin!
-de: Solidarität aus Berlin!
-es: ¡Solidaridad desde Berlín!
-fr: Solidarité depuis Berlin !
-it: Solidarietà da Berlino!
-pt: Solidariedade de Berlim!
-"""
-
-PLACEHOLDER = re.compile(r"(\u27e6\d+\u27e7)")
-_SCRIPTS = (("ja", "\u3040", "\u30ff"), ("zh", "\u4e00", "\u9fff"), ("el", "\u0370", "\u03ff"),
-            ("ar", "\u0600", "\u06ff"), ("ru", "\u0400", "\u04ff"))  # fmt: skip
-_HINTS = {
-    "en": "the and is are we you with to of not",
-    "es": "el los las que y con por para no mañana está",
-    "de": "der die das und ist wir nicht mit ein eine",
-    "fr": "le les et est nous avec des une pas",
-    "it": "il che è con siamo per non gli",
-    "pt": "o os que com não você estamos",
-    "ca": "els amb som per demà és",
-    "nl": "het een en wij met niet zijn",
-}
-_WORD = re.compile(r"\w+")
 _json = functools.partial(
     web.json_response, dumps=functools.partial(json.dumps, ensure_ascii=False)
 )
-
-
-def guess_language(text: str) -> str:
-    """A deterministic guess: by script, then by common words; English when nothing fits."""
-    for code, low, high in _SCRIPTS:
-        if any(low <= ch <= high for ch in text):
-            return "uk" if code == "ru" and any(ch in "іїєґІЇЄҐ" for ch in text) else code
-    words = _WORD.findall(text.lower())
-    scores = {code: sum(w in hints.split() for w in words) for code, hints in _HINTS.items()}
-    best = max(scores, key=lambda code: scores[code])
-    return best if scores[best] else "en"
-
-
-def mangle(text: str) -> str:
-    """What a careless translator does: lowercase, break URLs, @mentions and #hashtags.
-    Placeholders pass untouched."""
-    parts = PLACEHOLDER.split(text)  # odd indexes are the placeholders
-    for i in range(0, len(parts), 2):
-        broken = parts[i].lower().replace("://", ": //")
-        parts[i] = re.sub(r"([@#])(?=\w)", r"\1 ", broken)
-    return "".join(parts)
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -147,8 +56,7 @@ class LibreTranslateServer:
         self.host, self.port, self.api_key = host, port, api_key
         self.languages = list(languages or DEFAULT_LANGUAGES)
         self._phrases: dict[str, dict[str, str]] = {}  # stripped text -> its group
-        for block in BUILTIN_PHRASES.strip().split("\n\n"):
-            group = dict(line.split(": ", 1) for line in block.splitlines())
+        for group in builtin_groups():
             self.add_phrases({next(iter(group.values())): group})
         self._runner: web.AppRunner | None = None
         self._unhang = asyncio.Event()  # cleared while hanging
@@ -410,31 +318,3 @@ async def _read_params(request: web.Request) -> dict[str, object]:
     if isinstance(q := params.get("q"), str):
         params["q"] = "\n".join(q.splitlines())  # as LibreTranslate normalizes form text
     return params
-
-
-async def _serve(args: argparse.Namespace) -> None:
-    languages = args.languages.split(",") if args.languages else None
-    server = LibreTranslateServer(args.host, args.port, args.api_key, languages)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with server:
-        print(f"LibreTranslate sandbox at {server.url}", flush=True)
-        await stop.wait()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m sandbox.libretranslate", description="A LibreTranslate stand-in."
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5055)
-    parser.add_argument("--api-key", default=None, help="require this api_key on /translate")
-    parser.add_argument("--languages", default=None, help="comma-separated codes, e.g. en,es,de")
-    logging.basicConfig(level=logging.INFO)
-    asyncio.run(_serve(parser.parse_args(argv)))
-
-
-if __name__ == "__main__":
-    main()
