@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -183,19 +183,10 @@ def callouts() -> None:
 @_guarded
 def callouts_list(config_path: Path) -> None:
     """List the call-outs, with the last report of each."""
-    from bridge.callouts.chat import shell_list
+    from bridge.callouts import shell
 
-    loaded = _load(config_path)
-
-    async def body(store: Any) -> None:
-        for line in await shell_list(store, loaded.config):
-            click.echo(line)
-        stored = await store.all()
-        for entry in loaded.config.callouts:
-            if entry.id not in stored:
-                click.echo(f"{entry.id}: in the config; loaded when `translocal run` starts")
-
-    asyncio.run(_with_store(loaded, body))
+    for line in asyncio.run(shell.listing(_load(config_path).config)):
+        click.echo(line)
 
 
 @callouts.command("add")
@@ -210,29 +201,11 @@ def callouts_list(config_path: Path) -> None:
 @click.option("--text", required=True)
 @click.option("--report-to", default=None, help="A room that gets the delivery reports.")
 @_guarded
-def callouts_add(
-    config_path: Path,
-    circles: tuple[str, ...],
-    rooms: tuple[str, ...],
-    at: str | None,
-    cron: str | None,
-    mode: str,
-    tz: str,
-    language: str,
-    text: str,
-    report_to: str | None,
-) -> None:
+def callouts_add(config_path: Path, **fields: Any) -> None:
     """Add a call-out; prints its short id."""
-    from bridge.callouts.chat import NewCallout, shell_add
+    from bridge.callouts import shell
 
-    loaded = _load(config_path)
-    new = NewCallout(circles, rooms, at, cron, mode, tz, language, text)
-
-    async def body(store: Any) -> None:
-        callout = await shell_add(store, loaded.config, new, report_to)
-        click.echo(callout.id)
-
-    asyncio.run(_with_store(loaded, body))
+    click.echo(asyncio.run(shell.add(_load(config_path).config, fields)))
 
 
 @callouts.command("cancel")
@@ -241,15 +214,10 @@ def callouts_add(
 @_guarded
 def callouts_cancel(config_path: Path, callout_id: str) -> None:
     """Cancel a call-out (one from chat or the CLI; config ones are removed from the file)."""
-    from bridge.callouts.chat import shell_cancel
+    from bridge.callouts import shell
 
-    loaded = _load(config_path)
-
-    async def body(store: Any) -> None:
-        await shell_cancel(store, callout_id)
-        click.echo(f"cancelled {callout_id}")
-
-    asyncio.run(_with_store(loaded, body))
+    asyncio.run(shell.cancel(_load(config_path).config, callout_id))
+    click.echo(f"cancelled {callout_id}")
 
 
 @callouts.command("preview")
@@ -258,34 +226,10 @@ def callouts_cancel(config_path: Path, callout_id: str) -> None:
 @_guarded
 def callouts_preview(config_path: Path, callout_id: str) -> None:
     """Show, room by room, the text each room will get and when (local time and UTC)."""
-    from bridge.callouts.chat import shell_preview
-    from bridge.relay.translate import build_translator
+    from bridge.callouts import shell
 
-    loaded = _load(config_path)
-
-    async def body(store: Any) -> None:
-        translator = build_translator(loaded.config, store.redis)
-        try:
-            lines = await shell_preview(store, loaded.config, translator, callout_id)
-        finally:
-            await translator.close()
-        for line in lines:
-            click.echo(line)
-
-    asyncio.run(_with_store(loaded, body))
-
-
-async def _with_store(loaded: LoadedConfig, body: Callable[[Any], Awaitable[None]]) -> None:
-    """Run ``body`` with the call-out store on the configured Redis (the embedded one is
-    joined when translocal runs, started for the moment otherwise)."""
-    from bridge.callouts.store import CalloutStore
-    from bridge.infra.connection import open_redis
-
-    handle = await open_redis(loaded.config.redis, loaded.config.data_dir)
-    try:
-        await body(CalloutStore(handle.client))
-    finally:
-        await handle.close()
+    for line in asyncio.run(shell.preview(_load(config_path).config, callout_id)):
+        click.echo(line)
 
 
 @cli.command()

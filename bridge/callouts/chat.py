@@ -1,4 +1,5 @@
-"""Call-outs from chat (``callout add|list|cancel|preview``, organizers only) and the shell.
+"""Call-outs from chat (``callout add|list|cancel|preview``, organizers only); the shell's
+are in ``bridge.callouts.shell``.
 
     callout add <YYYY-MM-DD HH:MM | cron "m h dom mon dow"> [local|instant] <circle> | <text>
 
@@ -16,27 +17,23 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 from bridge.callouts.clock import shared_now
 from bridge.callouts.model import (
     Callout,
     CalloutRefused,
     Mode,
-    Source,
-    check_new,
-    from_config,
+    Request,
+    new_callout,
     targets,
     upcoming,
 )
 from bridge.callouts.store import CalloutStore, short_id
 from bridge.callouts.text import in_language, preview, summary
 from bridge.commands.registry import Call, command
-from bridge.config.models import Config
+from bridge.config.models import Config, RoomConfig
 from bridge.relay.notices import notice_in
-from bridge.relay.translate import Translator
 
 USAGE = (
     'callout add <YYYY-MM-DD HH:MM | cron "m h dom mon dow"> [local|instant] <circle> | <text>'
@@ -46,22 +43,9 @@ _QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and typographic: phones rety
 _CRON = re.compile(rf"^cron\s+[{_QUOTES}](.+?)[{_QUOTES}]\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
-@dataclass(frozen=True)
-class NewCallout:
-    """What was asked for, before checking."""
-
-    circles: tuple[str, ...]
-    rooms: tuple[str, ...]
-    at: str | None
-    cron: str | None
-    mode: str
-    tz: str
-    language: str
-    text: str
-
-
-def parse_add(args: str, config: Config, tz: str, language: str) -> NewCallout:
-    """The chat grammar of ``callout add`` (after the word ``add``)."""
+def parse_add(args: str, config: Config, room: RoomConfig) -> Request:
+    """The chat grammar of ``callout add`` (after the word ``add``), written in ``room``: the
+    text in its language, a time in its timezone, the reports back to it."""
     head, sep, text = args.partition("|")
     if not sep or not text.strip():
         raise CalloutRefused("write the text after a |: " + USAGE.split(";")[0])
@@ -78,9 +62,9 @@ def parse_add(args: str, config: Config, tz: str, language: str) -> NewCallout:
             raise CalloutRefused('give a date and time "YYYY-MM-DD HH:MM" or a cron')
         at, tail = f"{parts[0]} {parts[1]}", " ".join(parts[2:])
     words = tail.replace(",", " ").split()
-    mode = "local"
+    mode: Mode = "local"
     if words and words[0].lower() in ("local", "instant"):
-        mode = words.pop(0).lower()
+        mode = "instant" if words.pop(0).lower() == "instant" else "local"
     if not words:
         raise CalloutRefused("name the circle it goes to, before the |")
     circles = {c.id for c in config.circles}
@@ -88,35 +72,11 @@ def parse_add(args: str, config: Config, tz: str, language: str) -> NewCallout:
     for word in words:
         if word not in circles and word not in rooms:
             raise CalloutRefused(f"{word!r} is not a circle of this network")
-    return NewCallout(
+    return Request(
         circles=tuple(w for w in words if w in circles),
         rooms=tuple(w for w in words if w not in circles),
-        at=at, cron=cron, mode=mode, tz=tz, language=language, text=text.strip(),
-    )  # fmt: skip
-
-
-def build(
-    new: NewCallout,
-    config: Config,
-    now: datetime,
-    *,
-    callout_id: str,
-    source: str,
-    author: str,
-    report_to: str | None = None,
-    reply_to: str | None = None,
-    origin_key: str = "",
-) -> Callout:
-    """A checked call-out (CalloutRefused when the input is bad)."""
-    check_new(config, circles=new.circles, rooms=new.rooms, at=new.at, cron=new.cron,
-              mode=new.mode, tz=new.tz, language=new.language, text=new.text,
-              now=now)  # fmt: skip
-    return Callout(
-        id=callout_id, circles=new.circles, rooms=new.rooms, at=new.at, cron=new.cron,
-        mode=cast(Mode, new.mode), tz=new.tz, language=new.language, text=new.text,
-        source=cast(Source, source),
-        author=author, report_to=report_to, reply_to=reply_to, origin_key=origin_key,
-        created=now.timestamp(), since=now.timestamp(),
+        at=at, cron=cron, mode=mode, tz=room.timezone, language=room.language,
+        text=text.strip(), report_to=room.id,
     )  # fmt: skip
 
 
@@ -175,15 +135,14 @@ async def _find(store: CalloutStore, callout_id: str) -> Callout:
 
 
 async def _add(call: Call, store: CalloutStore, args: str) -> None:
-    room = call.room
-    new = parse_add(args, call.config, room.timezone, room.language)
+    request = parse_add(args, call.config, call.room)
     now = await shared_now(call.redis)
     seed = hashlib.sha256(call.envelope.key.encode()).digest()
     for attempt in range(4):
-        callout = build(new, call.config, now,
-                        callout_id=short_id(seed[attempt * 6 :]), source="chat", author=call.who,
-                        report_to=room.id, reply_to=call.envelope.message_id,
-                        origin_key=call.envelope.key)  # fmt: skip
+        callout = new_callout(request, call.config, now,
+                              callout_id=short_id(seed[attempt * 6 :]), source="chat",
+                              author=call.who, reply_to=call.envelope.message_id,
+                              origin_key=call.envelope.key)  # fmt: skip
         if await store.add(callout):
             break
         existing = await store.get(callout.id)
@@ -213,55 +172,3 @@ async def _cancel(call: Call, store: CalloutStore, found: Callout) -> None:
     await store.remove(found.id)
     await _answer(call, f"Call-out {found.id} is cancelled.", [found.id])
     await call.audit("callout cancel", "done", detail=found.id)
-
-
-# ---- the shell -----------------------------------------------------------------------------
-
-
-async def shell_add(
-    store: CalloutStore, config: Config, new: NewCallout, report_to: str | None
-) -> Callout:
-    if report_to is not None and report_to not in {r.id for r in config.rooms}:
-        raise CalloutRefused(f"{report_to!r} is not a room of this network")
-    now = await shared_now(store.redis)
-    for _ in range(4):
-        callout = build(new, config, now, callout_id=short_id(), source="cli", author="cli",
-                        report_to=report_to)  # fmt: skip
-        if await store.add(callout):
-            return callout
-    raise CalloutRefused("no free id; try again")
-
-
-async def shell_list(store: CalloutStore, config: Config) -> list[str]:
-    now = await shared_now(store.redis)
-    lines: list[str] = []
-    for callout in (await store.all()).values():
-        lines.append(summary(callout, config, now))
-        for report in await store.reports(callout.id, 1):
-            lines.append(f"  last report ({report['occurrence']}): landed in "
-                         f"{report['landed']} of {report['rooms']} rooms")  # fmt: skip
-            lines += [f"    {status}: {room}" + (f": {why}" if why else "")
-                      for status, room, why in report["lines"]]  # fmt: skip
-    return lines
-
-
-async def shell_preview(
-    store: CalloutStore, config: Config, translator: Translator, callout_id: str
-) -> list[str]:
-    now = await shared_now(store.redis)
-    found = await store.get(callout_id)
-    if found is None:  # a config call-out not loaded by a run yet
-        entry = next((c for c in config.callouts if c.id == callout_id), None)
-        found = from_config(entry, now.timestamp()) if entry is not None else None
-    if found is None:
-        raise CalloutRefused(f"there is no call-out {callout_id!r}")
-    return await preview(translator, found, config, now)
-
-
-async def shell_cancel(store: CalloutStore, callout_id: str) -> None:
-    found = await store.get(callout_id)
-    if found is None:
-        raise CalloutRefused(f"there is no call-out {callout_id!r}")
-    if found.source == "config":
-        raise CalloutRefused(f"{callout_id!r} comes from the config file; remove it there")
-    await store.remove(callout_id)

@@ -8,6 +8,11 @@ own timezone. APScheduler's triggers compute the moments; here we only add two r
 - a wall time that happens twice (the night clocks go back) fires once, at its first
   occurrence: a second occurrence is skipped;
 - a time in a daylight-saving gap fires as APScheduler computes it (02:30 becomes 03:30).
+
+A call-out is asked for in three places (the config, a chat command, the shell) with the same
+fields, a ``Request``; a stored ``Callout`` is a request plus who made it and since when it
+counts, and is made from one only by ``Callout.of`` (checked first by ``new_callout``). The
+longest text a room takes is its platform's ``text_limit``, declared by the adapter.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
@@ -25,20 +30,12 @@ from pydantic import BaseModel, ConfigDict
 from bridge.callouts import cron as schedule
 from bridge.config.models import AT_FORMAT, CalloutConfig, Config, RoomConfig
 from bridge.model.errors import TranslocalError
+from bridge.model.platforms import Platform, load
 from translation.languages import check_language
 
 Mode = Literal["local", "instant"]
 Source = Literal["config", "chat", "cli"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# The longest text a call-out may have, per platform of a target room, counted as the
-# platform counts, with room left for the heading and the translation note. Telegram: 4096
-# UTF-16 units per message; Matrix: 65536 bytes per event (JSON and HTML around the body).
-TEXT_LIMITS: dict[str, tuple[int, str]] = {
-    "telegram": (4000, "UTF-16 units"),
-    "matrix": (60000, "bytes"),
-}
-DEFAULT_LIMIT = (4000, "characters")
 
 
 class CalloutRefused(TranslocalError):
@@ -47,12 +44,12 @@ class CalloutRefused(TranslocalError):
     exit_code = 2
 
 
-class Callout(BaseModel):
-    """A call-out as stored in Redis (``tl:callouts``), readable JSON."""
+class Request(BaseModel):
+    """A call-out as asked for, in the config, in chat or in the shell: where it goes, when,
+    and what it says. Each front-end fills these fields and nothing else."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str
     circles: tuple[str, ...] = ()
     rooms: tuple[str, ...] = ()
     at: str | None = None
@@ -62,44 +59,58 @@ class Callout(BaseModel):
     language: str
     text: str
     pin: bool = False
-    source: Source
-    author: str = ""  # a sender id ("telegram:2001"), "cli" or "config"
     report_to: str | None = None  # the room that gets the reports
-    reply_to: str | None = None  # the command's message id in report_to (chat call-outs)
-    origin_key: str = ""  # the envelope key of the command that made it (idempotency)
-    created: float = 0.0  # Unix time
-    since: float | None = None  # only fires after this count; None: every fire counts
 
     @property
     def schedule_text(self) -> str:
         return f"at {self.at}" if self.at is not None else f'cron "{self.cron}"'
 
-    def same_plan(self, other: Callout) -> bool:
+    def same_plan(self, other: Request) -> bool:
         """Whether both fire at the same moments in the same rooms."""
         fields = ("circles", "rooms", "at", "cron", "mode", "tz")
         return all(getattr(self, f) == getattr(other, f) for f in fields)
 
 
+class Callout(Request):
+    """A call-out as stored in Redis (``tl:callouts``), readable JSON: the request, and who
+    made it, from where, and since when its fires count."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    source: Source
+    author: str = ""  # a sender id ("<platform>:<user id>"), "cli" or "config"
+    reply_to: str | None = None  # the command's message id in report_to (chat call-outs)
+    origin_key: str = ""  # the envelope key of the command that made it (idempotency)
+    created: float = 0.0  # Unix time
+    since: float | None = None  # only fires after this count; None: every fire counts
+
+    @classmethod
+    def of(
+        cls,
+        request: Request,
+        *,
+        id: str,
+        source: Source,
+        author: str,
+        created: float,
+        since: float | None,
+        reply_to: str | None = None,
+        origin_key: str = "",
+    ) -> Callout:
+        """The call-out that stores ``request`` (the one way a request becomes a call-out)."""
+        return cls(
+            **request.model_dump(), id=id, source=source, author=author, created=created,
+            since=since, reply_to=reply_to, origin_key=origin_key,
+        )  # fmt: skip
+
+
 def from_config(entry: CalloutConfig, now: float) -> Callout:
     """A config call-out: every fire of an ``at`` counts (a past one is reported as
     skipped, or sent late within the grace period); a cron counts from now on."""
-    return Callout(
-        id=entry.id,
-        circles=tuple(entry.circles),
-        rooms=tuple(entry.rooms),
-        at=entry.at,
-        cron=entry.cron,
-        mode=entry.mode,
-        tz=entry.tz,
-        language=entry.language,
-        text=entry.text,
-        pin=entry.pin,
-        source="config",
-        author="config",
-        report_to=entry.report_to,
-        created=now,
-        since=None if entry.at is not None else now,
-    )
+    request = Request.model_validate(entry.model_dump(exclude={"id"}))
+    return Callout.of(request, id=entry.id, source="config", author="config", created=now,
+                      since=None if entry.at is not None else now)  # fmt: skip
 
 
 def iso(moment: datetime) -> str:
@@ -111,7 +122,7 @@ def parse_iso(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
 
 
-def targets(callout: Callout, config: Config) -> list[RoomConfig]:
+def targets(callout: Request, config: Config) -> list[RoomConfig]:
     """The rooms a call-out goes to, in config order: its circles' rooms that receive, and
     the rooms it names (those even when they do not receive from circles)."""
     wanted: set[str] = set(callout.rooms)
@@ -123,7 +134,7 @@ def targets(callout: Callout, config: Config) -> list[RoomConfig]:
     return [r for r in config.rooms if r.id in wanted]
 
 
-def zone_of(callout: Callout, room: RoomConfig) -> ZoneInfo:
+def zone_of(callout: Request, room: RoomConfig) -> ZoneInfo:
     return ZoneInfo(room.timezone if callout.mode == "local" else callout.tz)
 
 
@@ -135,7 +146,7 @@ def _trigger(at: str | None, cron: str | None, zone: ZoneInfo) -> BaseTrigger:
     return schedule.parse_cron(cron, zone)
 
 
-def next_fire(callout: Callout, zone: ZoneInfo, after: datetime) -> datetime | None:
+def next_fire(callout: Request, zone: ZoneInfo, after: datetime) -> datetime | None:
     """The first fire strictly after ``after``, in UTC, in ``zone``; None when none is left."""
     trigger = _trigger(callout.at, callout.cron, zone)
     while True:
@@ -154,7 +165,7 @@ def _second_occurrence(moment: datetime, zone: ZoneInfo) -> bool:
     return first.utcoffset() != local.utcoffset() and first.astimezone(UTC) < moment
 
 
-def occurrence(callout: Callout, fire: datetime, zone: ZoneInfo) -> str:
+def occurrence(callout: Request, fire: datetime, zone: ZoneInfo) -> str:
     """What one report covers: one moment (instant), or one wall time in every room (local)."""
     if callout.mode == "instant":
         return iso(fire)
@@ -162,7 +173,7 @@ def occurrence(callout: Callout, fire: datetime, zone: ZoneInfo) -> str:
 
 
 def upcoming(
-    callout: Callout, config: Config, after: datetime
+    callout: Request, config: Config, after: datetime
 ) -> list[tuple[RoomConfig, datetime | None]]:
     """Each target room with its next fire after ``after``."""
     return [(room, next_fire(callout, zone_of(callout, room), after))
@@ -177,42 +188,50 @@ def local_and_utc(moment: datetime, zone: ZoneInfo) -> str:
 # ---- checking input ------------------------------------------------------------------------
 
 
-def check_new(
+def new_callout(
+    request: Request,
     config: Config,
-    *,
-    circles: Iterable[str],
-    rooms: Iterable[str],
-    at: str | None,
-    cron: str | None,
-    mode: str,
-    tz: str,
-    language: str,
-    text: str,
     now: datetime,
-) -> None:
+    *,
+    callout_id: str,
+    source: Source,
+    author: str,
+    reply_to: str | None = None,
+    origin_key: str = "",
+) -> Callout:
+    """A checked call-out from chat or the shell, counting from ``now`` (CalloutRefused when
+    the input is bad)."""
+    check_new(config, request, now)
+    return Callout.of(request, id=callout_id, source=source, author=author,
+                      created=now.timestamp(), since=now.timestamp(), reply_to=reply_to,
+                      origin_key=origin_key)  # fmt: skip
+
+
+def check_new(config: Config, request: Request, now: datetime) -> None:
     """Raise CalloutRefused with a one-line reason for bad input (chat or CLI)."""
-    circles, rooms = list(circles), list(rooms)
     known_circles = {c.id for c in config.circles}
     known_rooms = {r.id for r in config.rooms}
-    for name in circles:
+    report_to = request.report_to
+    if report_to is not None and report_to not in known_rooms:
+        raise CalloutRefused(f"{report_to!r} is not a room of this network")
+    for name in request.circles:
         if name not in known_circles:
             raise CalloutRefused(f"{name!r} is not a circle of this network")
-    for name in rooms:
+    for name in request.rooms:
         if name not in known_rooms:
             raise CalloutRefused(f"{name!r} is not a room of this network")
-    if not circles and not rooms:
+    if not request.circles and not request.rooms:
         raise CalloutRefused("give a circle or a room to send it to")
-    if mode not in ("local", "instant"):
-        raise CalloutRefused(f"{mode!r} is not a mode: local or instant")
+    at, cron, tz = request.at, request.cron, request.tz
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise CalloutRefused(f"{tz!r} is not a known timezone") from None
     try:
-        check_language(language)
+        check_language(request.language)
     except ValueError as exc:
         raise CalloutRefused(str(exc)) from None
-    if not text.strip():
+    if not request.text.strip():
         raise CalloutRefused("the text is empty")
     if (at is None) == (cron is None):
         raise CalloutRefused("give a date and time or a cron, one of the two")
@@ -226,34 +245,27 @@ def check_new(
             schedule.parse_cron(cron, tz)
         except ValueError as exc:
             raise CalloutRefused(str(exc)) from None
-    probe = Callout(id="new", circles=tuple(circles), rooms=tuple(rooms), at=at, cron=cron,
-                    mode=cast(Mode, mode), tz=tz, language=language, text=text,
-                    source="cli")  # fmt: skip
-    rooms_to = targets(probe, config)
+    rooms_to = targets(request, config)
     if not rooms_to:
         raise CalloutRefused("none of those rooms receives call-outs")
     for room in rooms_to:
-        when = next_fire(probe, zone_of(probe, room), now)
+        when = next_fire(request, zone_of(request, room), now)
         if when is None:
-            where = f" in {room.label}" if mode == "local" else ""
+            where = f" in {room.label}" if request.mode == "local" else ""
             raise CalloutRefused(f"{at} has already passed{where}")
-    check_length(config, rooms_to, text)
+    check_length(config, rooms_to, request.text)
 
 
 def check_length(config: Config, rooms: Iterable[RoomConfig], text: str) -> None:
+    """The text fits every room, counted as each room's platform counts (its adapter declares
+    the limit, with room left for the heading and the translation note)."""
     for room in rooms:
-        platform = config.bot(room.bot).platform
-        limit, unit = TEXT_LIMITS.get(platform, DEFAULT_LIMIT)
-        size = _measure(text, unit)
-        if size > limit:
+        name = config.bot(room.bot).platform
+        platform = load(name)
+        # a loaded config names known platforms only; else the default a platform gets
+        limit = platform.text_limit if platform is not None else Platform.text_limit
+        size = limit.measure(text)
+        if size > limit.size:
             raise CalloutRefused(
-                f"the text is {size} {unit} long; {platform} rooms take at most {limit}"
+                f"the text is {size} {limit.unit} long; {name} rooms take at most {limit.size}"
             )
-
-
-def _measure(text: str, unit: str) -> int:
-    if unit == "UTF-16 units":
-        return len(text.encode("utf-16-le", "surrogatepass")) // 2
-    if unit == "bytes":
-        return len(text.encode())
-    return len(text)

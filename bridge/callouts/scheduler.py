@@ -12,26 +12,20 @@ fire handled there, kept in Redis). When a fire is due:
 - a fire missed by more than ``callout_grace_minutes`` (everything was down) is not sent but
   recorded as skipped; within the grace it goes late.
 
-A report follows each occurrence (one moment for ``instant``; one wall time in every room for
-``local``) once every room has had it: where it landed (the deliverer marked it sent), where
-it failed and why (a dead letter), where it was skipped. It goes to the call-out's
-``report_to`` (the chat it came from), else ``ops_room``, and is kept for
-``translocal callouts list``.
+Each room's outcome (queued or skipped) is recorded with the fire and its occurrence marked
+due for a report; ``bridge.callouts.reports`` sends the reports (where it landed, failed or
+was skipped) once every room has had it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import json
 import logging
-import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -46,12 +40,12 @@ from bridge.callouts.model import (
     targets,
     zone_of,
 )
+from bridge.callouts.reports import OUTCOMES_S, Reports
 from bridge.callouts.store import CalloutStore
-from bridge.callouts.text import in_language, render
+from bridge.callouts.text import render
 from bridge.config.models import Config, RoomConfig
 from bridge.model import keys
 from bridge.model.envelope import Delivery, MsgRef
-from bridge.relay.notices import notice_in
 from bridge.relay.translate import Translator
 from bridge.relay.worker import worker_id
 
@@ -59,12 +53,12 @@ log = logging.getLogger(__name__)
 
 LOCK_S = 60  # a process that won a fire has this long to queue it before another may
 DONE_S = 2 * 3600  # a handled fire's lock stays this long past the grace period
-OUTCOMES_S = 3 * 86400
-STALE_S = 27 * 3600  # an occurrence still incomplete this long after its first fire is reported
 MAX_MISSED = 10_000  # missed fires counted in one go
 
 
 class Scheduler:
+    """The fire loop of one process: ``run`` until stopped, or ``tick`` on a test's clock."""
+
     def __init__(
         self,
         config: Config,
@@ -82,14 +76,14 @@ class Scheduler:
         self.clock = clock
         self.name = name or worker_id()
         self.poll_s = poll_s
-        self.report_wait_s = report_wait_s
         self.store = CalloutStore(redis)
+        self.reports = Reports(
+            config, redis, translator, self.store, name=self.name, wait_s=report_wait_s
+        )
         self.grace = timedelta(minutes=config.callout_grace_minutes)
         self.callouts: dict[str, Callout] = {}
         self._version = -1
         self._next: dict[tuple[str, str, str, datetime], datetime | None] = {}
-        self._reports: dict[str, asyncio.Task[None]] = {}
-        self._closing = asyncio.Event()
         self.queued = 0  # deliveries this process queued
         self.skipped = 0  # room fires this process recorded as skipped
 
@@ -109,19 +103,8 @@ class Scheduler:
         await self.close()
 
     async def close(self) -> None:
-        """Stop waiting for reports; their locks are released so a later run sends them.
-
-        The report tasks are told through an event rather than only cancelled: redis-py can
-        lose a cancellation that lands inside a command, and a report waits for minutes."""
-        self._closing.set()
-        tasks = list(self._reports.values())
-        if tasks:
-            _, late = await asyncio.wait(tasks, timeout=5.0)
-            for task in late:
-                task.cancel()
-            for task in late:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        """Stop waiting for reports; their locks are released so a later run sends them."""
+        await self.reports.close()
 
     async def tick(self) -> datetime | None:
         """Handle everything due now; returns when the next fire is (None: nothing left)."""
@@ -133,7 +116,7 @@ class Scheduler:
             when = await self._tick_one(callout, now)
             if when is not None and (earliest is None or when < earliest):
                 earliest = when
-        await self._start_reports(now)
+        await self.reports.start(now, self.callouts)
         return earliest
 
     async def _reload(self) -> None:
@@ -208,13 +191,10 @@ class Scheduler:
         async with self.redis.pipeline(transaction=True) as pipe:
             for room in won:
                 r = rendered[room.language]
-                delivery = Delivery(
+                delivery = Delivery.to(
+                    room,
                     key=f"callout:{callout.id}:{stamp}:{room.id}",
                     action="send",
-                    bot=room.bot,
-                    room=room.id,
-                    chat=room.chat,
-                    topic=room.topic,
                     origin=MsgRef(room=room.id, id=f"callout:{callout.id}:{stamp}"),
                     attribution=r.attribution,
                     text=r.text,
@@ -273,156 +253,6 @@ class Scheduler:
         self.skipped += 1
         log.warning("call-out %s: fire %s in room %s skipped: %s", callout.id, iso(fire),
                     room.id, why)  # fmt: skip
-
-    # ---- reports -------------------------------------------------------------------------
-
-    async def _start_reports(self, now: datetime) -> None:
-        due = cast(
-            list[tuple[str, float]],
-            await self.redis.zrange(keys.CALLOUT_REPORTS_DUE, 0, 199, withscores=True),
-        )
-        for member, first in due:
-            if member in self._reports:
-                continue
-            callout_id, _, occ = member.partition("|")
-            callout = self.callouts.get(callout_id)
-            if callout is None:  # cancelled since
-                await self.redis.zrem(keys.CALLOUT_REPORTS_DUE, member)
-                continue
-            rooms = targets(callout, self.config)
-            outcomes = await self.redis.hkeys(keys.callout_outcomes(callout_id, occ))
-            complete = {r.id for r in rooms} <= set(outcomes)
-            if not complete and now.timestamp() - first < STALE_S:
-                continue
-            lock = keys.callout_report_lock(callout_id, occ)
-            if not await self.redis.set(lock, self.name, nx=True, ex=int(self.report_wait_s) + 60):
-                continue
-            task = asyncio.create_task(self._report(callout, occ, rooms), name=f"report-{member}")
-            task.add_done_callback(functools.partial(self._report_done, member))
-            self._reports[member] = task
-
-    def _report_done(self, member: str, task: asyncio.Task[None]) -> None:
-        self._reports.pop(member, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("call-out report %s failed", member, exc_info=task.exception())
-
-    async def _report(self, callout: Callout, occ: str, rooms: list[RoomConfig]) -> None:
-        lock = keys.callout_report_lock(callout.id, occ)
-        try:
-            lines = await self._outcomes(callout, occ, rooms)
-        except asyncio.CancelledError:
-            await self.redis.delete(lock)  # a later run reports it
-            raise
-        if lines is None:  # stopping
-            await self.redis.delete(lock)
-            return
-        landed = sum(1 for status, _, _ in lines if status == "landed")
-        report = {"occurrence": occ, "landed": landed, "rooms": len(rooms),
-                  "lines": [[s, room, why] for s, room, why in lines]}  # fmt: skip
-        await self.store.add_report(callout.id, report)
-        text = report_text(callout, occ, lines, len(rooms))
-        where = callout.report_to or self.config.ops_room
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if where is not None:
-                delivery = await self._report_delivery(callout, occ, where, text)
-                pipe.xadd(keys.outbox(delivery.bot), {"d": delivery.model_dump_json()})
-            pipe.zrem(keys.CALLOUT_REPORTS_DUE, f"{callout.id}|{occ}")
-            pipe.set(lock, "done", ex=OUTCOMES_S)
-            await pipe.execute()
-        log.info("call-out %s (%s): landed in %d of %d rooms", callout.id, occ, landed, len(rooms))
-
-    async def _report_delivery(
-        self, callout: Callout, occ: str, room_id: str, text: str
-    ) -> Delivery:
-        room = self.config.room(room_id)
-        keep = [callout.id, *_times(text)]
-        reply = callout.reply_to if room_id == callout.report_to else None
-        text = await in_language(self.translator, text, room.language, keep)
-        return notice_in(room, text, key=f"callout-report:{callout.id}:{occ}", reply_to=reply)
-
-    async def _outcomes(
-        self, callout: Callout, occ: str, rooms: list[RoomConfig]
-    ) -> list[tuple[str, str, str]] | None:
-        """(status, room label, why) per room, once every queued delivery is sent or failed
-        (or the wait is over); None when the scheduler stops first."""
-        deadline = asyncio.get_running_loop().time() + self.report_wait_s
-        while True:
-            if self._closing.is_set():
-                return None
-            raw = cast(
-                dict[str, str], await self.redis.hgetall(keys.callout_outcomes(callout.id, occ))
-            )
-            outcomes = {room: json.loads(v) for room, v in raw.items()}
-            queued = [o for o in outcomes.values() if o["status"] == "queued"]
-            sent = await self._sent([o["key"] for o in queued])
-            failed = await self._dead(queued) if len(sent) < len(queued) else {}
-            lines: list[tuple[str, str, str]] = []
-            waiting = 0
-            for room in rooms:
-                o = outcomes.get(room.id)
-                if o is None:
-                    lines.append(("not fired", room.label, "its time had not come"))
-                elif o["status"] == "skipped":
-                    lines.append(("skipped", room.label, o["why"]))
-                elif o["key"] in sent:
-                    lines.append(("landed", room.label, ""))
-                elif o["key"] in failed:
-                    lines.append(("failed", room.label, failed[o["key"]]))
-                else:
-                    waiting += 1
-                    lines.append(("waiting", room.label, "not confirmed yet, still queued"))
-            if not waiting or asyncio.get_running_loop().time() > deadline:
-                return lines
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), 0.2)
-
-    async def _sent(self, delivery_keys: list[str]) -> set[str]:
-        if not delivery_keys:
-            return set()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in delivery_keys:
-                pipe.exists(keys.sent(key))
-            found = await pipe.execute()
-        return {k for k, there in zip(delivery_keys, found, strict=True) if there}
-
-    async def _dead(self, queued: Iterable[dict[str, Any]]) -> dict[str, str]:
-        """Delivery key -> why, for those of ``queued`` in the dead-letter stream."""
-        wanted = {o["key"] for o in queued}
-        since = min((o["queued_ms"] for o in queued), default=0)
-        found: dict[str, str] = {}
-        entries = await self.redis.xrange(
-            keys.DEAD_LETTERS, min=f"{since}-0", max="+", count=10_000
-        )
-        for _, fields in entries or []:
-            fields = fields or {}
-            try:
-                key = json.loads(fields.get("d", "{}")).get("key")
-            except ValueError:
-                continue
-            if key in wanted:
-                found[key] = str(fields.get("reason", "failed"))
-        return found
-
-
-def report_text(callout: Callout, occ: str, lines: list[tuple[str, str, str]], total: int) -> str:
-    landed = [room for status, room, _ in lines if status == "landed"]
-    when = (
-        occ[:-1].replace("T", " ") + " (local time)"
-        if occ.endswith("L")
-        else (occ.replace("T", " ").replace("Z", " UTC"))
-    )
-    out = [f"Call-out {callout.id}, {when}: landed in {len(landed)} of {total} rooms."]
-    if landed:
-        out.append("Landed: " + ", ".join(landed) + ".")
-    for status, room, why in lines:
-        if status != "landed":
-            out.append(f"{status.capitalize()}: {room}: {why}.")
-    return "\n".join(out)
-
-
-def _times(text: str) -> list[str]:
-    """Date-times in a report, kept as they are when it is translated."""
-    return re.findall(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?: UTC)?", text)
 
 
 def _duration(delta: timedelta) -> str:

@@ -25,10 +25,15 @@ from bridge.model.envelope import Envelope, Sender
 from sandbox.libretranslate import LibreTranslateServer
 from tests.bridge.test_callouts_schedule import ROOMS
 from tests.harness import eventually, memory_config
-from tests.memory_bot import NETWORK
+from tests.memory_bot import NETWORK, TEXT_LIMIT
 
 ORGANIZER = "telegram:2001"
 _ids = itertools.count(1000)
+# one character more than the in-memory platform's rooms take, and how the bridge says so
+TOO_LONG = TEXT_LIMIT.size + 1
+TOO_LONG_REASON = (
+    f"the text is {TOO_LONG} {TEXT_LIMIT.unit} long; memory rooms take at most {TEXT_LIMIT.size}"
+)
 
 
 def utc(*args: int) -> datetime:
@@ -115,7 +120,7 @@ async def test_a_non_organizer_is_refused_and_nothing_is_stored(
         ("add 2030-04-30 18:00 net | Demo", "2030-04-30 18:00 has already passed in"),
         ("add 2030-05-02 18:00 nowhere | Demo", "'nowhere' is not a circle of this network"),
         ('add cron "0 0 30 2 *" net | Demo', "never fires"),
-        ("add 2030-05-02 18:00 net | " + "x" * 4100, "the text is 4100 characters long"),
+        ("add 2030-05-02 18:00 net | " + "x" * TOO_LONG, TOO_LONG_REASON),
         ("add 2030-05-02 18:00 net", "write the text after a |"),
         ("cancel nosuch", "there is no call-out 'nosuch'"),
     ],

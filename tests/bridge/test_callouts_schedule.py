@@ -226,7 +226,7 @@ async def test_a_fire_missed_beyond_the_grace_is_skipped_and_reported(
     await scheduler.tick()
     await scheduler.tick()
     assert not await queued(redis_client) or all(d.notice for d in await queued(redis_client))
-    await asyncio.wait_for(asyncio.gather(*scheduler._reports.values()), 10)
+    await asyncio.wait_for(asyncio.gather(*scheduler.reports.tasks.values()), 10)
     (report,) = await store.reports("c1")
     assert report["landed"] == 0
     assert {tuple(line[:2]) for line in report["lines"]} == {
@@ -275,7 +275,7 @@ async def test_config_call_outs_are_reconciled_and_a_past_at_is_reported_once(
     scheduler = scheduler_for(cfg, store, clock)
     await scheduler.tick()
     await scheduler.tick()
-    await asyncio.wait_for(asyncio.gather(*scheduler._reports.values()), 10)
+    await asyncio.wait_for(asyncio.gather(*scheduler.reports.tasks.values()), 10)
     (report,) = await store.reports("old")
     assert {line[0] for line in report["lines"]} == {"skipped"}
     notices = [d for d in await queued(redis_client) if d.notice]
