@@ -1,7 +1,7 @@
 """What a call-out is, where it goes, and when it fires, room by room.
 
 A call-out's schedule is ``at`` (one wall time, "YYYY-MM-DD HH:MM") or ``cron`` (crontab
-meaning, see ``bridge.callouts.cron``). In ``instant`` mode the wall time is read in the call-out's
+meaning, see ``bridge.config.cron``). In ``instant`` mode the wall time is read in the call-out's
 ``tz`` and every room gets it at that one moment; in ``local`` mode it is read in each room's
 own timezone. APScheduler's triggers compute the moments; here we only add two rules:
 
@@ -27,7 +27,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from pydantic import BaseModel, ConfigDict
 
-from bridge.callouts import cron as schedule
+from bridge.config import cron as schedule
 from bridge.config.models import AT_FORMAT, CalloutConfig, Config, RoomConfig
 from bridge.model.errors import TranslocalError
 from bridge.model.platforms import Platform, load

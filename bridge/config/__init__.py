@@ -5,5 +5,6 @@ each field; ``load`` reads the file, expands ``${VAR}`` and ``${VAR:-default}``,
 bot by its platform's own settings model, and reports every problem found at once, one line
 each, key path first, with its line in the file; ``crosscheck`` holds the rules that relate
 one part of the file to another (a room names an existing bot, a person id fits its
-platform), which run even when some fields are invalid.
+platform), which run even when some fields are invalid; ``cron`` gives the call-outs' ``cron``
+its crontab meaning, for validation here and for firing in ``bridge.callouts``.
 """

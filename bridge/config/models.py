@@ -184,7 +184,7 @@ def _check_at(value: Any) -> Any:
 
 
 def _check_cron(value: str) -> str:
-    from bridge.callouts.cron import parse_cron
+    from bridge.config.cron import parse_cron
 
     parse_cron(value, "UTC")  # raises ValueError with a readable message
     return value

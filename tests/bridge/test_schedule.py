@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bridge.callouts.cron import next_fire, parse_cron
+from bridge.config.cron import next_fire, parse_cron
 
 UTC = ZoneInfo("UTC")
 START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # a Sunday
