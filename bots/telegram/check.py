@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, cast
 
 from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
-from bots.telegram import chat_id
+from bots.telegram.settings import TelegramSettings, chat_id
 from bridge.model.platforms import RoomCheck
-from bridge.model.settings import BotSettings, RoomConfig
+from bridge.model.settings import RoomConfig
 
 PRIVACY_FIX = (
     "privacy mode is on, so the bot sees only commands: in @BotFather send /setprivacy, "
@@ -19,12 +18,11 @@ PRIVACY_FIX = (
 )
 
 
-async def check_rooms(settings: BotSettings, rooms: list[RoomConfig]) -> list[RoomCheck]:
-    s = cast(Any, settings)
+async def check_rooms(settings: TelegramSettings, rooms: list[RoomConfig]) -> list[RoomCheck]:
     bot = Bot(
-        s.token.get_secret_value(),
-        base_url=f"{s.api_url}/bot",
-        base_file_url=f"{s.api_url}/file/bot",
+        settings.token.get_secret_value(),
+        base_url=f"{settings.api_url}/bot",
+        base_file_url=f"{settings.api_url}/file/bot",
     )
     try:
         await bot.initialize()

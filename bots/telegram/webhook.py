@@ -48,6 +48,7 @@ class WebhookListener:
 
     def __init__(self, bot_id: str, url: str, listen: str | None, secret: str) -> None:
         self.bot_id = bot_id
+        self.url = url  # what Telegram posts to (behind a proxy, perhaps)
         self.path = urlsplit(url).path or "/"
         self.host, self.port = listen_address(url, listen)
         self.secret = secret

@@ -1,5 +1,7 @@
-"""The run's one Synapse, for the Matrix adapter's tests."""
+"""The run's one Synapse, for the Matrix adapter's tests, and the Telegram test world (the
+sandbox Bot API server with the network's groups, see telegram_world.py) as ``tg``."""
 
+from tests.bots.telegram_world import tg
 from tests.synapse_fixture import synapse
 
-__all__ = ["synapse"]
+__all__ = ["synapse", "tg"]

@@ -2,78 +2,71 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis.asyncio
 
 from bridge.infra.logs import setup_logging, teardown_logging
 from sandbox.telegram import BotApiServer
+from tests.bots.telegram_world import (
+    ANA,
+    BERLIN,
+    CDMX,
+    JONAS,
+    MALLORY,
+    STRANGERS,
+    TOKEN_A,
+    TOKEN_B,
+    texts,
+    world_rooms,
+)
+from tests.bots.telegram_world import telegram_world as telegram_world  # for tests/bots/test_ops.py
+from tests.bots.telegram_world import world_config as config
 from tests.harness import eventually, running
-from tests.helpers import sandbox_bot, write_config
-
-TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-TOKEN_B = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
-CDMX, BERLIN, STRANGERS = -1001000000001, -1001000000002, -1001000000099
-ANA, JONAS, MALLORY = 2001, 2002, 2099
 
 
-@contextlib.asynccontextmanager
-async def telegram_world() -> AsyncIterator[BotApiServer]:
-    """Two bridge bots, each an admin of its group, and a member in each; a stranger's group."""
-    server = BotApiServer(limits=False)
-    async with server:
-        server.add_bot(TOKEN_A, "cdmx_bridge_bot")
-        server.add_bot(TOKEN_B, "berlin_bridge_bot")
-        server.add_user(ANA, "Ana")
-        server.add_user(JONAS, "Jonas")
-        server.add_user(MALLORY, "Mallory")
-        server.create_chat(CDMX, "Inquilinas CDMX")
-        server.create_chat(BERLIN, "Mieter Berlin", is_forum=True)
-        server.create_chat(STRANGERS, "Somebody else's group")
-        for chat, bot, member in ((CDMX, 5000001, ANA), (BERLIN, 5000002, JONAS)):
-            server.add_member(chat, bot, admin=True, announce=False)  # there already
-            server.add_member(chat, member)
-        server.add_member(STRANGERS, MALLORY)
-        yield server
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[BotApiServer]:
-    async with telegram_world() as server:
-        yield server
-
-
-def config(tmp_path: Path, redis_url: str, tg: BotApiServer, **extra: Any) -> Any:
-    from bridge.config.load import load_config
-
-    cfg: dict[str, Any] = {
-        "data_dir": str(tmp_path / "data"),
-        "redis": {"url": redis_url, "shards": 4},
-        "bots": [
-            sandbox_bot("tg-a", "${TOKEN_A}", tg.url),
-            sandbox_bot("tg-b", "${TOKEN_B}", tg.url),
-            {"id": "mem", "platform": "memory"},
-        ],
-        "rooms": [
-            {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX"},
-            {"id": "berlin", "bot": "tg-b", "chat": BERLIN, "language": "de", "label": "Berlin"},
-            {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "en", "label": "NYC"},
-        ],
-        "circles": [{"id": "net", "rooms": ["cdmx", "berlin", "nyc"], "relay": "all"}],
-    }
-    cfg.update(extra)
-    return load_config(
-        write_config(tmp_path / "tg.yaml", cfg), env={"TOKEN_A": TOKEN_A, "TOKEN_B": TOKEN_B}
+def test_importing_the_package_leaves_python_telegram_bot_unloaded() -> None:
+    """The registry imports bots.telegram to learn the platform's facts, also where no
+    Telegram bot is configured: python-telegram-bot loads only with a bot or a check."""
+    probe = "import sys, bots.telegram; print('telegram' in sys.modules)"
+    found = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
     )
+    assert found.stdout.strip() == "False"
 
 
-def texts(tg: BotApiServer, chat: int) -> list[str]:
-    return [m["text"] for m in tg.messages(chat)]
+def test_the_reactions_are_telegrams_own() -> None:
+    """The package writes Telegram's reactions out (so that registering loads no library):
+    they are python-telegram-bot's, without variation selectors. A library that knows more
+    reactions fails here: add them to bots/telegram/reactions.py."""
+    from telegram.constants import ReactionEmoji
+
+    from bots.telegram import REACTIONS
+
+    assert frozenset(e.value.replace("\ufe0f", "") for e in ReactionEmoji) == REACTIONS
+    assert "🕊" in REACTIONS
+    assert "🌍" not in REACTIONS
+
+
+def test_the_platform_declares_telegrams_facts() -> None:
+    """What the core learns from the registration: person ids, commands, and limits counted
+    as Telegram counts them."""
+    from bots.telegram import PLATFORM
+
+    assert PLATFORM.person("telegram:123456") is None
+    assert PLATFORM.person("telegram:@ana") == "'telegram:@ana': a Telegram user id is a number"
+    assert PLATFORM.command_prefix == "/"
+    assert PLATFORM.text_limit.size == 4000
+    assert PLATFORM.text_limit.measure("✊🏽 ok") == 6  # the emoji: 2 code points, 3 units
+    assert PLATFORM.max_file == 20 * 1024 * 1024
 
 
 async def test_a_member_message_arrives_attributed_in_telegram_and_elsewhere(
@@ -150,12 +143,8 @@ async def test_forum_topics_receive_into_their_topic(
     tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
 ) -> None:
     topic = tg.create_topic(BERLIN, "Wohnen")
-    rooms = [
-        {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX"},
-        {"id": "berlin", "bot": "tg-b", "chat": BERLIN, "topic": topic, "language": "de",
-         "label": "Berlin"},
-        {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "en", "label": "NYC"},
-    ]  # fmt: skip
+    rooms = world_rooms()
+    rooms[1]["topic"] = topic  # the Berlin room is that topic of the group
     async with running(config(tmp_path, redis_url, tg, rooms=rooms)) as (_, net):
         tg.post(CDMX, ANA, "Asamblea el jueves")
         await eventually(lambda: any("Asamblea" in (t or "") for t in texts(tg, BERLIN)))

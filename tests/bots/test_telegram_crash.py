@@ -13,27 +13,25 @@ import pytest
 import redis.asyncio
 
 from sandbox.telegram import BotApiServer
+from tests.bots.telegram_world import (
+    ANA,
+    BERLIN,
+    CDMX,
+    TOKEN_A,
+    TOKEN_B,
+    telegram_world,
+    world_rooms,
+)
 from tests.harness import eventually
 from tests.helpers import Proc, sandbox_bot, write_config
 
-TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-TOKEN_B = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
-CDMX, BERLIN = -1001000000001, -1001000000002
-ANA = 2001
 MESSAGES, KILLS = 300, 3
 
 
 @pytest.fixture
 async def tg() -> AsyncIterator[BotApiServer]:
-    async with BotApiServer(limits=True, scale=0.01) as server:
-        server.add_bot(TOKEN_A, "cdmx_bridge_bot")
-        server.add_bot(TOKEN_B, "berlin_bridge_bot")
-        server.add_user(ANA, "Ana")
-        server.create_chat(CDMX, "CDMX")
-        server.create_chat(BERLIN, "Berlin")
-        server.add_member(CDMX, 5000001, admin=True, announce=False)
-        server.add_member(CDMX, ANA)
-        server.add_member(BERLIN, 5000002, admin=True, announce=False)
+    """The world on a server that keeps Telegram's flood limits, 100 times shorter."""
+    async with telegram_world(BotApiServer(limits=True, scale=0.01)) as server:
         yield server
 
 
@@ -48,14 +46,11 @@ async def test_a_killed_bot_process_loses_nothing_after_restart(
         "data_dir": str(tmp_path / "data"),
         "redis": {"url": redis_url, "shards": 4},
         "bots": [
-            # Telegram's pacing, 100 times faster
-            sandbox_bot("a", TOKEN_A, tg.url, limits_scale=0.01),
-            sandbox_bot("b", TOKEN_B, tg.url, limits_scale=0.01),
+            # Telegram's pacing, 100 times faster; the tokens written out for the process
+            sandbox_bot("tg-a", TOKEN_A, tg.url, limits_scale=0.01),
+            sandbox_bot("tg-b", TOKEN_B, tg.url, limits_scale=0.01),
         ],
-        "rooms": [
-            {"id": "cdmx", "bot": "a", "chat": CDMX, "language": "es", "label": "CDMX"},
-            {"id": "berlin", "bot": "b", "chat": BERLIN, "language": "es", "label": "Berlin"},
-        ],
+        "rooms": [r for r in world_rooms(berlin="es") if r["id"] in ("cdmx", "berlin")],
         "circles": [{"id": "net", "rooms": ["cdmx", "berlin"], "relay": "all"}],
     }
     path = write_config(tmp_path / "c.yaml", cfg)

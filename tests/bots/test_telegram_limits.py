@@ -5,49 +5,33 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis.asyncio
 
-from bridge.config.load import load_config
+from bridge.config.load import LoadedConfig
 from sandbox.telegram import BotApiServer
+from tests.bots.telegram_world import CDMX, telegram_world, world_config
 from tests.harness import eventually, running
-from tests.helpers import sandbox_bot, write_config
 
-TOKEN = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-GROUP = -1001000000001
 SCALE = 0.01  # a "second" is 10 ms, a "minute" 0.6 s: the same rules, faster
 
 
 @pytest.fixture
 async def tg() -> AsyncIterator[BotApiServer]:
-    async with BotApiServer(limits=True, scale=SCALE) as server:
-        server.add_bot(TOKEN, "cdmx_bridge_bot")
-        server.create_chat(GROUP, "Inquilinas CDMX")
-        server.add_member(GROUP, 5000001, admin=True, announce=False)
+    """The world on a server that keeps Telegram's flood limits, SCALE times shorter."""
+    async with telegram_world(BotApiServer(limits=True, scale=SCALE)) as server:
         yield server
 
 
-def config(tmp_path: Path, redis_url: str, tg: BotApiServer) -> Any:
-    cfg = {
-        "data_dir": str(tmp_path / "data"),
-        "redis": {"url": redis_url, "shards": 4},
-        "bots": [
-            sandbox_bot("tg", "${TOKEN}", tg.url, limits_scale=SCALE),
-            {"id": "mem", "platform": "memory"},
-        ],
-        "rooms": [
-            {"id": "cdmx", "bot": "tg", "chat": GROUP, "language": "es", "label": "CDMX"},
-            {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "es", "label": "NYC"},
-        ],
-        "circles": [{"id": "net", "rooms": ["cdmx", "nyc"], "relay": "all"}],
-    }
-    return load_config(write_config(tmp_path / "tg.yaml", cfg), env={"TOKEN": TOKEN})
+def config(tmp_path: Path, redis_url: str, tg: BotApiServer) -> LoadedConfig:
+    """CDMX and NYC, CDMX's bot pacing itself on the same shortened windows."""
+    return world_config(tmp_path, redis_url, tg, only=("cdmx", "nyc"), nyc="es",
+                        bot_options={"limits_scale": SCALE})  # fmt: skip
 
 
 def bodies(tg: BotApiServer) -> list[str]:
-    return [m["text"].split("\n", 1)[1] for m in tg.messages(GROUP)]
+    return [m["text"].split("\n", 1)[1] for m in tg.messages(CDMX)]
 
 
 async def test_a_burst_of_200_arrives_in_order_paced_and_429s_are_waited_out_exactly(
@@ -57,10 +41,10 @@ async def test_a_burst_of_200_arrives_in_order_paced_and_429s_are_waited_out_exa
         for i in range(200):
             await net.bot("mem").post("nyc", f"mensaje {i}")
         for reached in (40, 90, 140):  # three 429s mid-stream: "retry after 1"
-            await eventually(lambda n=reached: len(tg.messages(GROUP)) >= n, timeout=30)  # type: ignore[misc]
+            await eventually(lambda n=reached: len(tg.messages(CDMX)) >= n, timeout=30)  # type: ignore[misc]
             tg.inject("sendMessage", status=429, count=1)
-        await eventually(lambda: len(tg.messages(GROUP)) == 200, timeout=60)
-        retries = app.deliverers["tg"].retries
+        await eventually(lambda: len(tg.messages(CDMX)) == 200, timeout=60)
+        retries = app.deliverers["tg-a"].retries
     assert bodies(tg) == [f"mensaje {i}" for i in range(200)]
     assert tg.refusals == []  # the limits never refused: our pacing provoked no 429
     assert retries == 3
@@ -81,7 +65,7 @@ async def test_random_429s_and_500s_lose_nothing_and_duplicate_nothing(
     async with running(config(tmp_path, redis_url, tg)) as (_, net):
         for i in range(40):
             await net.bot("mem").post("nyc", f"mensaje {i}")
-        await eventually(lambda: len(tg.messages(GROUP)) >= 40, timeout=90)
+        await eventually(lambda: len(tg.messages(CDMX)) >= 40, timeout=90)
     faults = tg.fault_counts
     assert sum(faults.values()) >= 4, faults  # the faults did happen
     assert bodies(tg) == [f"mensaje {i}" for i in range(40)]  # all, once each, in order

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import io
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 import redis.asyncio
 from PIL import Image
 
 from sandbox.telegram import BotApiServer
-from tests.bots.test_telegram import ANA, BERLIN, CDMX, JONAS, config, telegram_world
+from tests.bots.telegram_world import ANA, BERLIN, CDMX, JONAS, telegram_world, world_bots
+from tests.bots.telegram_world import world_config as config
 from tests.harness import eventually, running
-from tests.helpers import sandbox_bot
 
 JSON = dict[str, object]
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[BotApiServer]:
-    async with telegram_world() as server:
-        yield server
 
 
 def photo_with_gps() -> bytes:
@@ -140,11 +132,8 @@ async def test_webhook_mode_takes_updates_and_keeps_them_across_a_restart(
     url = f"http://127.0.0.1:{port}/telegram/tg-a"
     async with telegram_world() as tg:
         tg.webhooks.retry = 0.05
-        bots = [
-            sandbox_bot("tg-a", "${TOKEN_A}", tg.url, webhook_url=url),
-            sandbox_bot("tg-b", "${TOKEN_B}", tg.url),
-            {"id": "mem", "platform": "memory"},
-        ]
+        bots = world_bots(tg)
+        bots[0]["webhook_url"] = url  # tg-a takes its updates by webhook
         cfg = config(tmp_path, redis_url, tg, bots=bots)
         async with running(cfg):
             tg.post(CDMX, ANA, "Por webhook")

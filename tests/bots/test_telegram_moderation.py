@@ -3,26 +3,18 @@ are moderators (getChatAdministrators), members are refused, authors may retract
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import redis.asyncio
 
 from bridge.moderation.audit import Audit
 from sandbox.telegram import BotApiServer
-from tests.bots.test_telegram import ANA, BERLIN, CDMX, JONAS, config, telegram_world, texts
+from tests.bots.telegram_world import ANA, BERLIN, BOT_A, CDMX, JONAS, texts
+from tests.bots.telegram_world import world_config as config
 from tests.harness import eventually, running
 from tests.helpers import BODY_CANARY
 
 MODERATOR = 2050
-BOT_A = 5000001
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[BotApiServer]:
-    async with telegram_world() as server:
-        yield server
 
 
 def circle(relay: str) -> list[dict[str, object]]:

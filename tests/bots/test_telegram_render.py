@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bots.telegram.render import entities_to_spans, render_parts, safe_url, utf16_len
-from bridge.model.envelope import Delivery, MsgRef, Span
 from bridge.model.compose import footer
+from bridge.model.envelope import Delivery, MsgRef, Span
 
 ALLOWED = {"b", "i", "u", "s", "code", "pre", "a", "tg-spoiler", "blockquote"}
 ENTITY = re.compile(r"&(amp|lt|gt|quot|#x27);")

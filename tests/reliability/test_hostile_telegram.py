@@ -20,11 +20,11 @@ from aiohttp import web
 from hypothesis import HealthCheck, Phase, given, settings
 
 from bots.telegram.render import entities_to_spans
-from bridge.config.load import LoadedConfig, load_config
+from bridge.config.load import LoadedConfig
 from bridge.model.envelope import Delivery, Span
 from sandbox.telegram import BotApiServer
+from tests.bots.telegram_world import ANA, BERLIN, CDMX, telegram_world, world_config
 from tests.harness import eventually, running
-from tests.helpers import sandbox_bot, write_config
 from tests.reliability.hostile import (
     TELEGRAM_TAGS,
     Hostile,
@@ -36,10 +36,6 @@ from tests.reliability.hostile import (
     utf16_len,
 )
 
-TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-TOKEN_B = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
-CDMX, BERLIN = -1001000000001, -1001000000002
-ANA = 2001
 SAMPLE = 30  # from each side
 MAX_UNITS = 3500  # so that a copy, attribution included, is one message
 ID = re.compile(r"m(\d{5})\|")
@@ -89,37 +85,14 @@ class RecordingServer(BotApiServer):
 
 @pytest.fixture
 async def tg() -> AsyncIterator[RecordingServer]:
-    server = RecordingServer(limits=False)
-    async with server:
-        server.add_bot(TOKEN_A, "cdmx_bridge_bot")
-        server.add_bot(TOKEN_B, "berlin_bridge_bot")
-        server.add_user(ANA, "Ana")
-        server.create_chat(CDMX, "CDMX")
-        server.create_chat(BERLIN, "Berlin")
-        server.add_member(CDMX, 5000001, admin=True, announce=False)
-        server.add_member(CDMX, ANA)
-        server.add_member(BERLIN, 5000002, admin=True, announce=False)
+    async with telegram_world(RecordingServer(limits=False)) as server:
         yield server
 
 
 def config(tmp_path: Path, redis_url: str, tg: BotApiServer) -> LoadedConfig:
-    cfg: dict[str, object] = {
-        "data_dir": str(tmp_path / "data"),
-        "redis": {"url": redis_url, "shards": 4},
-        "bots": [
-            sandbox_bot("tg-a", "${TOKEN_A}", tg.url, limits_scale=0.01),
-            sandbox_bot("tg-b", "${TOKEN_B}", tg.url, limits_scale=0.01),
-            {"id": "mem", "platform": "memory"},
-        ],
-        "rooms": [
-            {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX"},
-            {"id": "berlin", "bot": "tg-b", "chat": BERLIN, "language": "es", "label": "Berlin"},
-            {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "es", "label": "NYC"},
-        ],
-        "circles": [{"id": "net", "rooms": ["cdmx", "berlin", "nyc"], "relay": "all"}],
-    }
-    env = {"TOKEN_A": TOKEN_A, "TOKEN_B": TOKEN_B}
-    return load_config(write_config(tmp_path / "tg.yaml", cfg), env=env)
+    """The world with every room in Spanish, the bots pacing as on the faster sandbox."""
+    return world_config(tmp_path, redis_url, tg, berlin="es", nyc="es",
+                        bot_options={"limits_scale": 0.01})  # fmt: skip
 
 
 def sample(count: int) -> list[Hostile]:

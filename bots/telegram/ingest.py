@@ -1,0 +1,289 @@
+"""Telegram updates in, envelopes out: which configured room an update is from, and what it says.
+
+``Reader.envelope`` turns one python-telegram-bot ``Update`` into the bridge's ``Envelope``, or
+None when it carries nothing to carry (a service message, a command for another bot, a chat
+that is not configured). On the way it acts where Telegram leaves it to the bot:
+
+- a chat that is not in the config is told once that the bot is not configured there, and
+  left; nothing of it crosses;
+- a group that becomes a supergroup (``migrate_to_chat_id``) is followed, remembered in Redis,
+  and the operator is told to update the config;
+- an anonymous admin (``sender_chat`` set to the group itself) speaks as a moderator of that
+  group; any other sender's rights come from getChatAdministrators, cached a few minutes, and
+  are never assumed when Telegram cannot say;
+- a file is downloaded and stored (images cleaned) up to the Bot API's getFile limit; a larger
+  one, or one Telegram refuses, becomes a note instead.
+
+The envelope's key is the update id, so an update read twice (after a crash, or a webhook
+retry) is recognised by the relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+
+from telegram import Bot, Message, Update
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+
+from bots.telegram.render import entities_to_spans
+from bots.telegram.settings import MAX_FILE, TelegramSettings, chat_id
+from bridge.model import keys
+from bridge.model.envelope import Envelope, Media, MediaKind, Quoted, Sender
+from bridge.model.media import MediaStore
+from bridge.model.ports import BotContext
+
+log = logging.getLogger(__name__)
+
+ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: an admin posting as the group
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
+ADMINS_TTL_S = 300.0  # how long a chat's admin list is trusted
+# files a bot may fetch but the bridge does not carry: (the kind they show as, the attribute)
+_NOT_CARRIED: tuple[tuple[MediaKind, str], ...] = (
+    ("video", "animation"), ("video", "video"), ("video", "video_note"), ("audio", "audio"),
+)  # fmt: skip
+NOT_CONFIGURED = (
+    "This bot is not configured for this chat, so nothing from here is carried anywhere. "
+    "It is leaving now."
+)
+
+
+class Reader:
+    """One bot's updates read into envelopes, with the chats it follows and their admins."""
+
+    def __init__(self, bot: Bot, ctx: BotContext[TelegramSettings], media: MediaStore) -> None:
+        self.bot = bot
+        self.id = ctx.settings.id
+        self.ctx = ctx
+        self.media = media
+        self.chats = {r.chat for r in ctx.rooms}
+        self.migrated: dict[str, str] = {}  # configured chat -> the supergroup it became
+        self._admins: dict[str, tuple[float, frozenset[int]]] = {}  # chat -> (until, ids)
+        self.username = ""
+
+    async def load(self) -> None:
+        """What is known once the bot is connected: its username, the chats that migrated."""
+        self.username = self.bot.username or ""
+        raw = await self.ctx.redis.hgetall(keys.bot_state(self.id, "migrated"))
+        self.migrated = {str(k): str(v) for k, v in raw.items()}
+
+    def target(self, chat: str) -> str:
+        """Where a delivery for a configured chat goes: the supergroup it became, if any."""
+        return self.migrated.get(chat, chat)
+
+    async def envelope(self, update: Update) -> Envelope | None:
+        key = f"tg:{self.id}:{update.update_id}"
+        if update.my_chat_member is not None:
+            change = update.my_chat_member
+            joined = change.chat
+            if change.new_chat_member.status not in ("member", "administrator"):
+                return None
+            configured = self._configured(str(joined.id))
+            if configured is None:
+                await self._refuse(joined.id)
+                return None
+            if change.old_chat_member.status not in ("left", "kicked"):
+                return None  # promoted or restricted, not added
+            me = Sender(id=f"telegram:{self.bot.id}", name=self.username, is_bot=True)
+            return Envelope(key=key, kind="joined", bot=self.id, chat=configured, message_id="",
+                            sender=me)  # fmt: skip
+        if update.message_reaction is not None:
+            r = update.message_reaction
+            chat = self._configured(str(r.chat.id))
+            emoji = next((getattr(x, "emoji", None) for x in r.new_reaction), None)
+            if chat is None or emoji is None:
+                return None
+            if r.actor_chat is not None and r.actor_chat.id == r.chat.id:  # an anonymous admin
+                who, admin = Sender(id=f"telegram:anon:{r.chat.id}", name=r.chat.title or ""), True
+            elif r.user is not None:
+                who = Sender(id=f"telegram:{r.user.id}", name=r.user.full_name)
+                admin = await self._is_admin(chat, r.user.id)
+            else:
+                return None
+            return Envelope(
+                key=key, kind="reaction", bot=self.id, chat=chat, message_id=str(r.message_id),
+                sender=who, reaction=emoji, admin=admin,
+            )  # fmt: skip
+        message = update.message or update.edited_message
+        if message is None:
+            return None
+        if message.migrate_to_chat_id is not None:
+            await self._migrated(str(message.chat.id), str(message.migrate_to_chat_id))
+            return None
+        chat = self._configured(str(message.chat.id))
+        if chat is None:
+            if message.chat.type in ("group", "supergroup") and not message.migrate_from_chat_id:
+                await self._refuse(message.chat.id)
+            return None
+        return await self._message_envelope(
+            key, chat, message, edit=update.edited_message is not None
+        )
+
+    async def _message_envelope(
+        self, key: str, chat: str, message: Message, *, edit: bool
+    ) -> Envelope | None:
+        user = message.from_user
+        anonymous_admin = (
+            message.sender_chat is not None and message.sender_chat.id == message.chat.id
+        )
+        if anonymous_admin:
+            sender = Sender(id=f"telegram:anon:{message.chat.id}", name=message.chat.title or "")
+        elif user is not None:
+            sender = Sender(id=f"telegram:{user.id}", name=user.full_name,
+                            is_bot=user.is_bot and user.id != ANONYMOUS_ADMIN)  # fmt: skip
+        else:
+            return None
+        text = message.text or message.caption or ""
+        entities = message.entities if message.text else message.caption_entities
+        spans = entities_to_spans(text, [e.to_dict() for e in entities])
+        found = _media_of(message)
+        if not text.strip() and found is None:
+            return None  # a service message (someone joined, a pin, a new topic): nothing to carry
+        topic = message.message_thread_id if message.is_topic_message else None
+        reply = message.reply_to_message
+        reply_to = None
+        if reply is not None and not (topic is not None and reply.message_id == topic):
+            reply_to = str(reply.message_id)
+        command = _COMMAND.match(message.text or "") if not edit else None
+        if command is not None:
+            target = command.group(2)
+            if target and target.lower() != self.username.lower():
+                return None  # a command for another bot
+            admin = anonymous_admin or (user is not None and await self._is_admin(chat, user.id))
+            quoted = _quoted(reply) if reply_to is not None and reply is not None else None
+            return Envelope(
+                key=key, kind="command", bot=self.id, chat=chat, topic=topic,
+                message_id=str(message.message_id), sender=sender, command=command.group(1).lower(),
+                args=(command.group(3) or "").strip(), reply_to=reply_to, admin=admin,
+                quoted=quoted,
+            )  # fmt: skip
+        media = None
+        if found is not None:  # an edit changes the caption only: the file is not fetched again
+            media = found[0] if edit else await self._fetch(*found)
+        return Envelope(
+            key=key, kind="edit" if edit else "message", bot=self.id, chat=chat, topic=topic,
+            message_id=str(message.message_id), sender=sender, text=text, spans=spans,
+            reply_to=reply_to, media=media, ts=message.date.timestamp(),
+        )  # fmt: skip
+
+    async def _fetch(self, media: Media, file_id: str | None) -> Media:
+        """The file downloaded and stored (images cleaned), or the media with a note."""
+        if file_id is None:
+            return media
+        if media.size > MAX_FILE:
+            return media.model_copy(update={"note": "too large to carry"})
+        for attempt in range(3):
+            try:
+                file = await self.bot.get_file(file_id)
+                data = bytes(await file.download_as_bytearray())
+            except BadRequest as exc:
+                too_big = "too big" in exc.message
+                note = "too large to carry" if too_big else "not carried: Telegram refused it"
+                return media.model_copy(update={"note": note})
+            except (NetworkError, RetryAfter):
+                await asyncio.sleep(0.5 * 2**attempt)
+                continue
+            return await self.media.take(media, data)
+        log.warning("telegram bot %s: a file could not be downloaded; a note goes instead",
+                    self.id)  # fmt: skip
+        return media.model_copy(update={"note": "not carried: download failed"})
+
+    async def _is_admin(self, chat: str, user_id: int) -> bool:
+        """Whether the user administers the chat (getChatAdministrators, cached a few
+        minutes). When Telegram cannot say, the answer is no: a right is never assumed."""
+        now = time.monotonic()
+        cached = self._admins.get(chat)
+        if cached is None or cached[0] < now:
+            try:
+                members = await self.bot.get_chat_administrators(chat_id(self.target(chat)))
+            except TelegramError as exc:
+                log.warning("telegram bot %s: cannot list the admins of chat %s (%s)",
+                            self.id, chat, type(exc).__name__)  # fmt: skip
+                return False
+            cached = (now + ADMINS_TTL_S, frozenset(m.user.id for m in members))
+            self._admins[chat] = cached
+        return user_id in cached[1]
+
+    def _configured(self, chat: str) -> str | None:
+        """The configured chat id that ``chat`` is (itself, or a group it migrated from)."""
+        if chat in self.chats:
+            return chat
+        for old, new in self.migrated.items():
+            if new == chat:
+                return old
+        return None
+
+    async def _migrated(self, old: str, new: str) -> None:
+        if old not in self.chats:
+            return
+        self.migrated[old] = new
+        await self.ctx.redis.hset(keys.bot_state(self.id, "migrated"), old, new)
+        log.warning("telegram bot %s: chat %s became supergroup %s; it is followed, but set "
+                    "its rooms[].chat to %s in the config", self.id, old, new, new)  # fmt: skip
+        await self.ctx.notice(
+            f"Telegram group {old} became supergroup {new}. Translocal follows it; "
+            f"set rooms[].chat to {new} in the config before the next restart."
+        )
+
+    async def _refuse(self, chat: int) -> None:
+        """Say once that this chat is not configured, and leave it."""
+        if not await self.ctx.redis.set(
+            keys.bot_state(self.id, f"refused:{chat}"), 1, nx=True, ex=3600
+        ):
+            return
+        log.warning("telegram bot %s: added to chat %s, which is not in the config; leaving",
+                    self.id, chat)  # fmt: skip
+        with contextlib.suppress(TelegramError):
+            await self.bot.send_message(chat, NOT_CONFIGURED)
+        with contextlib.suppress(TelegramError):
+            await self.bot.leave_chat(chat)
+
+
+def _quoted(reply: Message) -> Quoted | None:
+    """The replied-to message as Telegram shows it with a reply (its text, not its files)."""
+    text = reply.text or reply.caption or ""
+    if not text or reply.from_user is None:
+        return None
+    entities = reply.entities if reply.text else reply.caption_entities
+    user = reply.from_user
+    return Quoted(
+        message_id=str(reply.message_id),
+        sender=Sender(id=f"telegram:{user.id}", name=user.full_name, is_bot=user.is_bot),
+        text=text,
+        spans=entities_to_spans(text, [e.to_dict() for e in entities]),
+        ts=reply.date.timestamp(),
+    )
+
+
+def _media_of(message: Message) -> tuple[Media, str | None] | None:
+    """What a message carries besides text, and the file to fetch (None: not carried)."""
+    if message.photo:
+        p = message.photo[-1]  # the largest size
+        photo = Media(kind="photo", mime="image/jpeg", width=p.width, height=p.height,
+                      size=p.file_size or 0)  # fmt: skip
+        return photo, p.file_id
+    if message.sticker:
+        s = message.sticker
+        if s.is_animated or s.is_video:
+            return Media(kind="sticker", emoji=s.emoji or "", note="animated, not carried"), None
+        sticker = Media(kind="sticker", mime="image/webp", emoji=s.emoji or "", width=s.width,
+                        height=s.height, size=s.file_size or 0)  # fmt: skip
+        return sticker, s.file_id
+    if message.voice:
+        v = message.voice
+        return Media(kind="voice", mime=v.mime_type or "audio/ogg", size=v.file_size or 0), (
+            v.file_id
+        )
+    for kind, attr in _NOT_CARRIED:
+        found = getattr(message, attr, None)
+        if found:
+            size = getattr(found, "file_size", None) or 0
+            return Media(kind=kind, size=size, note="not carried"), None
+    if message.document:
+        doc = message.document
+        return Media(kind="file", name=doc.file_name or "", mime=doc.mime_type or "",
+                     size=doc.file_size or 0), doc.file_id  # fmt: skip
+    return None
