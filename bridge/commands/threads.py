@@ -39,10 +39,30 @@ def _circles_named(call: Call) -> list[CircleConfig] | None:
     return found or None
 
 
+async def _not_ours(call: Call, action: str, root: MsgRef) -> bool:
+    """A thread is shared or held only by moderators of the room it comes from: from any other
+    room (a copy of it, a reply to a copy), refuse, say why, and audit the attempt."""
+    if root.room == call.room.id:
+        return False
+    origin = call.router.rooms.get(root.room)
+    where = origin.label if origin else "another room"
+    await call.say(
+        f"This thread comes from {where}: only its moderators can use {action} on it. "
+        "Nothing was changed."
+    )
+    await call.audit(
+        action, "refused", message=call.envelope.reply_to or call.envelope.message_id,
+        detail=f"thread of {root.room}",
+    )  # fmt: skip
+    return True
+
+
 async def _share(call: Call, target: MsgRef, circles: list[CircleConfig]) -> None:
     router, moderation = call.router, call.moderation
     origin, root = await router.maps.canonical(target.room, target.id)
     root = root or origin
+    if await _not_ours(call, "share", root):
+        return
     for circle in circles:
         await moderation.state.share(circle.id, root)
     carried = 0
@@ -148,6 +168,8 @@ async def unshare(call: Call) -> None:
     if found is None or circles is None:
         return
     _, root = found
+    if await _not_ours(call, "unshare", root):
+        return
     for circle in circles:
         await call.moderation.state.unshare(circle.id, root)
     await call.say("Later replies in this thread will not cross. Copies already sent stay.")
@@ -185,7 +207,9 @@ async def retract(call: Call) -> None:
         call.deliveries.append(
             Delivery.to(
                 call.router.rooms[room_id],
-                key=f"retract:{origin}>{room_id}",
+                # each retract's own deletes: a copy made again after an earlier retract
+                # (a re-share) is deleted too, not skipped as already done
+                key=f"retract:{call.envelope.key}:{origin}>{room_id}",
                 action="delete",
                 origin=origin,
             )

@@ -1,0 +1,95 @@
+"""Attacks on moderation from another room, written as the attacker would try them, through
+the real relay and Redis with in-memory bots (a security review reproduced each on main)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import redis.asyncio
+
+from bridge.model.envelope import Envelope, Quoted, Sender
+from bridge.moderation.audit import Audit
+from tests.bridge.test_moderation import answers, copies, settled
+from tests.harness import eventually, memory_config, running
+from tests.memory_bot import NETWORK
+
+
+def two_circles(tmp_path: Path, redis_url: str) -> object:
+    """CDMX and Berlin share everything (``all``); Berlin and NYC only what is shared."""
+    return memory_config(
+        tmp_path, redis_url,
+        circles=[
+            {"id": "net", "rooms": ["cdmx", "berlin"], "relay": "all"},
+            {"id": "north", "rooms": ["berlin", "nyc"], "relay": "moderated"},
+        ],
+    )  # fmt: skip
+
+
+async def test_another_rooms_moderator_cannot_share_or_release_a_held_thread(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    async with running(two_circles(tmp_path, redis_url)) as (_, net):  # type: ignore[arg-type]
+        cdmx, berlin = net.bot("a"), net.bot("b")
+        root = await cdmx.post("a1", "Desalojo mañana en Calle Luna", name="Ana")
+        await eventually(lambda: len(copies("b1", "Calle Luna")) == 1)
+        # CDMX's moderator holds the thread back; a reply naming a safe house stays home
+        await cdmx.command("a1", "unshare", reply_to=root, who="mod", admin=True)
+        await eventually(lambda: any(a.startswith("Later replies") for a in answers("a1")))
+        await cdmx.post("a1", "La casa segura es Calle Sol 5", reply_to=root, who="leo")
+        await settled(net)
+        assert copies("b1", "Calle Sol") == []
+
+        # Berlin's moderator replies /share to Berlin's copy of CDMX's thread
+        copy = copies("b1", "Calle Luna")[0].id
+        await berlin.command("b1", "share", reply_to=copy, who="kai", admin=True)
+        await eventually(lambda: any("CDMX" in a for a in answers("b1")), what="the refusal")
+        # and reacts with the share reaction, then tries to unshare it for CDMX
+        await berlin.react("b1", copy, "🕊", who="kai", admin=True)
+        await berlin.command("b1", "unshare", reply_to=copy, who="kai", admin=True)
+        await cdmx.post("a1", "Y llevamos agua", reply_to=root, who="leo")
+        await settled(net)
+        await settled(net, "b1")
+
+        assert copies("b1", "Calle Sol") == []  # the held reply never left CDMX
+        assert copies("c1", "Calle Sol") == []
+        assert copies("c1", "Calle Luna") == []  # nor did the thread reach Berlin's circles
+        assert copies("b1", "agua") == []  # still held: Berlin could not release it
+        refusals = [a for a in answers("b1") if "CDMX" in a and "Nothing was changed" in a]
+        assert len(refusals) == 3  # share, the reaction and unshare, each refused in Berlin
+
+    trail = [(e.who, e.action, e.outcome) for e in await Audit(redis_client, 90).read()]
+    assert trail.count(("memory:kai", "share", "refused")) == 2  # the command and the reaction
+    assert ("memory:kai", "unshare", "refused") in trail
+    assert ("memory:kai", "share", "done") not in trail
+
+
+async def test_a_second_retract_after_a_reshare_deletes_the_new_copies(
+    tmp_path: Path, redis_url: str
+) -> None:
+    async with running(memory_config(tmp_path, redis_url, relay="moderated")) as (_, net):
+        cdmx = net.bot("a")
+        secret = await cdmx.post("a1", "Nos vemos en Calle Sol 5", name="Ana")
+        await cdmx.command("a1", "share", reply_to=secret, who="mod", admin=True)
+        await eventually(lambda: len(copies("b1", "Calle Sol")) == 1)
+        await cdmx.command("a1", "retract", reply_to=secret, who="ana")
+        await eventually(lambda: copies("b1", "Calle Sol") == [])
+
+        # shared again later, from the message as the platform quotes it with the command
+        message_id = str(time.monotonic_ns())
+        await cdmx.ctx.emit(
+            Envelope(
+                key=f"reshare:{message_id}", kind="command", bot="a", chat="a1",
+                message_id=message_id, sender=Sender(id="memory:mod", name="mod"),
+                command="share", reply_to=secret, admin=True,
+                quoted=Quoted(message_id=secret, sender=Sender(id="memory:ana", name="Ana"),
+                              text="Nos vemos en Calle Sol 5"),
+            )
+        )  # fmt: skip
+        await eventually(lambda: len(copies("b1", "Calle Sol")) == 1, what="the re-shared copy")
+
+        await cdmx.command("a1", "retract", reply_to=secret, who="ana")
+        await eventually(lambda: sum(a.startswith("Retracted") for a in answers("a1")) == 2)
+        await eventually(lambda: copies("b1", "Calle Sol") == [], what="the second retract")
+        assert copies("c1", "Calle Sol") == []
+    assert NETWORK.bots  # the network ran
