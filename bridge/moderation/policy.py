@@ -67,6 +67,11 @@ class ModerationPolicy:
         return Gate(frozenset(allowed), open_rooms)
 
     async def remember(self, envelope: Envelope, room: RoomConfig, root: MsgRef) -> None:
+        """Kept for a later share, unless its author opted out or its room is paused: then
+        it may never cross, so the bridge keeps none of it."""
+        await self.state.fresh()
+        if room.id in self.state.paused_rooms or envelope.sender.id in self.state.opted_out:
+            return
         await self.recent.remember(envelope, room, root)
 
     async def revise(self, envelope: Envelope, room: RoomConfig) -> None:

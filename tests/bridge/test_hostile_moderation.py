@@ -8,6 +8,7 @@ from pathlib import Path
 
 import redis.asyncio
 
+from bridge.model import keys
 from bridge.model.envelope import Envelope, Quoted, Sender
 from bridge.moderation.audit import Audit
 from tests.bridge.test_moderation import answers, copies, settled
@@ -93,3 +94,29 @@ async def test_a_second_retract_after_a_reshare_deletes_the_new_copies(
         await eventually(lambda: copies("b1", "Calle Sol") == [], what="the second retract")
         assert copies("c1", "Calle Sol") == []
     assert NETWORK.bots  # the network ran
+
+
+async def test_an_opted_out_member_or_a_paused_room_leaves_nothing_in_the_buffer(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    async with running(memory_config(tmp_path, redis_url, relay="moderated")) as (_, net):
+        cdmx = net.bot("a")
+        await cdmx.command("a1", "optout", who="leo")
+        await eventually(lambda: any("optin" in a for a in answers("a1")))
+        private = await cdmx.post("a1", "Vivo en Calle Sol 5", who="leo", name="Leo")
+        await cdmx.command("a1", "pause", who="mod", admin=True)
+        await eventually(lambda: any(a.startswith("Paused") for a in answers("a1")))
+        paused = await cdmx.post("a1", "Mi teléfono es 555", who="ana", name="Ana")
+        await cdmx.command("a1", "resume", who="mod", admin=True)
+        await eventually(lambda: any(a.startswith("Resumed") for a in answers("a1")))
+        kept = await cdmx.post("a1", "Asamblea el jueves", who="ana", name="Ana")
+        await settled(net)
+        assert await redis_client.exists(keys.recent("cdmx", kept))
+        assert not await redis_client.exists(keys.recent("cdmx", private))
+        assert not await redis_client.exists(keys.recent("cdmx", paused))
+        # and a moderator's share afterwards carries neither
+        await cdmx.command("a1", "share", reply_to=private, who="mod", admin=True)
+        await cdmx.command("a1", "share", reply_to=paused, who="mod", admin=True)
+        await settled(net)
+        assert copies("b1", "Calle Sol") == []
+        assert copies("b1", "555") == []
