@@ -1,41 +1,32 @@
-"""Matrix: the bot's settings and the platform's facts; the bot is in matrix_bot.py."""
+"""Matrix: the platform's facts and its registration; matrix-nio is not imported here.
+
+Importing this package registers the ``matrix`` platform (settings model, room-id and
+user-id schemes, command prefixes, limits, the loggers of matrix-nio) and nothing heavier:
+the bot (``bots.matrix.bot``) and the room check (``bots.matrix.check``) are imported only
+inside the factory and the check, when a configured bot asks for them. The modules:
+
+- ``settings``: ``MatrixSettings`` and the sizes the adapter holds to;
+- ``session``: the bot's one device, kept across restarts;
+- ``bot``: the lifecycle, the sync loop, /healthz; ``membership``: invites, joins, aliases,
+  room upgrades; ``rooms``: which room id each configured chat is now;
+- ``ingest``: events in, envelopes out; ``fetch``: their files; ``parked``: events waiting
+  for their decryption key; ``html_reader``: ``formatted_body`` read as text and spans;
+- ``send``: deliveries out; ``render``: a delivery as ``(body, formatted_body)`` parts;
+- ``check``: ``translocal check`` for Matrix rooms.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Literal, cast
 
-from pydantic import Field, field_validator, model_validator
-
-from bridge.model.platforms import Platform, RoomCheck, register
+from bots.matrix.settings import MAX_FILE, TEXT_LIMIT_BYTES, MatrixSettings
+from bridge.model.platforms import Platform, RoomCheck, TextLimit, register
 from bridge.model.ports import Bot, BotContext
-from bridge.model.settings import BotSettings, RoomConfig, Secret
+from bridge.model.settings import BotSettings, RoomConfig
 
+__all__ = ["PLATFORM", "MatrixSettings", "check_chat", "check_person"]
 
-class MatrixSettings(BotSettings):
-    platform: Literal["matrix"]
-    homeserver: str
-    user_id: str = Field(pattern=r"^@[^:\s]+:\S+$")
-    password: Secret | None = None
-    access_token: Secret | None = None
-    device_name: str = Field(default="translocal", min_length=1, max_length=100)
-    # the largest file the bot uploads, in bytes; the homeserver's own limit applies anyway
-    max_upload: int | None = Field(default=None, ge=1)
-    # how long one sync waits on the homeserver for news (long polling), in milliseconds
-    sync_timeout_ms: int = Field(default=30_000, ge=0, le=120_000)
-
-    @field_validator("homeserver")
-    @classmethod
-    def _homeserver(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"{url!r} is not an http:// or https:// URL")
-        return url.rstrip("/")
-
-    @model_validator(mode="after")
-    def _one_credential(self) -> MatrixSettings:
-        if self.password is None and self.access_token is None:
-            raise ValueError("give password or access_token")
-        return self
+_USER_ID = re.compile(r"@[^:\s]+:\S+")
 
 
 def check_chat(chat: str) -> str | None:
@@ -45,16 +36,30 @@ def check_chat(chat: str) -> str | None:
     return f"{chat!r} is not a Matrix room id (!id or !id:server) or alias (#alias:server)"
 
 
-def _make(ctx: BotContext) -> Bot:
+def check_person(who: str) -> str | None:
+    """None when ``who`` is a Matrix user id (``@name:server``), else why not."""
+    return None if _USER_ID.fullmatch(who) else "a Matrix user id looks like @name:server"
+
+
+def _utf8_bytes(text: str) -> int:
+    return len(text.encode())
+
+
+def _identity(settings: BotSettings) -> str | None:
+    return f"matrix:{settings.user_id}" if isinstance(settings, MatrixSettings) else None
+
+
+def _make(ctx: BotContext[MatrixSettings]) -> Bot:
     from bots.matrix.bot import MatrixBot  # matrix-nio only when running
 
-    settings = cast(MatrixSettings, ctx.settings)
-    return MatrixBot(ctx, sync_timeout_ms=settings.sync_timeout_ms, max_upload=settings.max_upload)
+    return MatrixBot(ctx)
 
 
 async def _check(settings: BotSettings, rooms: list[RoomConfig]) -> list[RoomCheck]:
     from bots.matrix.check import check_rooms
 
+    if not isinstance(settings, MatrixSettings):
+        raise TypeError(f"bot {settings.id} is not a Matrix bot")
     return await check_rooms(settings, rooms)
 
 
@@ -63,9 +68,19 @@ PLATFORM = register(
         name="matrix",
         settings=MatrixSettings,
         check_chat=check_chat,
+        check_person=check_person,
+        person_hint="<mxid>",
+        command_prefixes=("!", "/"),
+        text_limit=TextLimit(TEXT_LIMIT_BYTES, "bytes", _utf8_bytes),
+        max_file=MAX_FILE,
+        # matrix-nio logs every event it handles at INFO and event contents at DEBUG (and
+        # its store, peewee, its queries); it quotes a malformed event (a message body) when
+        # it warns about one, so nio is silenced entirely
+        quiet_loggers=("nio", "peewee"),
+        silent_loggers=("nio",),
         encryption=True,
-        identity=lambda s: f"matrix:{s.user_id}",  # type: ignore[attr-defined]
-        factory=lambda ctx: _make(ctx),
-        check_rooms=lambda settings, rooms: _check(settings, rooms),
+        identity=_identity,
+        factory=_make,
+        check_rooms=_check,
     )
 )

@@ -7,7 +7,7 @@ and logs out at the end (which deletes that device), so the bot's own device is 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import ClientError
 from nio import (
@@ -20,40 +20,46 @@ from nio import (
 )
 
 from bots.matrix.session import client_config, password_login
+from bots.matrix.settings import MatrixSettings
 from bridge.model.errors import ServiceUnavailable
 from bridge.model.platforms import RoomCheck
 from bridge.model.redaction import add_secrets
-from bridge.model.settings import BotSettings, RoomConfig
+from bridge.model.settings import RoomConfig
 
 
-async def check_rooms(settings: BotSettings, rooms: list[RoomConfig]) -> list[RoomCheck]:
-    s = cast(Any, settings)
-    client = AsyncClient(s.homeserver, s.user_id, config=client_config(encryption=False))
+async def check_rooms(settings: MatrixSettings, rooms: list[RoomConfig]) -> list[RoomCheck]:
+    client = AsyncClient(
+        settings.homeserver, settings.user_id, config=client_config(encryption=False)
+    )
     logged_in_here = False
     try:
         try:
-            if s.access_token is not None:
-                client.access_token = s.access_token.get_secret_value()
+            if settings.access_token is not None:
+                client.access_token = settings.access_token.get_secret_value()
                 whoami = await client.whoami()
-                refused = not (isinstance(whoami, WhoamiResponse) and whoami.user_id == s.user_id)
-                if refused and s.password is None:
+                refused = not (
+                    isinstance(whoami, WhoamiResponse) and whoami.user_id == settings.user_id
+                )
+                if refused and settings.password is None:
                     return _all(rooms, "the homeserver refused the access token: make a new one")
             else:
                 refused = True
             if refused:
-                login = await password_login(s, None, f"{s.device_name} (check)")
+                login = await password_login(settings, None, f"{settings.device_name} (check)")
                 if isinstance(login, str):
-                    return _all(rooms, f"the homeserver refused the login of {s.user_id} "
+                    return _all(rooms, f"the homeserver refused the login of {settings.user_id} "
                                        f"({login}): check bots[].password")  # fmt: skip
                 add_secrets([login[0]])
-                client.restore_login(s.user_id, login[1], login[0])
+                client.restore_login(settings.user_id, login[1], login[0])
                 logged_in_here = True
             joined = await client.joined_rooms()
             member_of = set(joined.rooms) if isinstance(joined, JoinedRoomsResponse) else set()
             invited = await _invited(client)
-            return [await _room(client, s.user_id, room, member_of, invited) for room in rooms]
+            return [
+                await _room(client, settings.user_id, room, member_of, invited) for room in rooms
+            ]
         except (ClientError, TimeoutError, OSError) as exc:
-            return _all(rooms, f"the homeserver {s.homeserver} is unreachable "
+            return _all(rooms, f"the homeserver {settings.homeserver} is unreachable "
                                f"({type(exc).__name__})")  # fmt: skip
         except ServiceUnavailable as exc:
             return _all(rooms, str(exc))

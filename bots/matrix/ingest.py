@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bots.matrix.render import html_to_spans, strip_reply_fallback
+from bots.matrix.html_reader import html_to_spans, strip_reply_fallback
+from bots.matrix.settings import MAX_FILE
 from bridge.model.envelope import Envelope, Media, MediaKind, Sender, Span
-from bridge.model.media import MAX_CARRY
 
 HTML = "org.matrix.custom.html"
 _COMMAND = re.compile(r"^[!/]([A-Za-z0-9_]{1,32})(?:\s+(.*))?$", re.DOTALL)
@@ -218,7 +218,7 @@ def _media(
     fetch: Fetch | None = None
     if not url.startswith("mxc://"):
         media = media.model_copy(update={"note": "not carried: no file"})
-    elif size > MAX_CARRY:
+    elif size > MAX_FILE:
         media = media.model_copy(update={"note": "too large to carry"})
     else:
         fetch = Fetch(url, encrypted_file or None)

@@ -29,8 +29,9 @@ from nio import (
 
 from bots.matrix.ingest import HTML
 from bots.matrix.render import render_parts
+from bots.matrix.settings import MAX_FILE
 from bridge.model.envelope import Media
-from bridge.model.media import MAX_CARRY, MediaStore
+from bridge.model.media import MediaStore
 from bridge.model.ports import Job, PermanentFailure, RetryLater
 
 log = logging.getLogger(__name__)
@@ -162,10 +163,10 @@ class Sender:
         if self.ctx.upload_limit is None:
             response = await self.client.content_repository_config()
             if isinstance(response, ContentRepositoryConfigResponse):
-                self.ctx.upload_limit = response.upload_size or MAX_CARRY
+                self.ctx.upload_limit = response.upload_size or MAX_FILE
             else:
                 check(response, "the upload limit")
-                self.ctx.upload_limit = MAX_CARRY
+                self.ctx.upload_limit = MAX_FILE
         limit = self.ctx.upload_limit
         return min(limit, self.ctx.max_upload) if self.ctx.max_upload else limit
 

@@ -5,11 +5,13 @@ crypto store in ``data_dir/matrix/<bot id>/``: the device id, its access token a
 that encrypts the store. Later starts restore that login, so the device (its encryption keys,
 and the transaction ids the homeserver remembers for it) stays the same. A bot configured
 with an access token asks the homeserver which device the token belongs to. Neither the
-token nor the password is ever logged.
+token nor the password is ever logged. ``token_trouble`` asks the homeserver, for /healthz,
+whether it still answers and takes the token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -21,7 +23,9 @@ from typing import Any
 import httpx
 from aiohttp import ClientError
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, WhoamiResponse
+from pydantic import SecretStr
 
+from bots.matrix.settings import MatrixSettings
 from bridge.model.errors import ServiceUnavailable
 from bridge.model.redaction import add_secrets
 
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SESSION_FILE = "session.json"
 REQUEST_TIMEOUT_S = 30.0
+REFUSED = ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN")  # the codes of a token no longer taken
 
 
 def client_config(*, encryption: bool = True) -> AsyncClientConfig:
@@ -71,11 +76,11 @@ def write_session(directory: Path, session: dict[str, str]) -> None:
     tmp.replace(directory / SESSION_FILE)
 
 
-def _secret(value: Any) -> str | None:
+def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-async def open_client(settings: Any, data_dir: Path) -> AsyncClient:
+async def open_client(settings: MatrixSettings, data_dir: Path) -> AsyncClient:
     """A logged-in client on the bot's one device, its crypto store loaded.
 
     Raises ServiceUnavailable when the homeserver is unreachable or refuses the credentials.
@@ -103,7 +108,7 @@ async def open_client(settings: Any, data_dir: Path) -> AsyncClient:
 
 async def _log_in(
     client: AsyncClient,
-    settings: Any,
+    settings: MatrixSettings,
     session: dict[str, str],
     pickle_key: str,
     directory: Path,
@@ -147,13 +152,15 @@ async def _log_in(
 
 
 async def password_login(
-    settings: Any, device: str | None, device_name: str | None = None
+    settings: MatrixSettings, device: str | None, device_name: str | None = None
 ) -> tuple[str, str] | str:
     """Log in with the password (on ``device`` again when known, so its keys stay valid):
     the access token and device id, or the refusal's error code.
 
     Done here rather than by nio, which logs every response it parses at DEBUG, the new
     access token included. Raises ServiceUnavailable when the homeserver is unreachable."""
+    if settings.password is None:
+        return "no password configured"
     body: dict[str, Any] = {
         "type": "m.login.password",
         "identifier": {"type": "m.id.user", "user": settings.user_id},
@@ -181,6 +188,30 @@ async def password_login(
     if not isinstance(token, str) or not isinstance(device_id, str):
         return "no access token in the answer"
     return token, device_id
+
+
+async def token_trouble(homeserver: str, token: str, wait_s: float) -> str | None:
+    """None when the homeserver answers and takes the token; else why not, in one line that
+    holds neither the token nor a body. A ``whoami`` on an HTTP client of its own, within
+    ``wait_s`` in all, so that a long-polling sync never delays the answer."""
+    url = f"{homeserver}/_matrix/client/v3/account/whoami"
+    try:
+        async with asyncio.timeout(wait_s), httpx.AsyncClient(timeout=wait_s) as http:
+            answer = await http.get(url, headers={"Authorization": f"Bearer {token}"})
+    except (httpx.HTTPError, TimeoutError) as exc:
+        return f"homeserver not answering ({type(exc).__name__})"
+    if answer.status_code in (200, 429):  # 429: it answers, and asks for patience
+        return None
+    try:
+        found = answer.json()
+    except ValueError:
+        found = None
+    code = found.get("errcode") if isinstance(found, dict) else None
+    if answer.status_code == 401 or code in REFUSED:
+        return "the homeserver refused the bot's access token"
+    if answer.status_code >= 500:
+        return f"homeserver failing ({answer.status_code})"
+    return f"the homeserver answered whoami with {answer.status_code}"
 
 
 async def _call(client: AsyncClient, bot_id: str, method: Any, *args: Any) -> Any:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from bots.matrix import PLATFORM
 from bots.matrix.ingest import Where, joined, read_event
-from bridge.model.media import MAX_CARRY
 
 WHERE = Where(bot="mx", chat="#berlin:example.org", own="@bridge:example.org", encrypted=True)
 
@@ -136,7 +136,7 @@ def test_files_are_named_for_download_and_too_large_ones_get_a_note() -> None:
     assert found.envelope.media is not None
     assert found.envelope.media.kind == "voice"
     huge = {"msgtype": "m.video", "body": "v.mp4", "url": "mxc://x/w",
-            "info": {"size": MAX_CARRY + 1}}  # fmt: skip
+            "info": {"size": PLATFORM.max_file + 1}}  # fmt: skip
     found = read_event(event(huge), WHERE, "Ana")
     assert found is not None
     assert found.fetch is None

@@ -62,7 +62,8 @@ async def test_a_resend_even_by_a_restarted_bot_makes_no_second_event(
         wien = await create_room(ben, invite=(bot,))
         room = {"id": "wien", "bot": "mx", "chat": wien, "language": "es", "label": "Wien"}
         other = {**room, "id": "berlin", "chat": "!elsewhere:localhost", "label": "Berlin"}
-        loaded = config(tmp_path, "redis://unused", [matrix_bot(synapse, bot)], [room, other])
+        bots = [matrix_bot(synapse, bot, sync_timeout_ms=500)]
+        loaded = config(tmp_path, "redis://unused", bots, [room, other])
         emitted: list[Envelope] = []
 
         async def emit(envelope: Envelope) -> None:
@@ -72,7 +73,7 @@ async def test_a_resend_even_by_a_restarted_bot_makes_no_second_event(
             settings = loaded.config.bots[0]
             rooms = loaded.config.rooms[:1]
             ctx = BotContext(settings, rooms, redis_client, tmp_path / "data", emit)
-            return MatrixBot(ctx, sync_timeout_ms=500)
+            return MatrixBot(ctx)
 
         delivery = Delivery(key="mx:mx:$origin>wien", action="send", bot="mx", room="wien",
                             chat=wien, origin=MsgRef(room="berlin", id="$origin"),
@@ -91,7 +92,8 @@ async def test_a_resend_even_by_a_restarted_bot_makes_no_second_event(
         try:
             assert await second.deliver(Job(delivery)) == ids
         finally:
-            await second.stop()
+            await second.close()  # stops it too; once more does nothing
+            await second.close()
         await ben.sync(0)
         copies = [c for c in from_bot(ben.events[wien], bot) if "Una sola vez" in c["body"]]
         assert len(copies) == 1
