@@ -26,6 +26,7 @@ from bridge.infra.connection import RedisHandle, open_redis
 from bridge.infra.logs import quiet
 from bridge.infra.metrics import OUTBOX_DEPTH, OpsServer
 from bridge.infra.schema import upgrade
+from bridge.infra.upkeep import hourly
 from bridge.model import keys
 from bridge.model.envelope import Delivery
 from bridge.model.platforms import Platform, load_all
@@ -76,22 +77,7 @@ async def _nothing() -> None:
     return None
 
 
-AOF_REWRITE_S = 3600.0
 HEALTH_WAIT_S = 5.0  # the longest /healthz waits for one bot to say how it is
-
-
-async def _rewrite_hourly(redis: Any, stop: asyncio.Event) -> None:
-    """Rewrite Redis's append-only file at least hourly (retract does it at once), so that
-    message text deleted from Redis is gone from its disk too (design.md, safety rules)."""
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), AOF_REWRITE_S)
-        if stop.is_set():
-            return
-        try:
-            await redis.bgrewriteaof()
-        except Exception as exc:  # one already running, or a managed Redis that refuses it
-            log.info("append-only rewrite not started: %s", exc)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
@@ -191,8 +177,9 @@ class App:
                 parts.append(task_part(f"deliver-{settings.id}", deliverer.run))
                 ingress.append(Part(f"bot-{settings.id}", bot.start, bot.stop))
         if self._wants("relay"):
+            dead_letter_ttl = cfg.retention.message_map_days * 86400
             parts.append(
-                task_part("append-only rewrite", lambda stop: _rewrite_hourly(redis, stop))
+                task_part("hourly upkeep", lambda stop: hourly(redis, dead_letter_ttl, stop))
             )
             translator = build_translator(cfg, redis)
             detector = translator.detector

@@ -99,3 +99,32 @@ async def ack_delete(redis: Redis, stream: str, group: str, entry_id: str) -> No
         pipe.xack(stream, group, entry_id)
         pipe.xdel(stream, entry_id)
         await pipe.execute()
+
+
+# A stream keeps a deleted entry's bytes inside its listpack node until the whole node is
+# freed, in memory and in an RDB snapshot or the RDB preamble of a rewritten append-only
+# file. Rebuilding the stream from its live entries (same ids, same fields) drops them.
+# Only for streams without consumer groups (the dead letters).
+_COMPACT = """
+local entries = redis.call('XRANGE', KEYS[1], '-', '+')
+local info = redis.pcall('XINFO', 'STREAM', KEYS[1])
+if type(info) == 'table' and info.err then return 0 end
+local last = '0-0'
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then last = info[i + 1] end
+end
+redis.call('DEL', KEYS[1])
+for _, entry in ipairs(entries) do
+  redis.call('XADD', KEYS[1], entry[1], unpack(entry[2]))
+end
+if #entries == 0 then
+  redis.call('XADD', KEYS[1], last, 'compacted', '1')
+  redis.call('XDEL', KEYS[1], last)
+end
+return #entries
+"""
+
+
+async def compact(redis: Redis, stream: str) -> None:
+    """Rebuild ``stream`` from its live entries, so that deleted ones leave no bytes behind."""
+    await redis.eval(_COMPACT, 1, stream)

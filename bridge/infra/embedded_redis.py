@@ -133,7 +133,7 @@ class EmbeddedRedis:
         """Join the running server of this data_dir, or start one. Idempotent."""
         if self._users is not None:
             return
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._private()
         with self._start_lock():
             pid, socket = self._read_info() or (0, None)
             if pid and socket and _alive(pid) and _ping(socket):
@@ -147,6 +147,16 @@ class EmbeddedRedis:
             users = (self.directory / "users.lock").open("wb")
             fcntl.flock(users, fcntl.LOCK_SH)
             self._users = users
+        self._private()  # the lock and info files too
+
+    def _private(self) -> None:
+        """The server's folder 0700 and its files 0600, even when they existed with looser
+        modes (an append-only file readable by all holds message text)."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.directory.chmod(0o700)
+        for path in self.directory.iterdir():
+            if path.is_file() and not path.is_symlink():
+                path.chmod(0o600)
 
     def stop(self) -> None:
         """Leave the server; stop it when no other process uses it."""
@@ -184,6 +194,9 @@ class EmbeddedRedis:
                     'appendfilename "appendonly.aof"',
                     "appendfsync everysec",
                     'save ""',
+                    # the RDB preamble would keep deleted stream entries' bytes (listpack
+                    # nodes) in the rewritten file; commands carry live entries only
+                    "aof-use-rdb-preamble no",
                     "daemonize no",
                     'logfile "redis.log"',
                     "loglevel notice",
@@ -199,6 +212,7 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            umask=0o077,  # its append-only file and log: for this user only
         )
         deadline = time.monotonic() + _START_TIMEOUT_S
         while not (socket.exists() and _ping(socket, 0.5)):

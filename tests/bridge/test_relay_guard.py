@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import redis.asyncio
 
 from bridge.model.envelope import Media
@@ -72,27 +71,3 @@ async def test_media_cross_as_files_or_as_honest_notes(
         assert "El volante" in carried.text
         assert noted.file is None
         assert noted.text.endswith("[photo, 12 MB, too large to carry]")
-
-
-async def test_the_append_only_file_is_rewritten_on_a_schedule(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """So that text deleted from Redis leaves its disk too, retract or not."""
-    import asyncio
-
-    from bridge import app
-
-    calls: list[float] = []
-
-    class Redis:
-        async def bgrewriteaof(self) -> None:
-            calls.append(asyncio.get_running_loop().time())
-            if len(calls) == 2:
-                raise RuntimeError("Background append only file rewriting already in progress")
-
-    monkeypatch.setattr(app, "AOF_REWRITE_S", 0.05)
-    stop = asyncio.Event()
-    task = asyncio.create_task(app._rewrite_hourly(Redis(), stop))
-    await eventually(lambda: len(calls) >= 3, timeout=5)  # a refusal does not stop it
-    stop.set()
-    await asyncio.wait_for(task, 2)

@@ -38,6 +38,10 @@ def test_the_compose_file_keeps_redis_durable_and_private() -> None:
     redis = compose["services"]["redis"]
     assert "--appendonly" in redis["command"]
     assert "--requirepass" in redis["command"]
+    command = redis["command"]
+    # no snapshot outlives a retract; a rewritten append-only file holds live entries only
+    assert command[command.index("--save") + 1] == ""
+    assert command[command.index("--aof-use-rdb-preamble") + 1] == "no"
     assert "ports" not in redis  # never published
     bridge = compose["services"]["translocal"]
     assert all(p.startswith("127.0.0.1:") for p in bridge["ports"])
