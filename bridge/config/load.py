@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,11 +94,20 @@ def _expand(
     env: Mapping[str, str],
     from_env: set[Path_],
     problems: list[ConfigProblem],
+    literal_default: set[Path_],
 ) -> Any:
+    """``${VAR}`` and ``${VAR:-default}`` from ``env``; records which paths came from the
+    environment, and which wrote a literal default (a secret there is a literal secret)."""
     if isinstance(value, dict):
-        return {k: _expand(v, (*path, k), env, from_env, problems) for k, v in value.items()}
+        return {
+            k: _expand(v, (*path, k), env, from_env, problems, literal_default)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_expand(v, (*path, i), env, from_env, problems) for i, v in enumerate(value)]
+        return [
+            _expand(v, (*path, i), env, from_env, problems, literal_default)
+            for i, v in enumerate(value)
+        ]
     if not isinstance(value, str) or "$" not in value:
         return value
 
@@ -106,11 +115,15 @@ def _expand(
         if match.group(0) == "$$":
             return "$"
         name, default = match.group(1), match.group(2)
+        if default:  # a literal in the file, whether or not it is used: a secret there warns
+            literal_default.add(path)
         from_env.add(path)
-        if name in env:
+        if env.get(name):
             return env[name]
-        if default is not None:
+        if default is not None:  # unset or empty, as in the shell's ${VAR:-default}
             return default
+        if name in env:
+            return ""
         problems.append(
             ConfigProblem(
                 format_path(path),
@@ -216,22 +229,23 @@ def _validate_bots(raw: Any, problems: list[ConfigProblem]) -> list[BotSettings]
 
 
 def _literal_secret_warnings(
-    value: Any, path: Path_, from_env: set[Path_], out: list[ConfigProblem]
+    value: Any, path: Path_, literal: Callable[[Path_], bool], out: list[ConfigProblem]
 ) -> None:
     if isinstance(value, SecretStr):
-        if path not in from_env:
+        if literal(path):
             out.append(
                 ConfigProblem(
                     format_path(path),
-                    "is a literal secret in the config file; prefer ${VAR} from the environment",
+                    "is a literal secret in the config file (a ${VAR:-default} default counts); "
+                    "prefer ${VAR} from the environment",
                 )
             )
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            _literal_secret_warnings(getattr(value, name), (*path, name), from_env, out)
+            _literal_secret_warnings(getattr(value, name), (*path, name), literal, out)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _literal_secret_warnings(item, (*path, i), from_env, out)
+            _literal_secret_warnings(item, (*path, i), literal, out)
 
 
 def _with_lines(problems: list[ConfigProblem], lines: dict[Path_, int]) -> list[ConfigProblem]:
@@ -287,7 +301,12 @@ def load_config_text(text: str, file: Path, env: Mapping[str, str]) -> LoadedCon
         raise ConfigError([ConfigProblem("(top level)", "must be a mapping of keys", 1)])
 
     from_env: set[Path_] = set()
-    data = _expand(data, (), env, from_env, problems)
+    literal_default: set[Path_] = set()
+    data = _expand(data, (), env, from_env, problems, literal_default)
+
+    def literal(path: Path_) -> bool:
+        return path not in from_env or path in literal_default
+
     bots = _validate_bots(data.get("bots"), problems)
     config: Config | None = None
     try:
@@ -313,12 +332,8 @@ def load_config_text(text: str, file: Path, env: Mapping[str, str]) -> LoadedCon
             raise ConfigError(_with_lines([glossary_problem], lines))
 
     warnings: list[ConfigProblem] = []
-    _literal_secret_warnings(config, (), from_env, warnings)
-    if (
-        config.redis.url
-        and urlsplit(config.redis.url).password
-        and ("redis", "url") not in from_env
-    ):
+    _literal_secret_warnings(config, (), literal, warnings)
+    if config.redis.url and urlsplit(config.redis.url).password and literal(("redis", "url")):
         warnings.append(
             ConfigProblem(
                 "redis.url", "holds a literal password; prefer ${VAR} from the environment"

@@ -168,6 +168,7 @@ class TranslationConfig(Model):
     glossary: Path | None = None
 
 
+PSEUDONYM_KEY_BYTES = 32
 AT_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -226,6 +227,17 @@ class Config(Model):
     callout_grace_minutes: int = Field(default=10, ge=0, le=24 * 60)
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
     callouts: list[CalloutConfig] = Field(default_factory=list)
+
+    @field_validator("pseudonym_key")
+    @classmethod
+    def _key_length(cls, key: SecretStr | None) -> SecretStr | None:
+        # an HMAC key that short can be guessed, and with it every pseudonym undone
+        if key is not None and len(key.get_secret_value().encode()) < PSEUDONYM_KEY_BYTES:
+            raise ValueError(
+                f"is {len(key.get_secret_value().encode())} bytes; a pseudonym key needs at "
+                f"least {PSEUDONYM_KEY_BYTES} (e.g. openssl rand -base64 32)"
+            )
+        return key
 
     def bot(self, bot_id: str) -> BotSettings:
         return next(b for b in self.bots if b.id == bot_id)

@@ -51,7 +51,7 @@ def test_check_reports_a_table_and_exits_0_when_all_is_well(tmp_path: Path) -> N
 
 
 def test_check_shows_literal_secret_warnings_without_failing(tmp_path: Path) -> None:
-    key = "a-literal-pseudonym-key-123"
+    key = "a-literal-pseudonym-key-that-is-long-enough-42"
     cfg = lifecycle_config(data_dir=str(tmp_path / "d"), pseudonym_key=key)
     path = str(write_config(tmp_path / "c.yaml", cfg))
     result = run_cli("check", "-c", path, module="tests.relay_proc")

@@ -305,3 +305,29 @@ def test_cli_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "no such file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_short_pseudonym_key_is_refused(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path, minimal_config(pseudonym_key="${KEY}"), env={**ENV, "KEY": "k" * 31}
+    )
+    assert any(line.startswith("pseudonym_key: is 31 bytes; a pseudonym key needs at least 32")
+               for line in found), found  # fmt: skip
+    assert not any("k" * 31 in line for line in found)
+    load_config(tmp_path / "config.yaml", env={**ENV, "KEY": "k" * 32})
+
+
+def test_a_secret_written_as_a_default_in_the_file_is_a_literal_secret(tmp_path: Path) -> None:
+    cfg = minimal_config()
+    cfg["bots"][1]["password"] = "${MX_PASSWORD:-a-password-in-the-file}"  # type: ignore[index]
+    path = write_config(tmp_path / "c.yaml", cfg)
+    unset = {k: v for k, v in ENV.items() if k != "MX_PASSWORD"}
+    for env in (unset, ENV):  # used or not, the file holds it
+        loaded = load_config(path, env=env)
+        assert [str(w).split(":")[0] for w in loaded.warnings] == ["bots[1].password"]
+
+
+def test_a_set_but_empty_variable_takes_its_default(tmp_path: Path) -> None:
+    cfg = minimal_config(data_dir="${DATA:-/srv/translocal}")
+    loaded = load_config(write_config(tmp_path / "c.yaml", cfg), env={**ENV, "DATA": ""})
+    assert str(loaded.config.data_dir) == "/srv/translocal"
