@@ -36,7 +36,7 @@ from redis.utils import HIREDIS_AVAILABLE
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge import keys  # noqa: E402
+from bridge.model import keys  # noqa: E402
 from bridge.app import build_router  # noqa: E402
 from bridge.config.load import load_config_text  # noqa: E402
 from bridge.infra.bus import ensure_group, shard_of  # noqa: E402

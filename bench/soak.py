@@ -60,7 +60,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")  # as the CLI does
 import yaml  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-from bridge import keys  # noqa: E402
+from bridge.model import keys  # noqa: E402
 from bridge.config.models import BotSettings  # noqa: E402
 from bridge.infra.bus import shard_of  # noqa: E402
 from bridge.infra.connection import make_client  # noqa: E402
