@@ -167,6 +167,7 @@ bots:
 rooms:
   - {{id: a, bot: mx, chat: "{a}", language: es, label: A}}
   - {{id: b, bot: mx, chat: "{b}", language: es, label: B}}
+limits: {{per_sender_per_minute: 10000000, per_room_per_minute: 10000000}}
 circles:
   - {{id: net, rooms: [a, b], relay: all}}
 """

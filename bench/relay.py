@@ -36,12 +36,12 @@ from redis.utils import HIREDIS_AVAILABLE
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge.model import keys  # noqa: E402
 from bridge.app import build_router  # noqa: E402
 from bridge.config.load import load_config_text  # noqa: E402
 from bridge.infra.bus import ensure_group, shard_of  # noqa: E402
 from bridge.infra.connection import make_client  # noqa: E402
 from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
+from bridge.model import keys  # noqa: E402
 from bridge.model.envelope import Envelope, Sender  # noqa: E402
 from bridge.relay.worker import _COMMIT as COMMIT_SCRIPT  # noqa: E402
 from bridge.relay.worker import RelayWorker  # noqa: E402
@@ -58,6 +58,7 @@ rooms:
   - {id: berlin, bot: mx, chat: "!b:x", language: es, label: Berlin}
   - {id: nyc, bot: mx, chat: "!n:x", language: es, label: NYC}
   - {id: bcn, bot: tg, chat: -1002, language: es, label: BCN}
+limits: {per_sender_per_minute: 10000000, per_room_per_minute: 10000000}
 circles:
   - {id: net, rooms: [cdmx, berlin, nyc, bcn], relay: all}
 """

@@ -60,11 +60,11 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")  # as the CLI does
 import yaml  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-from bridge.model import keys  # noqa: E402
 from bridge.config.models import BotSettings  # noqa: E402
 from bridge.infra.bus import shard_of  # noqa: E402
 from bridge.infra.connection import make_client  # noqa: E402
 from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
+from bridge.model import keys  # noqa: E402
 from bridge.model.envelope import Envelope, Sender  # noqa: E402
 from bridge.model.platforms import Platform, register  # noqa: E402
 from bridge.model.ports import BotContext, Job  # noqa: E402
@@ -413,6 +413,7 @@ async def throttled(args: argparse.Namespace, tmp: Path) -> None:
                     for n, group in enumerate(GROUPS)
                 ],
                 "circles": [{"id": "net", "rooms": [f"g{n}" for n in range(4)], "relay": "all"}],
+                "limits": {"per_sender_per_minute": 10_000_000, "per_room_per_minute": 10_000_000},
             }
             path = tmp / "soak.yaml"
             path.write_text(yaml.safe_dump(config))
@@ -549,6 +550,7 @@ async def memory(args: argparse.Namespace, tmp: Path) -> None:
             "circles": [
                 {"id": f"c{k}", "rooms": [f"o{k}", f"t{k}"], "relay": "all"} for k in range(ORIGINS)
             ],
+            "limits": {"per_sender_per_minute": 10_000_000, "per_room_per_minute": 10_000_000},
         }
         path = tmp / "soak.yaml"
         path.write_text(yaml.safe_dump(config))

@@ -74,6 +74,7 @@ bots:
 rooms:
   - {{id: cdmx, bot: tg, chat: {GROUP}, language: es, label: CDMX}}
   - {{id: nyc, bot: mem, chat: nyc, language: es, label: NYC}}
+limits: {{per_sender_per_minute: 10000000, per_room_per_minute: 10000000}}
 circles:
   - {{id: net, rooms: [cdmx, nyc], relay: all}}
 """

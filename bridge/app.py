@@ -18,7 +18,7 @@ from typing import Any
 
 from bridge.callouts.clock import Clock, WallClock
 from bridge.callouts.scheduler import Scheduler
-from bridge.commands.registry import Commands
+from bridge.commands.registry import Commands, command_menu
 from bridge.config.load import LoadedConfig
 from bridge.config.models import Config
 from bridge.infra.bus import Inbox
@@ -28,7 +28,10 @@ from bridge.infra.metrics import OUTBOX_DEPTH, OpsServer
 from bridge.infra.schema import upgrade
 from bridge.infra.upkeep import hourly
 from bridge.model import keys
+from bridge.model.catalogs import Catalogs
+from bridge.model.catalogs import use as use_catalogs
 from bridge.model.envelope import Delivery
+from bridge.model.i18n import Param, ngettext
 from bridge.model.platforms import Platform, load_all
 from bridge.model.ports import Bot, BotContext
 from bridge.model.redaction import add_secrets
@@ -123,6 +126,9 @@ class App:
             raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
         self.loaded = loaded
         self.config: Config = loaded.config
+        # the bridge's own texts: the shipped catalogs, with the operator's laid over them
+        # (load_config has refused a locale_dir with a broken .po already)
+        use_catalogs(Catalogs.load(self.config.translation.locale_dir))
         add_secrets(self.config.secrets())  # redacted from every log line, whoever runs this
         self.role = role
         self.clock_speed = clock_speed
@@ -162,6 +168,7 @@ class App:
                     inbox.publish,
                     notice=self._notifier(settings.id),
                     media_ttl_s=cfg.retention.recent_hours * 3600,
+                    commands=command_menu(),
                 )
                 bot = platform.factory(ctx)
                 self.bots[settings.id] = bot
@@ -234,8 +241,8 @@ class App:
         for bot_id in self.bots:
             OUTBOX_DEPTH.labels(bot_id).set(await self.redis.client.xlen(keys.outbox(bot_id)))
 
-    def _notifier(self, bot_id: str) -> Callable[[str], Awaitable[None]]:
-        async def notice(text: str) -> None:
+    def _notifier(self, bot_id: str) -> Callable[[Param], Awaitable[None]]:
+        async def notice(text: Param) -> None:
             rooms = self.config.rooms_of(bot_id)
             await self.notify(text, rooms[0].id if rooms else self.config.rooms[0].id)
 
@@ -245,15 +252,19 @@ class App:
         """Tell the operator (ops_room, else the room the message came from)."""
         cfg = self.config
         failed = cfg.room(delivery.room)
-        text = (
-            f"Translocal could not deliver a message from {cfg.room(delivery.origin.room).label} "
-            f"to {failed.label}: {reason}. It is kept in the dead-letter stream for "
-            f"{cfg.retention.message_map_days} days."
-        )
+        text = ngettext(
+            "Translocal could not deliver a message from {origin} to {room}: {reason}. It is "
+            "kept in the dead-letter stream for {n} day.",
+            "Translocal could not deliver a message from {origin} to {room}: {reason}. It is "
+            "kept in the dead-letter stream for {n} days.",
+            cfg.retention.message_map_days,
+            origin=cfg.room(delivery.origin.room).label, room=failed.label, reason=reason,
+        )  # fmt: skip
         await self.notify(text, delivery.origin.room, key=f"notice:{delivery.key}")
 
-    async def notify(self, text: str, fallback_room: str, key: str | None = None) -> None:
-        """An operational notice, in ops_room (else ``fallback_room``). Never a message body."""
+    async def notify(self, text: Param, fallback_room: str, key: str | None = None) -> None:
+        """An operational notice, in ops_room (else ``fallback_room``), in that room's language
+        from the catalogs (English where it has none). Never a message body."""
         assert self.redis is not None
         delivery = notice(self.config, text, fallback_room, key)
         await self.redis.client.xadd(keys.outbox(delivery.bot), {"d": delivery.model_dump_json()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
@@ -31,6 +32,28 @@ def _print(rows: list[Row]) -> None:
     click.echo(f"{'CHECK':<{width}}  {'RESULT':<9}  DETAIL")
     for r in rows:
         click.echo(f"{r.what:<{width}}  {r.result:<9}  {r.detail}")
+
+
+NEAR_FULL = 0.8  # of maxmemory: past it, check warns
+
+
+def _memory(info: dict[str, Any]) -> Row:
+    """Redis memory against its ceiling: a warning near it (writes fail at it, and the
+    bridge stops carrying), or when the policy lets Redis evict the bridge's state."""
+    used, ceiling = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+    policy = str(info.get("maxmemory_policy", "noeviction"))
+    mb = 1024 * 1024
+    if ceiling <= 0:
+        return Row("redis memory", OK, f"{used / mb:.0f} MB used; no maxmemory set")
+    share = used / ceiling
+    detail = f"{used / mb:.0f} MB of {ceiling / mb:.0f} MB ({share:.0%})"
+    if policy != "noeviction":
+        return Row("redis memory", WARN, f"{detail}; maxmemory-policy is {policy}: Redis may "
+                   "evict queues and message maps; set maxmemory-policy noeviction")  # fmt: skip
+    if share >= NEAR_FULL:
+        return Row("redis memory", WARN, f"{detail}: near maxmemory (noeviction), past which "
+                   "nothing crosses; raise it or lower retention")  # fmt: skip
+    return Row("redis memory", OK, f"{detail}, noeviction")
 
 
 async def run_check(loaded: LoadedConfig) -> int:
@@ -63,6 +86,7 @@ async def run_check(loaded: LoadedConfig) -> int:
             else:
                 behind = "" if version == LATEST else f" (the next run upgrades it to {LATEST})"
                 rows.append(Row("schema", OK, f"version {version}{behind}"))
+            rows.append(_memory(await handle.client.info("memory")))
         finally:
             await handle.close()
     for bot in cfg.bots:

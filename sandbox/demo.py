@@ -42,13 +42,9 @@ CALLOUT_TEXT = "Solidarity hour: every city, 17:00 local time. Gather at your bu
 CITIES = {"cdmx": "America/Mexico_City", "berlin": "Europe/Berlin", "nyc": "America/New_York"}
 CALLOUT_SPAN_S = 40.0  # the compressed clock plays the three local 17:00s within this
 
-PHRASES = {  # the sandbox translator's table, for the scene's sentences and the call-out
-    "Call-out": {"en": "Call-out", "es": "Convocatoria", "de": "Aufruf"},
-    "Only moderators of this room can use share. Nothing was changed.": {
-        "en": "Only moderators of this room can use share. Nothing was changed.",
-        "es": "Solo quienes moderan esta sala pueden usar share. No se cambió nada.",
-        "de": "Nur Moderator*innen dieses Raums können share benutzen. Nichts wurde geändert.",
-    },
+# the sandbox translator's table: the members' sentences only (the built-in ones) and the
+# organizer's call-out. The bridge's own texts come from its catalogs, never from here.
+PHRASES = {
     CALLOUT_TEXT: {
         "en": CALLOUT_TEXT,
         "es": "Hora de la solidaridad: en cada ciudad, a las 17:00 hora local. "

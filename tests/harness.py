@@ -10,7 +10,7 @@ from typing import Any
 
 from bridge.app import App
 from bridge.config.load import LoadedConfig, load_config
-from tests.helpers import write_config
+from tests.helpers import NO_LIMITS, write_config
 from tests.memory_bot import NETWORK, MemoryNetwork
 
 ROOMS = [
@@ -29,6 +29,8 @@ def memory_config(
         "bots": [{"id": b, "platform": "memory"} for b in ("a", "b", "c")],
         "rooms": [dict(r) for r in ROOMS],
         "circles": [{"id": "net", "rooms": ["cdmx", "berlin", "nyc"], "relay": relay}],
+        # volume tests send far more than a member may; the limits' own tests set them
+        "limits": NO_LIMITS,
     }
     cfg.update(extra)
     return load_config(write_config(tmp_path / "memory.yaml", cfg), env={})

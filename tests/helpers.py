@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
 
+# what a config sets when a test sends more than one member may (bridge.relay.limits)
+NO_LIMITS = {"per_sender_per_minute": 10_000_000, "per_room_per_minute": 10_000_000}
 BODY_CANARY = "canary-body-q7"  # in members' messages; must never reach a log at INFO
 
 
@@ -169,3 +171,51 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def ogg_voice(**tags: str) -> bytes:
+    """A small, valid Ogg Opus voice note (three pages), with these comment tags."""
+    import struct
+
+    from mutagen.ogg import OggPage
+
+    def page(packet: bytes, sequence: int, position: int = 0, **flags: bool) -> bytes:
+        made = OggPage()
+        made.serial, made.sequence, made.position = 7, sequence, position
+        made.packets = [packet]
+        made.first, made.last = flags.get("first", False), flags.get("last", False)
+        return bytes(made.write())
+
+    head = b"OpusHead" + bytes([1, 1]) + struct.pack("<HIhB", 312, 48000, 0, 0)
+    comments = [f"{k}={v}".encode() for k, v in tags.items()]
+    vendor = b"recorder"
+    body = struct.pack("<I", len(vendor)) + vendor + struct.pack("<I", len(comments))
+    body += b"".join(struct.pack("<I", len(c)) + c for c in comments)
+    audio = bytes([0xFC]) + bytes(range(200))
+    return page(head, 0, first=True) + page(b"OpusTags" + body, 1) + page(audio, 2, 960, last=True)
+
+
+def pdf_leaflet(text: str, **info: str) -> bytes:
+    """A one-page PDF whose page says ``text``, with these document-info entries."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=200, height=200)
+    font = DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica"),
+    })  # fmt: skip
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    content = DecodedStreamObject()
+    content.set_data(f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode())
+    page[NameObject("/Contents")] = writer._add_object(content)
+    if info:
+        writer.add_metadata({f"/{k}": v for k, v in info.items()})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

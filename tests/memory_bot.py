@@ -8,11 +8,14 @@ loop prevention is exercised too.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
+
+from redis.exceptions import RedisError
 
 from bridge.model import keys
 from bridge.model.compose import footer
@@ -106,6 +109,7 @@ class MemoryBot:
         self._ids = itertools.count(1)
         self.faults: list[Exception] = []  # raised by the next deliver() calls, in order
         self.trouble: str | None = None
+        self._echoes: set[asyncio.Task[None]] = set()
         self.closed = False
 
     async def start(self) -> None:
@@ -167,11 +171,22 @@ class MemoryBot:
                 delivery=d,
             )
         )
-        if d.action == "send":  # the platform shows the bot its own message, as Matrix does
-            await self._emit(
-                "message", d.chat, ids[0], Sender(id=self.identity, name=self.id), text
-            )
+        if d.action == "send":  # the platform shows the bot its own message, as Matrix does:
+            # on its own way in (a sync), not as part of the send, which has succeeded; so an
+            # inbox that is away (Redis restarting) delays the echo and never fails the send
+            echo = asyncio.create_task(self._echo(d.chat, ids[0], text))
+            self._echoes.add(echo)
+            echo.add_done_callback(self._echoes.discard)
         return ids
+
+    async def _echo(self, chat: str, message_id: str, text: str) -> None:
+        for _ in range(300):
+            try:
+                await self._emit("message", chat, message_id,
+                                 Sender(id=self.identity, name=self.id), text)  # fmt: skip
+                return
+            except (RedisError, OSError):
+                await asyncio.sleep(0.1)
 
     async def _emit(
         self,

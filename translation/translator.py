@@ -3,8 +3,9 @@
 The source is the room's language unless detection is confident otherwise. A target that is
 the source gets the original. Protected spans and glossary terms are masked before any
 provider sees the text. Providers are tried in order, each behind a circuit breaker; the cache
-is asked first. When no provider succeeds (or none is configured), the result says so and
-carries the original: the caller delivers it with a note, never drops it.
+is asked first; a call past the provider's daily character budget is not made. When no
+provider succeeds (or none is configured), the result says so and carries the original: the
+caller delivers it with a note, never drops it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from translation.breaker import Breaker
+from translation.budget import DailyBudget
 from translation.cache import TranslationCache
 from translation.detect import Detector
 from translation.glossary import Glossary
@@ -62,8 +64,10 @@ class ChainTranslator:
         glossary: Glossary | None = None,
         detector: Detector | None = None,
         cooldown_s: float = 30.0,
+        budget: DailyBudget | None = None,
     ) -> None:
         self.providers = list(providers)
+        self.budget = budget  # characters per provider per day; None: no limit
         self.cache = cache
         self.glossary = glossary or Glossary()
         self.detector = detector
@@ -114,6 +118,8 @@ class ChainTranslator:
             breaker = self.breakers[name]
             if not breaker.allow():
                 continue
+            if self.budget is not None and not await self.budget.spend(name, len(masked.text)):
+                continue  # past today's budget: the next provider, else the original, noted
             self.stats.add(self.stats.calls, name)
             try:
                 translated = await provider.translate(masked.text, source, target)

@@ -10,8 +10,9 @@
   bots/matrix/membership.py (room ids by bots/matrix/rooms.py). A room the bot has just
   joined brings no history across: only what follows the join.
 - Events become envelopes in bots/matrix/ingest.py; their files are fetched (and decrypted)
-  in bots/matrix/fetch.py. An event that cannot be decrypted yet waits in Redis (ciphertext
-  only) until its key arrives (bots/matrix/parked.py).
+  in bots/matrix/fetch.py, within a bounded time: a file that cannot be had crosses as a
+  note, and the events after it are not held up. An event that cannot be decrypted yet
+  waits in Redis (ciphertext only) until its key arrives (bots/matrix/parked.py).
 - Deliveries go out in bots/matrix/send.py. ``stop()`` ends the sync; the client is closed by
   ``stop()`` when no delivery is under way, else by the last one, and by ``close()`` (which
   may be called any number of times).
@@ -37,7 +38,7 @@ from nio import (
 )
 from nio.api import MessageDirection
 
-from bots.matrix.fetch import TransientError, fetch_file
+from bots.matrix.fetch import FileFetcher, TransientError
 from bots.matrix.ingest import Where, read_event
 from bots.matrix.membership import Membership
 from bots.matrix.parked import Parked
@@ -46,6 +47,7 @@ from bots.matrix.send import SendContext, Sender
 from bots.matrix.session import REFUSED, open_client, token_trouble
 from bots.matrix.settings import MatrixSettings
 from bridge.model import keys
+from bridge.model.i18n import _
 from bridge.model.media import MediaStore
 from bridge.model.ports import BotContext, Job, RetryLater
 
@@ -83,6 +85,7 @@ class MatrixBot:
         self.rooms = RoomMap(ctx.redis, self.id, [r.chat for r in ctx.rooms])
         self.membership = Membership(ctx, self.rooms, lambda: self._client)
         self.media = MediaStore(ctx.redis, ctx.media_ttl_s)
+        self.files = FileFetcher(lambda: self._client, self.media, settings.file_retry_s)
         self.client: AsyncClient | None = None
         self.ready = asyncio.Event()
         self.sender: Sender | None = None
@@ -263,10 +266,10 @@ class MatrixBot:
         log.error("matrix bot %s: the homeserver no longer accepts its access token; this "
                   "bot stops", self.id)  # fmt: skip
         await self.ctx.notice(
-            f"Matrix bot {self.id} stopped: the homeserver refused its access token (logged "
-            "out or revoked?). Nothing crosses into or out of its rooms until it can log in "
-            "again and translocal is restarted. The other bots go on."
-        )
+            _("Matrix bot {bot} stopped: the homeserver refused its access token (logged "
+              "out or revoked?). Nothing crosses into or out of its rooms until it can log in "
+              "again and translocal is restarted. The other bots go on.", bot=self.id)
+        )  # fmt: skip
 
     @property
     def _client(self) -> AsyncClient:
@@ -360,6 +363,6 @@ class MatrixBot:
             return
         envelope = incoming.envelope
         if incoming.fetch is not None and envelope.media is not None:
-            media = await fetch_file(self._client, self.media, incoming.fetch, envelope.media)
+            media = await self.files.fetch(incoming.fetch, envelope.media)  # bounded
             envelope = envelope.model_copy(update={"media": media})
         await self.ctx.emit(envelope)

@@ -3,8 +3,10 @@
 The event is read as the homeserver sent it (decrypted first when it was encrypted), and
 every field is checked for its type: an event is someone else's JSON.
 
-- m.text and m.emote are carried (an emote as "* name text"); m.notice is not: bots and
-  other bridges post notices, and those never re-enter the relay.
+- m.text and m.emote are carried; an emote as its action alone, marked ``emote``: the relay
+  names the actor as the target circle attributes people (never the display name or user id
+  here, which would break anonymous and pseudonym circles). m.notice is not carried: bots
+  and other bridges post notices, and those never re-enter the relay.
 - Replies (m.in_reply_to, fallback stripped), threads (m.thread: a reply to the thread root,
   or to the event it genuinely replies to), edits (m.replace: the original's id, the text
   of m.new_content), redactions, reactions (m.annotation).
@@ -116,7 +118,7 @@ def read_event(
         original, new = _s(relation.get("event_id")), _d(content.get("m.new_content"))
         if not original or not new:
             return None
-        return _edit(new, original, name, base)
+        return _edit(new, original, base)
     msgtype = _s(content.get("msgtype"))
     reply_to = _reply_to(relation)
     if msgtype == "m.notice" or not msgtype:
@@ -128,7 +130,7 @@ def read_event(
         return _media(content, media_kind, event_id, base, reply_to=reply_to)
     text, spans = _text(content, reply=reply_to is not None)
     if msgtype == "m.emote":
-        text, spans = _emote(name or sender, text, spans)
+        base["emote"] = True
     elif msgtype == "m.text":
         command = _COMMAND.match(text)
         if command is not None:
@@ -162,21 +164,13 @@ def _text(content: dict[str, Any], *, reply: bool) -> tuple[str, tuple[Span, ...
     return (strip_reply_fallback(body) if reply else body), ()
 
 
-def _emote(name: str, text: str, spans: tuple[Span, ...]) -> tuple[str, tuple[Span, ...]]:
-    prefix = f"* {name} "
-    shift = len(prefix)
-    moved = tuple(s.model_copy(update={"start": s.start + shift, "end": s.end + shift})
-                  for s in spans)  # fmt: skip
-    return prefix + text, moved
-
-
-def _edit(new: dict[str, Any], original: str, name: str, base: dict[str, Any]) -> Incoming | None:
+def _edit(new: dict[str, Any], original: str, base: dict[str, Any]) -> Incoming | None:
     msgtype = _s(new.get("msgtype"))
     if msgtype == "m.notice":
         return None
     text, spans = _text(new, reply=False)
     if msgtype == "m.emote":
-        text, spans = _emote(name, text, spans)
+        base = {**base, "emote": True}
     if msgtype in _MEDIA:  # a new caption: the file stays as it was
         text, spans = _caption(new)
     if not text.strip():

@@ -29,6 +29,7 @@ from bots.matrix.ingest import Where, joined
 from bots.matrix.rooms import RoomMap
 from bots.matrix.settings import MatrixSettings
 from bridge.model import keys
+from bridge.model.i18n import _
 from bridge.model.ports import BotContext
 
 log = logging.getLogger(__name__)
@@ -135,11 +136,16 @@ class Membership:
         log.warning("matrix bot %s: room %s was upgraded to %s, which it cannot join (%s)",
                     self.id, room_id, new, joined.status_code)  # fmt: skip
         await self.ctx.notice(
-            f"Matrix room {chat} ({room_id}) was upgraded to {new}, and bot {self.id} cannot "
-            f"join it ({joined.status_code}): invite it there; it follows the room once in."
-        )
+            _("Matrix room {chat} ({old}) was upgraded to {new}, and bot {bot} cannot join "
+              "it ({status}): invite it there; it follows the room once in.",
+              chat=chat, old=room_id, new=new, bot=self.id, status=str(joined.status_code))
+        )  # fmt: skip
 
     async def note_encryption(self, room_id: str, chat: str) -> None:
+        """List the chat as encrypted once the room it is now shows encryption (an old room
+        that was upgraded away speaks for the chat no more)."""
+        if self.rooms.room(chat) != room_id:
+            return
         room = self._client().rooms.get(room_id)
         if room is not None and room.encrypted and chat not in self.encrypted:
             self.encrypted.add(chat)
@@ -170,11 +176,19 @@ class Membership:
         await self.ctx.emit(joined(where, room_id))
 
     async def _followed(self, chat: str, old: str, new: str) -> None:
+        # the replacement is encrypted only once it shows so (note_encryption): until then
+        # encrypted threads are kept out of it, and deliveries already routed are refused
+        self.encrypted.discard(chat)
+        await self.ctx.redis.srem(self._encrypted_key, chat)
         await self.rooms.moved(chat, old, new)
         self._joined_here.add(new)
         log.warning("matrix bot %s: room %s was upgraded to %s; following it",
                     self.id, old, new)  # fmt: skip
-        fix = "" if chat.startswith("#") else f" Set rooms[].chat to {new} in the config."
-        await self.ctx.notice(
-            f"Matrix room {chat} was upgraded: {old} is now {new}. Translocal follows it.{fix}"
-        )
+        if chat.startswith("#"):
+            text = _("Matrix room {chat} was upgraded: {old} is now {new}. Translocal follows "
+                     "it.", chat=chat, old=old, new=new)  # fmt: skip
+        else:
+            text = _("Matrix room {chat} was upgraded: {old} is now {new}. Translocal follows "
+                     "it. Set {setting} to {new} in the config.", chat=chat, old=old, new=new,
+                     setting="rooms[].chat")  # fmt: skip
+        await self.ctx.notice(text)

@@ -3,9 +3,10 @@
 Pure functions, no I/O, no nio types. A delivery is laid out by ``bridge.model.compose`` as
 for every platform, measured in bytes of the event's JSON (``body`` plus
 ``formatted_body``), and each part becomes the plain text and the ``org.matrix.custom.html``
-of one event. Everything from a user is escaped, and links keep only http, https and mailto
-targets. Reading HTML in (``html_to_spans``, ``strip_reply_fallback``) is
-``bots.matrix.html_reader``'s job; both are re-exported here for the renderer's callers.
+of one event, opened by the delivery's heading in bold. Everything from a user is escaped,
+and links keep only http, https and mailto targets. Reading HTML in (``html_to_spans``,
+``strip_reply_fallback``) is ``bots.matrix.html_reader``'s job; both are re-exported here
+for the renderer's callers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 from collections.abc import Sequence
 
 from bots.matrix.html_reader import MATRIX_TO, html_to_spans, link_target, strip_reply_fallback
-from bridge.model.compose import Mark, compose, cuts, to_html
+from bridge.model.compose import Mark, compose, cuts, headings, to_html, unmarked
 from bridge.model.envelope import Delivery, Span
 
 __all__ = ["html_to_spans", "render_parts", "strip_reply_fallback"]
@@ -37,6 +38,7 @@ _TAGS: dict[str, tuple[str, str]] = {
     "spoiler": ("<span data-mx-spoiler>", "</span>"),
 }
 _MIN_LIMIT = 32
+HEADING_SHARE = 4  # a heading takes at most this fraction of an event: 1/4
 _ATTEMPTS = 8
 
 
@@ -126,17 +128,41 @@ def _weights(doc: str, marks: Sequence[Mark]) -> tuple[list[int], list[int]]:
     return list(itertools.accumulate(weight, initial=0)), list(itertools.accumulate(covering))
 
 
+def _heading(line: str) -> tuple[str, str]:
+    """A heading as the plain and the HTML start of a part (nothing for no heading)."""
+    return (f"{line}\n", f"<b>{_markup(line, ())}</b><br>") if line else ("", "")
+
+
+def _line_size(line: str) -> int:
+    """What a heading weighs in a part, plain and as HTML."""
+    body, formatted = _heading(line)
+    return _size(body) + _size(formatted)
+
+
 def _fit(
-    doc: str, marks: Sequence[Mark], atoms: Sequence[tuple[int, int]], limit: int
+    doc: str,
+    marks: Sequence[Mark],
+    atoms: Sequence[tuple[int, int]],
+    limit: int,
+    heads: tuple[str, str],
 ) -> list[tuple[str, str]] | None:
-    """The parts, each lighter than ``limit``; None if the tags outweigh every try."""
+    """The parts, each opened by its heading (the first, then the other) and lighter than
+    ``limit``; None if the tags outweigh every try."""
     units, opening = _weights(doc, marks)
     ended = _ended_lines(doc, marks)
+    lead = (_line_size(heads[0]), _line_size(heads[1]))
     budget = limit - 1
     for _ in range(_ATTEMPTS):
-        bounds = cuts(doc, atoms, budget, units, opening)
+        bounds = cuts(doc, atoms, budget, units, opening, lead)
         parts = [_part(doc, marks, start, end, ended) for start, end in bounds]
         parts = [part for part in parts if part[0].strip()]  # a cluster cut at a tiny limit
+        if not parts and heads[0]:
+            return [(heads[0], f"<b>{_markup(heads[0], ())}</b>")]
+        openings = [_heading(heads[min(i, 1)]) for i in range(len(parts))]
+        parts = [
+            (head + body, head_html + formatted)
+            for (head, head_html), (body, formatted) in zip(openings, parts, strict=True)
+        ]
         heaviest = max((_size(body) + _size(formatted) for body, formatted in parts), default=0)
         if heaviest < limit:
             return parts
@@ -148,18 +174,22 @@ def _fit(
 def render_parts(delivery: Delivery, limit: int = 32_000) -> list[tuple[str, str]]:
     """The delivery as Matrix messages: ``(body, formatted_body)`` pairs, in order.
 
-    ``body`` is the plain text (attribution, text, footer, original, one per line), and
-    ``formatted_body`` the same as ``org.matrix.custom.html``. Each pair weighs less than
-    ``limit`` bytes as JSON strings in UTF-8 (under the event limit of 65,536 bytes with the
-    default), cut as the Telegram renderer cuts: on paragraph, line or sentence ends, never
-    inside a grapheme cluster or a span that fits. Nothing but whitespace gives no part.
+    ``body`` is the plain text (heading, text, footer, original, one per line), and
+    ``formatted_body`` the same as ``org.matrix.custom.html``. Every part opens with the
+    heading (the attribution, then "…, continued"; at most a quarter of the limit). Each
+    pair weighs less than ``limit`` bytes as JSON strings in UTF-8 (under the event limit of
+    65,536 bytes with the default), cut as the Telegram renderer cuts: on paragraph, line or
+    sentence ends, never inside a grapheme cluster or a span that fits. Nothing but
+    whitespace, and no heading, gives no part.
     Formatting so heavy that it cannot fit is dropped, and the text goes out plain.
     """
     if limit < _MIN_LIMIT:
         raise ValueError(f"limit must be at least {_MIN_LIMIT} bytes, not {limit}")
-    doc, marks, atoms = compose(delivery, functools.partial(_tag, delivery.text), _QUOTE)
-    parts = _fit(doc, _around_blocks(marks), atoms, limit)
+    text = unmarked(delivery.text)[0]  # the text the spans are over, as compose lays it out
+    doc, marks, atoms = compose(delivery, functools.partial(_tag, text), _QUOTE)
+    heads = headings(delivery, limit // HEADING_SHARE, _line_size)
+    parts = _fit(doc, _around_blocks(marks), atoms, limit, heads)
     if parts is None:
-        parts = _fit(doc, [], atoms, limit)
+        parts = _fit(doc, [], atoms, limit, heads)
         assert parts is not None  # without tags, a part weighs just what was counted
     return parts

@@ -5,6 +5,10 @@ resend after a crash is absorbed by the homeserver (it remembers transaction ids
 which is why the bot keeps its device). nio answers failures with ErrorResponse objects;
 here they become the bridge's RetryLater (429: the server's wait; 5xx, timeouts, connection
 errors: backoff) and PermanentFailure (forbidden, not in the room, no such room).
+
+Every event carries ``"m.mentions": {}``: a copy mentions nobody of its own accord, so a
+carried "@room" or a name pings no one (the bot may have the power to ping the whole room).
+Call-outs go as ``m.notice``, as the bridge's notices do; members' copies never do.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from nio import (
 from bots.matrix.ingest import HTML
 from bots.matrix.render import render_parts
 from bots.matrix.settings import MAX_FILE
-from bridge.model.envelope import Media
+from bridge.model.envelope import Delivery, Media
 from bridge.model.media import MediaStore
 from bridge.model.ports import Job, PermanentFailure, RetryLater
 
@@ -40,6 +44,11 @@ EDIT_FALLBACK_CHARS = 1000  # the "* ..." body older clients show for an edit, s
 _MSGTYPES = {"photo": "m.image", "sticker": "m.image", "video": "m.video", "audio": "m.audio",
              "voice": "m.audio", "file": "m.file"}  # fmt: skip
 _GONE = ("M_NOT_FOUND",)
+NO_MENTIONS: dict[str, Any] = {"m.mentions": {}}  # in every event: nobody pinged
+
+
+def _msgtype(d: Delivery) -> str:
+    return "m.notice" if d.notice or d.callout else "m.text"
 
 
 def tx_id(key: str, part: str | int) -> str:
@@ -82,6 +91,12 @@ class Sender:
         d = job.delivery
         if room_id is None or room_id not in self.client.rooms:
             raise PermanentFailure(f"the bot is not in Matrix room {d.chat}: invite it")
+        if d.keep_encrypted and d.action != "delete" and not self.client.rooms[room_id].encrypted:
+            # the room this chat is now (an upgrade may have replaced it) is not encrypted
+            raise PermanentFailure(
+                f"it comes from an end-to-end-encrypted room, and Matrix room {room_id} "
+                "is not encrypted (the circle does not set allow_unencrypted: true)"
+            )
         try:
             if d.action == "send":
                 return await self._send(job, room_id)
@@ -111,11 +126,11 @@ class Sender:
             if file_content is None:
                 note = d.media.describe(reason)
                 d = d.model_copy(update={"text": f"{d.text}\n{note}" if d.text else note})
-        msgtype = "m.notice" if d.notice else "m.text"
+        msgtype = _msgtype(d)
         ids: list[str] = []
         for i, (body, html) in enumerate(render_parts(d)):
             content: dict[str, Any] = {"msgtype": msgtype, "body": body, "format": HTML,
-                                       "formatted_body": html}  # fmt: skip
+                                       "formatted_body": html, **NO_MENTIONS}  # fmt: skip
             if i == 0 and job.reply_to:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": job.reply_to}}
             ids.append(await self._room_send(room_id, content, tx_id(d.key, i)))
@@ -125,11 +140,12 @@ class Sender:
 
     async def _edit(self, job: Job, room_id: str) -> list[str]:
         d = job.delivery
-        msgtype = "m.notice" if d.notice else "m.text"
+        msgtype = _msgtype(d)
         parts = render_parts(d)
         edited: list[str] = []
         for i, (copy_id, (body, html)) in enumerate(zip(job.copies, parts, strict=False)):
-            new = {"msgtype": msgtype, "body": body, "format": HTML, "formatted_body": html}
+            new = {"msgtype": msgtype, "body": body, "format": HTML, "formatted_body": html,
+                   **NO_MENTIONS}  # fmt: skip
             short = body[:EDIT_FALLBACK_CHARS]
             fallback = short if short == body else short + "…"
             content = {
@@ -137,6 +153,7 @@ class Sender:
                 "body": f"* {fallback}",
                 "m.new_content": new,
                 "m.relates_to": {"rel_type": "m.replace", "event_id": copy_id},
+                **NO_MENTIONS,
             }
             await self._room_send(room_id, content, tx_id(d.key, i))
             edited.append(copy_id)
@@ -192,7 +209,7 @@ class Sender:
         if media.width and media.height:
             info.update(w=media.width, h=media.height)
         content: dict[str, Any] = {"msgtype": _MSGTYPES[media.kind], "body": name,
-                                   "filename": name, "info": info}  # fmt: skip
+                                   "filename": name, "info": info, **NO_MENTIONS}  # fmt: skip
         if encrypted and secrets is not None:
             content["file"] = {**secrets, "url": response.content_uri}
         else:

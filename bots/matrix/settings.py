@@ -34,6 +34,9 @@ class MatrixSettings(BotSettings):
     max_upload: int | None = Field(default=None, ge=1)
     # how long one sync waits on the homeserver for news (long polling), in milliseconds
     sync_timeout_ms: int = Field(default=30_000, ge=0, le=120_000)
+    # how long a message's file is tried (with backoff) before the message crosses with a
+    # note instead, in seconds: one event never holds up the others for longer
+    file_retry_s: float = Field(default=60.0, ge=0, le=600)
 
     @field_validator("homeserver")
     @classmethod

@@ -53,8 +53,9 @@ PLATFORM = register(
         # 4,096 UTF-16 units after entity parsing; a call-out keeps room for its heading
         text_limit=TextLimit(4000, "UTF-16 units", utf16_len),
         max_file=MAX_FILE,
-        # httpx logs every request URL at INFO, and Bot API URLs hold the token
-        quiet_loggers=("httpx", "httpcore", "hpack"),
+        # httpx logs every request URL at INFO, and Bot API URLs hold the token;
+        # python-telegram-bot logs every call's parameters and answer (bodies) at DEBUG
+        quiet_loggers=("httpx", "httpcore", "hpack", "telegram"),
         # python-telegram-bot 22 warns on every 429 unless it may report waits as timedeltas,
         # which the adapter reads either way
         environment=MappingProxyType({"PTB_TIMEDELTA": "true"}),

@@ -26,6 +26,7 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
+from bots.telegram.commands import publish_commands
 from bots.telegram.ingest import Reader
 from bots.telegram.limits import Limiter
 from bots.telegram.send import Sender
@@ -33,6 +34,7 @@ from bots.telegram.settings import TelegramSettings
 from bots.telegram.webhook import WebhookListener, secret_for
 from bridge.model import keys
 from bridge.model.errors import ServiceUnavailable
+from bridge.model.i18n import _
 from bridge.model.media import MediaStore
 from bridge.model.ports import BotContext, Job
 
@@ -81,6 +83,7 @@ class TelegramBot:
                 f"telegram bot {self.id}: the Bot API is unreachable ({exc})"
             ) from None
         await self.reader.load()
+        await publish_commands(self.bot, self.id, self.ctx.commands)  # the menu, per language
         if self.webhook is not None:
             await self._start_webhook(self.webhook)
             return
@@ -153,10 +156,11 @@ class TelegramBot:
                     "telegram bot %s: the token was revoked; this bot stops", self.id
                 )
                 await self.ctx.notice(
-                    f"Telegram bot {self.id} stopped: Telegram refused its token (revoked?). "
-                    "Nothing crosses into or out of its rooms until bots[].token is updated "
-                    "and translocal restarted. The other bots go on."
-                )
+                    _("Telegram bot {bot} stopped: Telegram refused its token (revoked?). "
+                      "Nothing crosses into or out of its rooms until {setting} is updated "
+                      "and translocal restarted. The other bots go on.",
+                      bot=self.id, setting="bots[].token")
+                )  # fmt: skip
                 return
             except (NetworkError, TelegramError) as exc:
                 failures += 1

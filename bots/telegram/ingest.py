@@ -12,7 +12,9 @@ that is not configured). On the way it acts where Telegram leaves it to the bot:
   group; any other sender's rights come from getChatAdministrators, cached a few minutes, and
   are never assumed when Telegram cannot say;
 - a file is downloaded and stored (images cleaned) up to the Bot API's getFile limit; a larger
-  one, or one Telegram refuses, becomes a note instead.
+  one, or one Telegram refuses, becomes a note instead, and so does one that fails
+  ``FILE_TRIES`` times or for ``FILE_BUDGET_S`` (5xx, 429, timeouts): the message crosses
+  with the note and the updates after it are not held up longer.
 
 The envelope's key is the update id, so an update read twice (after a crash, or a webhook
 retry) is recognised by the relay.
@@ -27,12 +29,13 @@ import re
 import time
 
 from telegram import Bot, Message, Update
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bots.telegram.render import entities_to_spans
 from bots.telegram.settings import MAX_FILE, TelegramSettings, chat_id
 from bridge.model import keys
 from bridge.model.envelope import Envelope, Media, MediaKind, Quoted, Sender
+from bridge.model.i18n import _, render
 from bridge.model.media import MediaStore
 from bridge.model.ports import BotContext
 
@@ -41,11 +44,16 @@ log = logging.getLogger(__name__)
 ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: an admin posting as the group
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
 ADMINS_TTL_S = 300.0  # how long a chat's admin list is trusted
+# a file is tried this many times, within this many seconds, then the message crosses with a
+# note: one update never holds up the others (the poll waits for each in turn)
+FILE_TRIES, FILE_BUDGET_S = 4, 60.0
+NOT_CARRIED = "file could not be carried"
 # files a bot may fetch but the bridge does not carry: (the kind they show as, the attribute)
 _NOT_CARRIED: tuple[tuple[MediaKind, str], ...] = (
     ("video", "animation"), ("video", "video"), ("video", "video_note"), ("audio", "audio"),
 )  # fmt: skip
-NOT_CONFIGURED = (
+# in English: a chat that is not configured has no language the bridge knows
+NOT_CONFIGURED = _(
     "This bot is not configured for this chat, so nothing from here is carried anywhere. "
     "It is leaving now."
 )
@@ -54,7 +62,13 @@ NOT_CONFIGURED = (
 class Reader:
     """One bot's updates read into envelopes, with the chats it follows and their admins."""
 
-    def __init__(self, bot: Bot, ctx: BotContext[TelegramSettings], media: MediaStore) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        ctx: BotContext[TelegramSettings],
+        media: MediaStore,
+        file_budget_s: float = FILE_BUDGET_S,
+    ) -> None:
         self.bot = bot
         self.id = ctx.settings.id
         self.ctx = ctx
@@ -63,6 +77,7 @@ class Reader:
         self.migrated: dict[str, str] = {}  # configured chat -> the supergroup it became
         self._admins: dict[str, tuple[float, frozenset[int]]] = {}  # chat -> (until, ids)
         self.username = ""
+        self.file_budget_s = file_budget_s
 
     async def load(self) -> None:
         """What is known once the bot is connected: its username, the chats that migrated."""
@@ -175,21 +190,26 @@ class Reader:
             return media
         if media.size > MAX_FILE:
             return media.model_copy(update={"note": "too large to carry"})
-        for attempt in range(3):
+        deadline = time.monotonic() + self.file_budget_s
+        for attempt in range(FILE_TRIES):
             try:
-                file = await self.bot.get_file(file_id)
-                data = bytes(await file.download_as_bytearray())
+                async with asyncio.timeout(max(deadline - time.monotonic(), 1.0)):
+                    file = await self.bot.get_file(file_id)
+                    data = bytes(await file.download_as_bytearray())
             except BadRequest as exc:
                 too_big = "too big" in exc.message
                 note = "too large to carry" if too_big else "not carried: Telegram refused it"
                 return media.model_copy(update={"note": note})
-            except (NetworkError, RetryAfter):
-                await asyncio.sleep(0.5 * 2**attempt)
+            except (TelegramError, TimeoutError):  # 5xx, 429, timeouts, a file gone (404)
+                pause = 0.5 * 2**attempt
+                if time.monotonic() + pause >= deadline:
+                    break
+                await asyncio.sleep(pause)
                 continue
             return await self.media.take(media, data)
         log.warning("telegram bot %s: a file could not be downloaded; a note goes instead",
                     self.id)  # fmt: skip
-        return media.model_copy(update={"note": "not carried: download failed"})
+        return media.model_copy(update={"note": NOT_CARRIED})
 
     async def _is_admin(self, chat: str, user_id: int) -> bool:
         """Whether the user administers the chat (getChatAdministrators, cached a few
@@ -224,9 +244,10 @@ class Reader:
         log.warning("telegram bot %s: chat %s became supergroup %s; it is followed, but set "
                     "its rooms[].chat to %s in the config", self.id, old, new, new)  # fmt: skip
         await self.ctx.notice(
-            f"Telegram group {old} became supergroup {new}. Translocal follows it; "
-            f"set rooms[].chat to {new} in the config before the next restart."
-        )
+            _("Telegram group {old} became supergroup {new}. Translocal follows it; set "
+              "{setting} to {new} in the config before the next restart.",
+              old=old, new=new, setting="rooms[].chat")
+        )  # fmt: skip
 
     async def _refuse(self, chat: int) -> None:
         """Say once that this chat is not configured, and leave it."""
@@ -237,7 +258,7 @@ class Reader:
         log.warning("telegram bot %s: added to chat %s, which is not in the config; leaving",
                     self.id, chat)  # fmt: skip
         with contextlib.suppress(TelegramError):
-            await self.bot.send_message(chat, NOT_CONFIGURED)
+            await self.bot.send_message(chat, render(NOT_CONFIGURED, "en"))
         with contextlib.suppress(TelegramError):
             await self.bot.leave_chat(chat)
 

@@ -1,9 +1,12 @@
 """Telegram rendering: entities in, HTML messages out (pure functions, no I/O).
 
 Telegram counts in UTF-16 code units; the bridge's spans count code points. A delivery is laid
-out as one plain document (attribution, text, footer, original, joined by newlines) with marks
-over it (the tags), cut into parts of at most ``limit`` visible UTF-16 units, and each part is
-rendered as well-formed HTML for ``parse_mode=HTML``. Everything from a user is escaped.
+out as one plain document (text, footer, original, joined by newlines) with marks over it (the
+tags), cut into parts of at most ``limit`` visible UTF-16 units, and each part is rendered as
+well-formed HTML for ``parse_mode=HTML``, opened by the delivery's heading in bold (see
+``bridge.model.compose``). Everything from a user is escaped. Links keep http, https and
+mailto targets only: a ``tg://`` link (a user id, a private chat) stays text, since copies go
+to other groups.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.model.compose import compose, cuts, to_html
+from bridge.model.compose import compose, cuts, headings, to_html
 from bridge.model.envelope import Delivery, Span, SpanKind
 
 __all__ = ["entities_to_spans", "render_parts", "safe_url", "utf16_len"]
 
-_SCHEMES = frozenset({"http", "https", "mailto", "tg"})
+HEADING_SHARE = 4  # a heading takes at most this fraction of a part: 1/4
+
+_SCHEMES = frozenset({"http", "https", "mailto"})
 _ENTITY_KINDS: dict[str, SpanKind] = {
     "bold": "bold",
     "italic": "italic",
@@ -55,7 +60,7 @@ def _unit_offsets(text: str) -> list[int]:
 
 
 def safe_url(url: str) -> str | None:
-    """The URL when it may be linked (http, https, mailto, tg; no spaces or controls)."""
+    """The URL when it may be linked (http, https, mailto; no spaces or controls)."""
     if not url or not url.isprintable() or " " in url:
         return None
     scheme, colon, _ = url.partition(":")
@@ -107,12 +112,30 @@ def _entity_span(text: str, index: Mapping[int, int], entity: object) -> Span | 
 def render_parts(delivery: Delivery, limit: int = 4096) -> list[str]:
     """The delivery as Telegram HTML messages, each at most ``limit`` UTF-16 units once parsed.
 
-    The attribution opens the first part; the footer and the original close the last one
-    (unless they are longer than a part themselves). Nothing but whitespace gives no part.
+    The heading opens every part (the attribution, then "…, continued"; at most a quarter of
+    a part); the footer and the original close the last one (unless they are longer than a
+    part themselves). Nothing but whitespace, and no heading, gives no part.
     """
     doc, marks, atoms = compose(delivery, _tag, ("<blockquote expandable>", "</blockquote>"))
-    parts = cuts(doc, atoms, limit, _unit_offsets(doc))
-    return [to_html(doc, marks, start, end) for start, end in parts]
+    first, rest = headings(delivery, limit // HEADING_SHARE, _line_units)
+    lead = (_line_units(first), _line_units(rest))
+    parts = cuts(doc, atoms, limit, _unit_offsets(doc), lead=lead)
+    if not parts:
+        return [_bold(first)] if first else []
+    heads = [first, *[rest] * (len(parts) - 1)]
+    return [
+        (f"{_bold(head)}\n" if head else "") + to_html(doc, marks, start, end)
+        for head, (start, end) in zip(heads, parts, strict=True)
+    ]
+
+
+def _line_units(heading: str) -> int:
+    """What a heading weighs in a part: its units and the line break after it."""
+    return utf16_len(heading) + 1 if heading else 0
+
+
+def _bold(heading: str) -> str:
+    return f"<b>{html.escape(heading, quote=False)}</b>"
 
 
 def _tag(span: Span) -> tuple[str, str] | None:

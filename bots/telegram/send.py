@@ -31,12 +31,13 @@ from bots.telegram.limits import Limiter
 from bots.telegram.render import render_parts
 from bots.telegram.settings import chat_id
 from bridge.model.envelope import Delivery, Media
+from bridge.model.i18n import _, render
 from bridge.model.media import MediaStore
 from bridge.model.ports import Job, PermanentFailure, RetryLater
 
 log = logging.getLogger(__name__)
 
-RETRACTED = "[retracted]"
+RETRACTED = _("[retracted]")  # in the room's language (the delivery's)
 CAPTION = 1024  # UTF-16 units in a caption
 MAX_PHOTO = 10 * 1024 * 1024  # what sendPhoto takes; larger images go as documents
 MAX_UPLOAD = 50 * 1024 * 1024  # what a bot may upload at all
@@ -213,15 +214,16 @@ class Sender:
                 if "not found" in exc.message:
                     continue
                 # older than 48 hours: a bot can no longer delete it, so it blanks it
+                blank = render(RETRACTED, job.delivery.language or "en")
                 async with self.limiter.slot(chat):
                     try:
                         await self.bot.edit_message_text(
-                            RETRACTED, chat_id=chat_id(chat), message_id=int(copy_id)
+                            blank, chat_id=chat_id(chat), message_id=int(copy_id)
                         )
                     except BadRequest as again:
                         if "no text in the message" in again.message:
                             with contextlib.suppress(BadRequest):
-                                await self._edit_caption(chat, copy_id, RETRACTED)
+                                await self._edit_caption(chat, copy_id, blank)
 
 
 def _method_for(media: Media, size: int) -> str | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
 from datetime import datetime
 
 from bridge.callouts.clock import shared_now
@@ -30,10 +29,11 @@ from bridge.callouts.model import (
     upcoming,
 )
 from bridge.callouts.store import CalloutStore, short_id
-from bridge.callouts.text import in_language, preview, summary
+from bridge.callouts.text import preview, summary
 from bridge.commands.registry import Call, command
 from bridge.config.models import Config, RoomConfig
-from bridge.relay.notices import notice_in
+from bridge.model.i18n import Lines, Message, Param, When, _, ngettext
+from bridge.relay.notices import localize, notice_in
 
 USAGE = (
     'callout add <YYYY-MM-DD HH:MM | cron "m h dom mon dow"> [local|instant] <circle> | <text>'
@@ -48,30 +48,32 @@ def parse_add(args: str, config: Config, room: RoomConfig) -> Request:
     text in its language, a time in its timezone, the reports back to it."""
     head, sep, text = args.partition("|")
     if not sep or not text.strip():
-        raise CalloutRefused("write the text after a |: " + USAGE.split(";")[0])
+        raise CalloutRefused(_("write the text after a |: {usage}", usage=USAGE.split(";")[0]))
     head = head.strip()
     at = cron = None
     found = _CRON.match(head)
     if found:
         cron, tail = found.group(1).strip(), found.group(2)
     elif head.lower().startswith("cron"):
-        raise CalloutRefused('write the cron in quotes: cron "m h dom mon dow"')
+        raise CalloutRefused(_("write the cron in quotes: {example}",
+                                 example='cron "m h dom mon dow"'))  # fmt: skip
     else:
         parts = head.split()
         if len(parts) < 2:
-            raise CalloutRefused('give a date and time "YYYY-MM-DD HH:MM" or a cron')
+            raise CalloutRefused(_("give a date and time {format} or a cron",
+                                   format='"YYYY-MM-DD HH:MM"'))  # fmt: skip
         at, tail = f"{parts[0]} {parts[1]}", " ".join(parts[2:])
     words = tail.replace(",", " ").split()
     mode: Mode = "local"
     if words and words[0].lower() in ("local", "instant"):
         mode = "instant" if words.pop(0).lower() == "instant" else "local"
     if not words:
-        raise CalloutRefused("name the circle it goes to, before the |")
+        raise CalloutRefused(_("name the circle it goes to, before the |"))
     circles = {c.id for c in config.circles}
     rooms = {r.id for r in config.rooms}
     for word in words:
         if word not in circles and word not in rooms:
-            raise CalloutRefused(f"{word!r} is not a circle of this network")
+            raise CalloutRefused(_("{circle} is not a circle of this network", circle=repr(word)))
     return Request(
         circles=tuple(w for w in words if w in circles),
         rooms=tuple(w for w in words if w not in circles),
@@ -80,34 +82,40 @@ def parse_add(args: str, config: Config, room: RoomConfig) -> Request:
     )  # fmt: skip
 
 
-def first_fire_text(callout: Callout, config: Config, now: datetime) -> str:
-    fires = [f for _, f in upcoming(callout, config, now) if f is not None]
+def first_fire_text(callout: Callout, config: Config, now: datetime, tz: str) -> Message:
+    """How many rooms, and the first fire in ``tz`` (the organizer's room's timezone)."""
+    fires = [f for _room, f in upcoming(callout, config, now) if f is not None]
     rooms = len(targets(callout, config))
-    return f"{rooms} rooms, first {min(fires):%Y-%m-%d %H:%M} UTC" if fires else f"{rooms} rooms"
+    if fires:
+        return ngettext("{n} room, first {when}", "{n} rooms, first {when}", rooms,
+                        when=When(min(fires), tz))  # fmt: skip
+    return ngettext("{n} room", "{n} rooms", rooms)
 
 
 # ---- chat ----------------------------------------------------------------------------------
 
 
-async def _answer(call: Call, text: str, keep: Sequence[str] = (), verbatim: str = "") -> None:
-    """A fixed text in the room's language (ids and times kept), plus lines not translated."""
-    translated = await in_language(call.router.translator, text, call.room.language, keep)
-    text = f"{translated}\n{verbatim}" if verbatim else translated
+async def _answer(call: Call, text: Param) -> None:
+    """A marked text in the room's language (ids and times are placeholders, kept)."""
+    shown = await localize(text, call.room.language, call.router.translator)
     key = f"answer:{call.envelope.key}:callout"
-    call.deliveries.append(notice_in(call.room, text, key=key, reply_to=call.envelope.message_id))
+    call.deliveries.append(notice_in(call.room, shown, key=key, reply_to=call.envelope.message_id))
 
 
-@command("callout", "organizer", USAGE, "schedule call-outs to circles: add, list, cancel, preview")
+@command(
+    "callout",
+    "organizer",
+    _("{command} add|list|cancel|preview (see {command} with no words)"),
+    _("schedule call-outs to circles: add, list, cancel, preview"),
+)
 async def callout_command(call: Call) -> None:
-    verb, _, rest = call.args.strip().partition(" ")
+    verb, _sep, rest = call.args.strip().partition(" ")
     verb = verb.lower()
     try:
         await _run(call, CalloutStore(call.redis), verb, rest.strip())
     except CalloutRefused as exc:
-        reason = str(exc)
-        keep = re.findall(r"'[^']*'|\"[^\"]*\"", reason)
-        await _answer(call, f"Not done: {reason}.", keep)
-        await call.audit(f"callout {verb}".strip(), "refused", detail=reason[:200])
+        await _answer(call, _("Not done: {reason}.", reason=exc.reason))
+        await call.audit(f"callout {verb}".strip(), "refused", detail=str(exc)[:200])
 
 
 async def _run(call: Call, store: CalloutStore, verb: str, rest: str) -> None:
@@ -122,15 +130,15 @@ async def _run(call: Call, store: CalloutStore, verb: str, rest: str) -> None:
         else:
             now = await shared_now(call.redis)
             lines = await preview(call.router.translator, found, call.config, now)
-            await _answer(call, "What each room will get, and when:", (), "\n".join(lines))
+            await _answer(call, Lines((_("What each room will get, and when:"), *lines)))
     else:
-        raise CalloutRefused(f"use it as: {USAGE}")
+        raise CalloutRefused(_("use it as: {usage}", usage=USAGE))
 
 
 async def _find(store: CalloutStore, callout_id: str) -> Callout:
     found = await store.get(callout_id) if callout_id else None
     if found is None:
-        raise CalloutRefused(f"there is no call-out {callout_id!r}")
+        raise CalloutRefused(_("there is no call-out {id}", id=repr(callout_id)))
     return found
 
 
@@ -150,10 +158,10 @@ async def _add(call: Call, store: CalloutStore, args: str) -> None:
             callout = existing  # this command ran before: the same call-out, the same answer
             break
     else:
-        raise CalloutRefused("no free id; try again")
-    first = first_fire_text(callout, call.config, now)
-    await _answer(call, f"Call-out {callout.id} is scheduled: {first}. The report comes here.",
-                  [callout.id, first])  # fmt: skip
+        raise CalloutRefused(_("no free id; try again"))
+    first = first_fire_text(callout, call.config, now, call.room.timezone)
+    await _answer(call, _("Call-out {id} is scheduled: {first}. The report comes here.",
+                          id=callout.id, first=first))  # fmt: skip
     await call.audit("callout add", "done", detail=callout.id)
 
 
@@ -161,14 +169,16 @@ async def _list(call: Call, store: CalloutStore) -> None:
     now = await shared_now(call.redis)
     lines = [summary(c, call.config, now) for c in (await store.all()).values()]
     if not lines:
-        await _answer(call, "No call-outs are scheduled.")
+        await _answer(call, _("No call-outs are scheduled."))
     else:
-        await _answer(call, "Call-outs:", (), "\n".join(lines))
+        await _answer(call, Lines((_("Call-outs:"), *lines)))
 
 
 async def _cancel(call: Call, store: CalloutStore, found: Callout) -> None:
     if found.source == "config":
-        raise CalloutRefused(f"{found.id!r} comes from the config file; remove it there")
+        raise CalloutRefused(
+            _("{id} comes from the config file; remove it there", id=repr(found.id))
+        )
     await store.remove(found.id)
-    await _answer(call, f"Call-out {found.id} is cancelled.", [found.id])
+    await _answer(call, _("Call-out {id} is cancelled.", id=found.id))
     await call.audit("callout cancel", "done", detail=found.id)

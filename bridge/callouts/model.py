@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from bridge.config import cron as schedule
 from bridge.config.models import AT_FORMAT, CalloutConfig, Config, RoomConfig
 from bridge.model.errors import TranslocalError
+from bridge.model.i18n import Message, _, render
 from bridge.model.platforms import Platform, load
 from translation.languages import check_language
 
@@ -39,9 +40,14 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class CalloutRefused(TranslocalError):
-    """Bad input for a call-out: one line saying why; nothing was stored."""
+    """Bad input for a call-out: one line saying why; nothing was stored. The reason is a
+    marked text: chat answers it in the room's language, the shell in English (``str``)."""
 
     exit_code = 2
+
+    def __init__(self, reason: Message) -> None:
+        super().__init__(render(reason, "en"))
+        self.reason = reason
 
 
 class Request(BaseModel):
@@ -213,46 +219,56 @@ def check_new(config: Config, request: Request, now: datetime) -> None:
     known_rooms = {r.id for r in config.rooms}
     report_to = request.report_to
     if report_to is not None and report_to not in known_rooms:
-        raise CalloutRefused(f"{report_to!r} is not a room of this network")
+        raise CalloutRefused(_("{room} is not a room of this network", room=repr(report_to)))
     for name in request.circles:
         if name not in known_circles:
-            raise CalloutRefused(f"{name!r} is not a circle of this network")
+            raise CalloutRefused(_("{circle} is not a circle of this network", circle=repr(name)))
     for name in request.rooms:
         if name not in known_rooms:
-            raise CalloutRefused(f"{name!r} is not a room of this network")
+            raise CalloutRefused(_("{room} is not a room of this network", room=repr(name)))
     if not request.circles and not request.rooms:
-        raise CalloutRefused("give a circle or a room to send it to")
+        raise CalloutRefused(_("give a circle or a room to send it to"))
     at, cron, tz = request.at, request.cron, request.tz
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CalloutRefused(f"{tz!r} is not a known timezone") from None
+        raise CalloutRefused(_("{zone} is not a known timezone", zone=repr(tz))) from None
     try:
         check_language(request.language)
     except ValueError as exc:
-        raise CalloutRefused(str(exc)) from None
+        raise CalloutRefused(_("{reason}", reason=str(exc))) from None
     if not request.text.strip():
-        raise CalloutRefused("the text is empty")
+        raise CalloutRefused(_("the text is empty"))
     if (at is None) == (cron is None):
-        raise CalloutRefused("give a date and time or a cron, one of the two")
+        raise CalloutRefused(_("give a date and time or a cron, one of the two"))
     if at is not None:
         try:
             datetime.strptime(at, AT_FORMAT)  # noqa: DTZ007 - a wall time, zoned per room
         except ValueError:
-            raise CalloutRefused(f'{at!r} is not a date and time "YYYY-MM-DD HH:MM"') from None
+            raise CalloutRefused(
+                _(
+                    "{value} is not a date and time {format}",
+                    value=repr(at),
+                    format='"YYYY-MM-DD HH:MM"',
+                )
+            ) from None
     if cron is not None:
         try:
             schedule.parse_cron(cron, tz)
         except ValueError as exc:
-            raise CalloutRefused(str(exc)) from None
+            # TRANSLATORS: a cron expression's problem, said in English by the config layer
+            raise CalloutRefused(_("{reason}", reason=str(exc))) from None
     rooms_to = targets(request, config)
     if not rooms_to:
-        raise CalloutRefused("none of those rooms receives call-outs")
+        raise CalloutRefused(_("none of those rooms receives call-outs"))
     for room in rooms_to:
         when = next_fire(request, zone_of(request, room), now)
         if when is None:
-            where = f" in {room.label}" if request.mode == "local" else ""
-            raise CalloutRefused(f"{at} has already passed{where}")
+            if request.mode == "local":
+                raise CalloutRefused(
+                    _("{at} has already passed in {room}", at=str(at), room=room.label)
+                )
+            raise CalloutRefused(_("{at} has already passed", at=str(at)))
     check_length(config, rooms_to, request.text)
 
 
@@ -267,5 +283,6 @@ def check_length(config: Config, rooms: Iterable[RoomConfig], text: str) -> None
         size = limit.measure(text)
         if size > limit.size:
             raise CalloutRefused(
-                f"the text is {size} {limit.unit} long; {name} rooms take at most {limit.size}"
-            )
+                _("the text is {size} {unit} long; {platform} rooms take at most {limit}",
+                  size=size, unit=limit.unit, platform=name, limit=limit.size)
+            )  # fmt: skip

@@ -21,20 +21,19 @@ import contextlib
 import functools
 import json
 import logging
-import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
 
 from bridge.callouts.model import Callout, targets
 from bridge.callouts.store import CalloutStore
-from bridge.callouts.text import in_language
 from bridge.config.models import Config, RoomConfig
 from bridge.model import keys
 from bridge.model.envelope import Delivery
-from bridge.relay.notices import notice_in
+from bridge.model.i18n import Lines, Listing, Message, Param, When, _, ngettext
+from bridge.relay.notices import localize, notice_in
 from bridge.relay.translate import Translator
 
 log = logging.getLogger(__name__)
@@ -136,12 +135,11 @@ class Reports:
             await pipe.execute()
         log.info("call-out %s (%s): landed in %d of %d rooms", callout.id, occ, landed, len(rooms))
 
-    async def _delivery(self, callout: Callout, occ: str, room_id: str, text: str) -> Delivery:
+    async def _delivery(self, callout: Callout, occ: str, room_id: str, text: Param) -> Delivery:
         room = self.config.room(room_id)
-        keep = [callout.id, *_times(text)]
         reply = callout.reply_to if room_id == callout.report_to else None
-        text = await in_language(self.translator, text, room.language, keep)
-        return notice_in(room, text, key=f"callout-report:{callout.id}:{occ}", reply_to=reply)
+        shown = await localize(text, room.language, self.translator)
+        return notice_in(room, shown, key=f"callout-report:{callout.id}:{occ}", reply_to=reply)
 
     async def _outcomes(
         self, callout: Callout, occ: str, rooms: list[RoomConfig]
@@ -196,7 +194,7 @@ class Reports:
         entries = await self.redis.xrange(
             keys.DEAD_LETTERS, min=f"{since}-0", max="+", count=10_000
         )
-        for _, fields in entries or []:
+        for _entry_id, fields in entries or []:
             fields = fields or {}
             try:
                 key = json.loads(fields.get("d", "{}")).get("key")
@@ -207,22 +205,36 @@ class Reports:
         return found
 
 
-def report_text(callout: Callout, occ: str, lines: list[tuple[str, str, str]], total: int) -> str:
-    landed = [room for status, room, _ in lines if status == "landed"]
-    when = (
-        occ[:-1].replace("T", " ") + " (local time)"
-        if occ.endswith("L")
-        else (occ.replace("T", " ").replace("Z", " UTC"))
-    )
-    out = [f"Call-out {callout.id}, {when}: landed in {len(landed)} of {total} rooms."]
+def _status(status: str, room: str, why: str) -> Message:
+    """One room that the call-out did not land in, and why (a delivery failure's reason is
+    the platform's own words, shown as they are)."""
+    if status == "not fired":
+        return _("Not fired: {room}: its time had not come.", room=room)
+    if status == "waiting":
+        return _("Waiting: {room}: not confirmed yet, still queued.", room=room)
+    if status == "skipped":
+        return _("Skipped: {room}: {reason}.", room=room, reason=why)
+    return _("Failed: {room}: {reason}.", room=room, reason=why)
+
+
+def occurrence_time(occ: str) -> Param:
+    """An occurrence id ("2025-06-13T17:00L" local wall time, or "...Z" UTC) as a time."""
+    wall = datetime.strptime(occ[:16], "%Y-%m-%dT%H:%M")  # noqa: DTZ007 - wall or UTC, below
+    if occ.endswith("L"):  # each room's own 17:00
+        return _("{when} (local time)", when=When(wall))
+    return When(wall.replace(tzinfo=UTC), "UTC")
+
+
+def report_text(callout: Callout, occ: str, lines: list[tuple[str, str, str]], total: int) -> Lines:
+    """The organizers' report: where one occurrence landed, failed or was skipped."""
+    landed = [room for status, room, _why in lines if status == "landed"]
+    when = occurrence_time(occ)
+    out: list[Param] = [
+        ngettext("Call-out {id}, {when}: landed in {landed} of {n} room.",
+                 "Call-out {id}, {when}: landed in {landed} of {n} rooms.",
+                 total, id=callout.id, when=when, landed=len(landed))
+    ]  # fmt: skip
     if landed:
-        out.append("Landed: " + ", ".join(landed) + ".")
-    for status, room, why in lines:
-        if status != "landed":
-            out.append(f"{status.capitalize()}: {room}: {why}.")
-    return "\n".join(out)
-
-
-def _times(text: str) -> list[str]:
-    """Date-times in a report, kept as they are when it is translated."""
-    return re.findall(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?: UTC)?", text)
+        out.append(_("Landed: {rooms}.", rooms=Listing(tuple(landed))))
+    out += [_status(status, room, why) for status, room, why in lines if status != "landed"]
+    return Lines(tuple(out))

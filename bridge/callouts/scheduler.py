@@ -205,6 +205,7 @@ class Scheduler:
                     untranslated=r.untranslated,
                     received=time.time(),
                     pin=callout.pin,
+                    callout=True,  # its heading is marked as no member's copy can be
                 )
                 pipe.xadd(keys.outbox(room.bot), {"d": delivery.model_dump_json()})
                 outcome = {"fire": stamp, "status": "queued", "key": delivery.key,

@@ -20,6 +20,7 @@ from bridge.callouts.text import preview as preview_lines
 from bridge.callouts.text import summary
 from bridge.config.models import Config
 from bridge.infra.connection import open_redis
+from bridge.model.i18n import _, render
 from bridge.relay.translate import build_translator
 
 
@@ -39,7 +40,7 @@ async def listing(config: Config) -> list[str]:
         stored = await store.all()
         lines: list[str] = []
         for callout in stored.values():
-            lines.append(summary(callout, config, now))
+            lines.append(render(summary(callout, config, now), "en"))
             for report in await store.reports(callout.id, 1):
                 lines.append(f"  last report ({report['occurrence']}): landed in "
                              f"{report['landed']} of {report['rooms']} rooms")  # fmt: skip
@@ -55,12 +56,12 @@ async def add(config: Config, fields: Mapping[str, Any]) -> str:
     request = Request.model_validate(fields)
     async with _store(config) as store:
         now = await shared_now(store.redis)
-        for _ in range(4):
+        for _attempt in range(4):
             callout = new_callout(request, config, now, callout_id=short_id(), source="cli",
                                   author="cli")  # fmt: skip
             if await store.add(callout):
                 return callout.id
-    raise CalloutRefused("no free id; try again")
+    raise CalloutRefused(_("no free id; try again"))
 
 
 async def cancel(config: Config, callout_id: str) -> None:
@@ -68,9 +69,11 @@ async def cancel(config: Config, callout_id: str) -> None:
     async with _store(config) as store:
         found = await store.get(callout_id)
         if found is None:
-            raise CalloutRefused(f"there is no call-out {callout_id!r}")
+            raise CalloutRefused(_("there is no call-out {id}", id=repr(callout_id)))
         if found.source == "config":
-            raise CalloutRefused(f"{callout_id!r} comes from the config file; remove it there")
+            raise CalloutRefused(
+                _("{id} comes from the config file; remove it there", id=repr(callout_id))
+            )
         await store.remove(callout_id)
 
 
@@ -83,9 +86,10 @@ async def preview(config: Config, callout_id: str) -> list[str]:
             entry = next((c for c in config.callouts if c.id == callout_id), None)
             found = from_config(entry, now.timestamp()) if entry is not None else None
         if found is None:
-            raise CalloutRefused(f"there is no call-out {callout_id!r}")
+            raise CalloutRefused(_("there is no call-out {id}", id=repr(callout_id)))
         translator = build_translator(config, store.redis)
         try:
-            return await preview_lines(translator, found, config, now)
+            lines = await preview_lines(translator, found, config, now)
+            return [render(line, "en") for line in lines]
         finally:
             await translator.close()

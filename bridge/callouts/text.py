@@ -1,20 +1,21 @@
-"""The words of call-outs: what each room gets (translated once per language), and what
-organizers read (listings, previews, reports), with ids and times kept untranslated."""
+"""The words of call-outs: what each room gets (its text translated once per language, its
+heading from the catalogs), and what organizers read (listings, previews), as marked texts
+rendered in the room's language (the shell renders them in English). Ids and times are
+placeholders, never translated; times are shown in the room's locale and timezone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from bridge.callouts.model import Callout, local_and_utc, upcoming, zone_of
+from bridge.callouts.model import Callout, Request, upcoming, zone_of
+from bridge.callouts.schedule_words import schedule_words
 from bridge.config.models import Config
 from bridge.model.envelope import Span, SpanKind
+from bridge.model.i18n import Language, Listing, Message, Param, When, _
+from bridge.relay.notices import localize
 from bridge.relay.translate import Translator
-from translation.protect import Mark
-
-HEADING = "Call-out"
 
 
 @dataclass(frozen=True)
@@ -29,38 +30,16 @@ class Rendered:
     untranslated: bool
 
 
-def _marks(text: str, keep: Iterable[str]) -> list[Mark]:
-    """Marks over every occurrence of each kept string (ids, times): code is never translated."""
-    found: list[tuple[int, int]] = []
-    for word in keep:
-        if not word:
-            continue
-        start = text.find(word)
-        while start >= 0:
-            found.append((start, start + len(word)))
-            start = text.find(word, start + len(word))
-    marks: list[Mark] = []
-    end = -1
-    for a, b in sorted(found):
-        if a >= end:
-            marks.append(Mark(a, b, "code"))
-            end = b
-    return marks
-
-
-async def in_language(
-    translator: Translator, text: str, language: str, keep: Sequence[str] = ()
-) -> str:
-    """A fixed English text in ``language`` (the original when it cannot be translated)."""
-    results = await translator.translate(text, "en", {language}, _marks(text, keep))
-    result = results.get(language)
-    return result.text if result is not None and result.status == "translated" else text
+def heading(label: str) -> Message:
+    """What a call-out's copies are headed with (the room it was scheduled from, if any)."""
+    return _("Call-out ({room})", room=label) if label else _("Call-out")
 
 
 async def render(
     translator: Translator, callout: Callout, config: Config, languages: set[str]
 ) -> dict[str, Rendered]:
-    """The call-out in each of ``languages``: translated once per language."""
+    """The call-out in each of ``languages``: its text translated once per language, its
+    heading from the catalogs."""
     results = await translator.translate(
         callout.text, callout.language, languages, tag=f"callout:{callout.id}"
     )
@@ -69,14 +48,13 @@ async def render(
         label = next((r.label for r in config.rooms if r.id == callout.report_to), "")
     out: dict[str, Rendered] = {}
     for language in languages:
-        heading = await in_language(translator, HEADING, language)
         result = results.get(language)
         spans = tuple(
             Span(start=m.start, end=m.end, kind=cast(SpanKind, m.kind), url=m.url)
             for m in (result.marks if result else ())
         )
         out[language] = Rendered(
-            attribution=f"{heading} ({label})" if label else heading,
+            attribution=await localize(heading(label), language, translator),
             text=result.text if result else callout.text,
             spans=spans,
             source=result.source if result else callout.language,
@@ -86,34 +64,53 @@ async def render(
     return out
 
 
-def targets_text(callout: Callout) -> str:
-    names = [f"circle {c}" for c in callout.circles] + [f"room {r}" for r in callout.rooms]
-    return ", ".join(names)
+def targets_text(callout: Callout) -> Listing:
+    names = [_("circle {circle}", circle=c) for c in callout.circles]
+    names += [_("room {room}", room=r) for r in callout.rooms]
+    return Listing(tuple(names))
 
 
-def summary(callout: Callout, config: Config, now: datetime) -> str:
+def mode_words(callout: Request) -> Message:
+    if callout.mode == "instant":
+        return _("at the same moment everywhere, {zone} time", zone=callout.tz)
+    return _("at each room's local time")
+
+
+def _next(fires: list[datetime]) -> Param:
+    return _("next {when}", when=When(min(fires), "UTC")) if fires else _("nothing left to fire")
+
+
+def summary(callout: Callout, config: Config, now: datetime) -> Message:
     """One line: id, schedule, mode, where, and the next fire."""
-    fires = [f for _, f in upcoming(callout, config, now) if f is not None]
-    nxt = f"next {min(fires):%Y-%m-%d %H:%M} UTC" if fires else "nothing left to fire"
-    tz = f" {callout.tz}" if callout.mode == "instant" else ""
-    pin = ", pinned" if callout.pin else ""
-    return (
-        f"{callout.id}: {callout.schedule_text} ({callout.mode}{tz}) to {targets_text(callout)}"
-        f", in {callout.language}, from {callout.source}{pin}; {nxt}"
-    )
+    fires = [f for _room, f in upcoming(callout, config, now) if f is not None]
+    line = _("{id}: {schedule} ({mode}) to {targets}, in {language}, from {source}; {next}",
+             id=callout.id, schedule=schedule_words(callout), mode=mode_words(callout),
+             targets=targets_text(callout), language=Language(callout.language),
+             source=callout.source, next=_next(fires))  # fmt: skip
+    return _("{line} (pinned)", line=line) if callout.pin else line
 
 
 async def preview(
     translator: Translator, callout: Callout, config: Config, now: datetime
-) -> list[str]:
-    """Room by room: when it goes out (local time and UTC) and the exact text it will get."""
+) -> list[Param]:
+    """Room by room: when it goes out (the room's time) and the exact text it will get."""
     plan = upcoming(callout, config, now)
-    rendered = await render(translator, callout, config, {room.language for room, _ in plan})
-    lines = [f"Call-out {callout.id}, {callout.schedule_text} ({callout.mode}):"]
+    rendered = await render(translator, callout, config, {room.language for room, _t in plan})
+    lines: list[Param] = [
+        _("Call-out {id}, {schedule} ({mode}):", id=callout.id,
+          schedule=schedule_words(callout), mode=mode_words(callout))
+    ]  # fmt: skip
     for room, fire in plan:
-        when = local_and_utc(fire, zone_of(callout, room)) if fire else "nothing left to fire"
+        zone = zone_of(callout, room).key
+        when: Param = _("nothing left to fire")
+        if fire:
+            when = _("{local} ({utc})", local=When(fire, zone), utc=When(fire, "UTC"))
         r = rendered[room.language]
-        note = " (not translated)" if r.untranslated else ""
-        lines.append(f"- {room.label} ({room.language}): {when}{note}")
-        lines.append(f"  {r.attribution}: {r.text}")
+        if r.untranslated:
+            line = _("- {room} ({language}): {when} (not translated)", room=room.label,
+                     language=Language(room.language), when=when)  # fmt: skip
+        else:
+            line = _("- {room} ({language}): {when}", room=room.label,
+                     language=Language(room.language), when=when)  # fmt: skip
+        lines += [line, f"  {r.attribution}: {r.text}"]
     return lines

@@ -29,7 +29,9 @@ from typing import Literal
 from redis.asyncio import Redis
 
 from bridge.config.models import Config, RoomConfig
+from bridge.model.catalogs import active
 from bridge.model.envelope import Delivery, Envelope, MsgRef
+from bridge.model.i18n import Message, Param, _, render
 from bridge.moderation.audit import Audit
 from bridge.moderation.policy import ModerationPolicy
 from bridge.relay.seams import RouterView
@@ -47,20 +49,34 @@ class Spec:
     name: str
     right: Right
     handler: Handler
-    usage: str  # e.g. "share [circle] (as a reply)"
-    summary: str  # one line for help, in English (translated for the room)
+    usage: Message  # e.g. "{command} [circle] (as a reply)": {command} is the command word
+    summary: Message  # one line for help, in the room's language from the catalogs
 
 
 COMMANDS: dict[str, Spec] = {}
 EVENTS: dict[str, Handler] = {}  # envelope kind ("reaction", "joined") -> handler
 
 
-def command(name: str, right: Right, usage: str, summary: str) -> Callable[[Handler], Handler]:
+def command(
+    name: str, right: Right, usage: Message, summary: Message
+) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         COMMANDS[name] = Spec(name, right, handler, usage, summary)
         return handler
 
     return register
+
+
+def command_menu() -> dict[str, list[tuple[str, str]]]:
+    """Each command and what it does, in every language with a catalog ("" for English):
+    what a platform's command menu shows (Telegram's setMyCommands per language_code)."""
+    load_handlers()
+    menu = {}
+    for language in ["", *active().languages()]:
+        menu[language] = [
+            (spec.name, render(spec.summary, language or "en")) for spec in COMMANDS.values()
+        ]
+    return menu
 
 
 def on_event(kind: str) -> Callable[[Handler], Handler]:
@@ -114,8 +130,8 @@ class Call:
         reply_to = self.envelope.reply_to
         return MsgRef(room=self.room.id, id=reply_to) if reply_to else None
 
-    async def say(self, text: str) -> None:
-        """Answer in this room, in its language (a fixed text, translated once and cached)."""
+    async def say(self, text: Param) -> None:
+        """Answer in this room, in its language (a marked text, from the room's catalog)."""
         self.deliveries.append(await self.router.notice_to(self.room, text, self.envelope))
 
     async def audit(
@@ -160,8 +176,13 @@ class Commands:
             "anyone": True, "moderator": call.moderator, "organizer": call.organizer
         }[spec.right]  # fmt: skip
         if not allowed:
-            who = "moderators of this room" if spec.right == "moderator" else "organizers"
-            await call.say(f"Only {who} can use {spec.name}. Nothing was changed.")
+            word = router.command_prefix(room) + spec.name
+            if spec.right == "moderator":
+                text = _("Only moderators of this room can use {command}. Nothing was changed.",
+                         command=word)  # fmt: skip
+            else:
+                text = _("Only organizers can use {command}. Nothing was changed.", command=word)
+            await call.say(text)
             await call.audit(spec.name, "refused", message=envelope.reply_to or "",
                              detail=f"needs {spec.right}")  # fmt: skip
             return call.deliveries

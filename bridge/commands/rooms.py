@@ -4,23 +4,31 @@ the bot posts once when it joins a configured room.
 
 from __future__ import annotations
 
-from bridge.commands.registry import COMMANDS, Call, RouterView, command, on_event
+from bridge.commands.registry import COMMANDS, Call, RouterView, Spec, command, on_event
 from bridge.config.models import CircleConfig, RoomConfig
 from bridge.model import keys
-
-_RULE = {
-    "all": "everything crosses, unless a moderator holds a thread back",
-    "moderated": "a thread crosses when a moderator shares it",
-    "tagged": "a message crosses with its thread when it carries one of the tags {tags}",
-}
+from bridge.model.i18n import Language, Lines, Listing, Message, Param, _, has_catalog, ngettext
 
 
-def circle_line(router: RouterView, circle: CircleConfig, here: RoomConfig) -> str:
+def _rule(circle: CircleConfig) -> Message:
+    if circle.relay == "all":
+        return _("Here, everything crosses, unless a moderator holds a thread back.")
+    if circle.relay == "moderated":
+        return _("Here, a thread crosses when a moderator shares it.")
+    tags = " ".join(f"#{t}" for t in circle.tags)
+    return _("Here, a message crosses with its thread when it carries one of the tags {tags}.",
+             tags=tags)  # fmt: skip
+
+
+def circle_line(router: RouterView, circle: CircleConfig, here: RoomConfig) -> Message:
     """A circle in words, as seen from ``here``: the other rooms and the rule."""
-    others = [router.rooms[r] for r in circle.rooms if r != here.id]
-    listed = ", ".join(f"{r.label} ({r.language}, {router.platform_of[r.bot]})" for r in others)
-    rule = _RULE[circle.relay].format(tags=" ".join(f"#{t}" for t in circle.tags))
-    return f"{circle.id}: {listed}. Here, {rule}."
+    others = tuple(
+        _("{room} ({language}, {platform})", room=r.label, language=Language(r.language),
+          platform=router.platform_of[r.bot].capitalize())
+        for r in (router.rooms[i] for i in circle.rooms if i != here.id)
+    )  # fmt: skip
+    return _("{circle}: {rooms}. {rule}", circle=circle.id, rooms=Listing(others),
+             rule=_rule(circle))  # fmt: skip
 
 
 @on_event("joined")
@@ -29,71 +37,85 @@ async def welcome(call: Call) -> None:
     room, router = call.room, call.router
     if not await call.redis.set(keys.notified(f"joined:{room.id}"), 1, nx=True):
         return
-    lines = ["Translocal links this room with other cities' rooms:"]
+    parts: list[Param] = [_("Translocal links this room with other cities' rooms:")]
     for circle in router.circles_of_room(room.id):
-        lines.append(f"- {circle_line(router, circle, room)}")
-    lines.append(f"Send {router.command_prefix(room)}help for the commands.")
-    await call.say("\n".join(lines))
+        parts.append(_("- {circle}", circle=circle_line(router, circle, room)))
+    word = f"{router.command_prefix(room)}help"
+    parts.append(_("Send {command} for the commands.", command=word))
+    await call.say(Lines(tuple(parts)))
 
 
-@command("pause", "moderator", "pause", "stop all crossing into and out of this room")
+@command("pause", "moderator", _("{command}"), _("stop all crossing into and out of this room"))
 async def pause(call: Call) -> None:
     await call.moderation.state.pause(call.room.id, True)
-    await call.say("Paused: nothing crosses into or out of this room until resume.")
+    word = f"{call.router.command_prefix(call.room)}resume"
+    await call.say(_("Paused: nothing crosses into or out of this room until {command}.",
+                     command=word))  # fmt: skip
     await call.audit("pause", "done")
 
 
-@command("resume", "moderator", "resume", "restart crossing into and out of this room")
+@command("resume", "moderator", _("{command}"), _("restart crossing into and out of this room"))
 async def resume(call: Call) -> None:
     await call.moderation.state.pause(call.room.id, False)
-    await call.say("Resumed: messages cross again as the circles say.")
+    await call.say(_("Resumed: messages cross again as the circles say."))
     await call.audit("resume", "done")
 
 
 @command(
     "circle",
     "anyone",
-    "circle",
-    "which rooms this room is linked with, and the threads shared this week",
+    _("{command}"),
+    _("which rooms this room is linked with, and the threads shared this week"),
 )
 async def circle(call: Call) -> None:
     router = call.router
     circles = router.circles_of_room(call.room.id)
     if not circles:
-        await call.say("This room is in no circle: nothing crosses.")
+        await call.say(_("This room is in no circle: nothing crosses."))
         return
-    lines = []
+    parts: list[Param] = []
     state = call.moderation.state
     for c in circles:
         shared = await state.shared_this_week(c.id)
-        lines.append(
-            f"{circle_line(router, c, call.room)} Threads shared in the last 7 days: {shared}."
-        )
+        parts.append(ngettext("{circle} {n} thread was shared in the last 7 days.",
+                              "{circle} {n} threads were shared in the last 7 days.",
+                              shared, circle=circle_line(router, c, call.room)))  # fmt: skip
     if await state.paused(call.room.id):
-        lines.append("This room is paused.")
-    await call.say("\n".join(lines))
+        parts.append(_("This room is paused."))
+    await call.say(Lines(tuple(parts)))
 
 
-@command("optout", "anyone", "optout", "never carry my messages to other rooms")
+@command("optout", "anyone", _("{command}"), _("never carry my messages to other rooms"))
 async def optout(call: Call) -> None:
     await call.moderation.state.opt_out(call.who, True)
-    prefix = call.router.command_prefix(call.room)
-    await call.say(f"Your messages will not be carried to other rooms. {prefix}optin undoes it.")
+    word = call.router.command_prefix(call.room) + "optin"
+    await call.say(_("Your messages will not be carried to other rooms. {command} undoes it.",
+                     command=word))  # fmt: skip
     await call.audit("optout", "done")
 
 
-@command("optin", "anyone", "optin", "carry my messages again")
+@command("optin", "anyone", _("{command}"), _("carry my messages again"))
 async def optin(call: Call) -> None:
     await call.moderation.state.opt_out(call.who, False)
-    await call.say("Your messages are carried again, as the circles say.")
+    await call.say(_("Your messages are carried again, as the circles say."))
     await call.audit("optin", "done")
 
 
-@command("help", "anyone", "help", "these commands")
+def help_line(prefix: str, spec: Spec) -> Message:
+    """One command in help: its usage (the command word untranslated) and what it does."""
+    usage = Message(spec.usage.msgid, (*spec.usage.params, ("command", prefix + spec.name)))
+    if spec.right == "moderator":
+        return _("{usage}: {summary} (moderators)", usage=usage, summary=spec.summary)
+    if spec.right == "organizer":
+        return _("{usage}: {summary} (organizers)", usage=usage, summary=spec.summary)
+    return _("{usage}: {summary}", usage=usage, summary=spec.summary)
+
+
+@command("help", "anyone", _("{command}"), _("these commands"))
 async def help_(call: Call) -> None:
     prefix = call.router.command_prefix(call.room)
-    lines = ["Translocal commands:"]
-    for spec in COMMANDS.values():
-        who = {"anyone": "", "moderator": " (moderators)", "organizer": " (organizers)"}[spec.right]
-        lines.append(f"{prefix}{spec.usage}: {spec.summary}{who}")
-    await call.say("\n".join(lines))
+    parts: list[Param] = [_("Translocal commands:")]
+    parts += [help_line(prefix, spec) for spec in COMMANDS.values()]
+    if not has_catalog(call.room.language):
+        parts.append(_("(These texts are machine-translated from English.)"))
+    await call.say(Lines(tuple(parts)))

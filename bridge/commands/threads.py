@@ -13,6 +13,7 @@ from bridge.commands.registry import Call, command, on_event
 from bridge.config.models import CircleConfig
 from bridge.model import keys
 from bridge.model.envelope import Delivery, Envelope, MsgRef
+from bridge.model.i18n import Listing, _, ngettext
 from bridge.moderation.purge import purge_text
 
 
@@ -24,7 +25,8 @@ async def _thread_of(call: Call) -> tuple[MsgRef, MsgRef] | None:
     """The message the command replies to, as (its origin, its thread root)."""
     target = call.target()
     if target is None:
-        await call.say(f"Reply to a message with {call.envelope.command} to use it.")
+        word = call.router.command_prefix(call.room) + (call.envelope.command or "")
+        await call.say(_("Reply to a message with {command} to use it.", command=word))
         return None
     origin, root = await call.router.maps.canonical(target.room, target.id)
     return origin, root or origin
@@ -45,11 +47,14 @@ async def _not_ours(call: Call, action: str, root: MsgRef) -> bool:
     if root.room == call.room.id:
         return False
     origin = call.router.rooms.get(root.room)
-    where = origin.label if origin else "another room"
-    await call.say(
-        f"This thread comes from {where}: only its moderators can use {action} on it. "
-        "Nothing was changed."
-    )
+    word = call.router.command_prefix(call.room) + action
+    if origin is None:
+        text = _("This thread comes from another room: only its moderators can use {command} "
+                 "on it. Nothing was changed.", command=word)  # fmt: skip
+    else:
+        text = _("This thread comes from {room}: only its moderators can use {command} on it. "
+                 "Nothing was changed.", room=origin.label, command=word)  # fmt: skip
+    await call.say(text)
     await call.audit(
         action, "refused", message=call.envelope.reply_to or call.envelope.message_id,
         detail=f"thread of {root.room}",
@@ -83,20 +88,27 @@ async def _share(call: Call, target: MsgRef, circles: list[CircleConfig]) -> Non
             if r != call.room.id and router.rooms[r].receive
         }
     )
-    where = ", ".join(reached) or "no other room"
-    text = f"Shared with {where}."
-    if older is not None:
-        hours = call.config.retention.recent_hours
-        text += (
-            f" Messages older than {hours} hours are not kept: the message replied to and "
-            "what follows crossed, not the thread before it."
-        )
+    hours = call.config.retention.recent_hours
+    if not reached:
+        text = _("Shared, but this circle reaches no other room.")
+    elif older is not None:
+        text = ngettext(
+            "Shared with {rooms}. Messages older than {n} hour are not kept: the message "
+            "replied to and what follows crossed, not the thread before it.",
+            "Shared with {rooms}. Messages older than {n} hours are not kept: the message "
+            "replied to and what follows crossed, not the thread before it.",
+            hours, rooms=Listing(tuple(reached)),
+        )  # fmt: skip
     elif carried == 0:
-        hours = call.config.retention.recent_hours
-        text += (
-            f" The messages so far are older than {hours} hours and are not kept, so "
-            "they did not cross; replies from now on will."
-        )
+        text = ngettext(
+            "Shared with {rooms}. The messages so far are older than {n} hour and are not "
+            "kept, so they did not cross; replies from now on will.",
+            "Shared with {rooms}. The messages so far are older than {n} hours and are not "
+            "kept, so they did not cross; replies from now on will.",
+            hours, rooms=Listing(tuple(reached)),
+        )  # fmt: skip
+    else:
+        text = _("Shared with {rooms}.", rooms=Listing(tuple(reached)))
     await call.say(text)
     await call.audit(
         "share",
@@ -129,17 +141,18 @@ def _quoted(
 @command(
     "share",
     "moderator",
-    "share [circle] (as a reply)",
-    "the thread so far crosses now, in order, and later replies follow",
+    _("{command} [circle] (as a reply)"),
+    _("the thread so far crosses now, in order, and later replies follow"),
 )
 async def share(call: Call) -> None:
     circles = _circles_named(call)
     if circles is None:
-        await call.say(f"This room is in no circle named {call.args.split()[0]}.")
+        await call.say(_("This room is in no circle named {circle}.", circle=call.args.split()[0]))
         return
     target = call.target()
     if target is None:
-        await call.say("Reply to a message with share to share its thread.")
+        word = call.router.command_prefix(call.room) + "share"
+        await call.say(_("Reply to a message with {command} to share its thread.", command=word))
         return
     await _share(call, target, circles)
 
@@ -160,33 +173,36 @@ async def share_reaction(call: Call) -> None:
 
 
 @command(
-    "unshare", "moderator", "unshare (as a reply)", "later replies in the thread stop crossing"
+    "unshare",
+    "moderator",
+    _("{command} (as a reply)"),
+    _("later replies in the thread stop crossing"),
 )
 async def unshare(call: Call) -> None:
     circles = _circles_named(call)
     found = await _thread_of(call)
     if found is None or circles is None:
         return
-    _, root = found
+    root = found[1]
     if await _not_ours(call, "unshare", root):
         return
     for circle in circles:
         await call.moderation.state.unshare(circle.id, root)
-    await call.say("Later replies in this thread will not cross. Copies already sent stay.")
+    await call.say(_("Later replies in this thread will not cross. Copies already sent stay."))
     await call.audit("unshare", "done", message=call.envelope.reply_to or "", detail=f"root {root}")
 
 
 @command(
     "retract",
     "anyone",
-    "retract (as a reply)",
-    "every copy is deleted and its text purged (the author, or a moderator)",
+    _("{command} (as a reply)"),
+    _("every copy is deleted and its text purged (the author, or a moderator)"),
 )
 async def retract(call: Call) -> None:
     found = await _thread_of(call)
     if found is None:
         return
-    origin, _ = found
+    origin = found[0]
     redis = call.redis
     record = {
         str(k): str(v)
@@ -195,9 +211,9 @@ async def retract(call: Call) -> None:
     author = record.get(".sender") == call.who
     if not author and not (call.moderator and origin.room == call.room.id):
         await call.say(
-            "Only the author, or a moderator of the room it came from, can retract it. "
-            "Nothing was changed."
-        )
+            _("Only the author, or a moderator of the room it came from, can retract it. "
+              "Nothing was changed.")
+        )  # fmt: skip
         await call.audit(
             "retract", "refused", message=call.envelope.reply_to or "", detail=f"origin {origin}"
         )
@@ -212,14 +228,19 @@ async def retract(call: Call) -> None:
                 key=f"retract:{call.envelope.key}:{origin}>{room_id}",
                 action="delete",
                 origin=origin,
+                language=call.router.rooms[room_id].language,  # "[retracted]" in it
             )
         )
     purged = await purge_text(call.config, redis, origin)
-    labels = ", ".join(call.router.rooms[r].label for r in rooms) or "no other room"
-    await call.say(
-        f"Retracted: the copies in {labels} are being deleted, and the bridge no longer holds "
-        "its text. The original here stays until you delete it."
-    )
+    labels = tuple(call.router.rooms[r].label for r in rooms)
+    if labels:
+        text = _("Retracted: the copies in {rooms} are being deleted, and the bridge no longer "
+                 "holds its text. The original here stays until you delete it.",
+                 rooms=Listing(labels))  # fmt: skip
+    else:
+        text = _("Retracted: it had no copies in other rooms, and the bridge no longer holds "
+                 "its text. The original here stays until you delete it.")  # fmt: skip
+    await call.say(text)
     detail = f"origin {origin}; copies in {len(rooms)} rooms; {purged} purged"
     await call.audit("retract", "done", message=call.envelope.reply_to or "", detail=detail)
 
@@ -227,8 +248,8 @@ async def retract(call: Call) -> None:
 @command(
     "hide",
     "moderator",
-    "hide (as a reply to a copy)",
-    "removes that copy here, and the thread stops reaching this room",
+    _("{command} (as a reply to a copy)"),
+    _("removes that copy here, and the thread stops reaching this room"),
 )
 async def hide(call: Call) -> None:
     found = await _thread_of(call)
@@ -236,7 +257,8 @@ async def hide(call: Call) -> None:
         return
     origin, root = found
     if origin.room == call.room.id:
-        await call.say("hide works on copies of messages from other rooms.")
+        word = call.router.command_prefix(call.room) + "hide"
+        await call.say(_("{command} works on copies of messages from other rooms.", command=word))
         return
     await call.moderation.state.hide(call.room.id, root)
     room = call.room
@@ -244,6 +266,6 @@ async def hide(call: Call) -> None:
         Delivery.to(room, key=f"hide:{origin}>{room.id}", action="delete", origin=origin)
     )
     await call.say(
-        "Hidden: that copy is removed here, and this thread no longer reaches this room."
+        _("Hidden: that copy is removed here, and this thread no longer reaches this room.")
     )
     await call.audit("hide", "done", message=call.envelope.reply_to or "", detail=f"root {root}")

@@ -21,6 +21,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from bridge.config.crosscheck import crosscheck
 from bridge.config.models import BotSettings, Config
+from bridge.model.catalogs import CatalogError, Catalogs
 from bridge.model.errors import ConfigError, ConfigProblem
 from bridge.model.platforms import available, load, loaded
 from translation.glossary import GlossaryError, load_glossary
@@ -272,6 +273,18 @@ def _check_glossary(path: Path) -> ConfigProblem | None:
     return None
 
 
+def _check_catalogs(folder: Path) -> list[ConfigProblem]:
+    """The operator's .po files: each that does not parse or breaks a placeholder, by file,
+    line and msgid (``check`` prints them, ``run`` refuses to start)."""
+    if not folder.is_dir():
+        return [ConfigProblem("translation.locale_dir", f"{folder} is not a folder")]
+    try:
+        Catalogs.load(folder)
+    except CatalogError as exc:
+        return [ConfigProblem("translation.locale_dir", str(p)) for p in exc.problems]
+    return []
+
+
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read, expand, validate and cross-check a config file.
 
@@ -330,6 +343,10 @@ def load_config_text(text: str, file: Path, env: Mapping[str, str]) -> LoadedCon
         glossary_problem = _check_glossary(config.translation.glossary)
         if glossary_problem is not None:
             raise ConfigError(_with_lines([glossary_problem], lines))
+    if config.translation.locale_dir is not None:
+        catalog_problems = _check_catalogs(config.translation.locale_dir)
+        if catalog_problems:
+            raise ConfigError(_with_lines(catalog_problems, lines))
 
     warnings: list[ConfigProblem] = []
     _literal_secret_warnings(config, (), literal, warnings)

@@ -166,6 +166,17 @@ class TranslationConfig(Model):
     providers: list[ProviderConfig] = Field(default_factory=list)
     timeout_s: float = Field(default=8.0, gt=0, le=120)
     glossary: Path | None = None
+    # a folder of .po files that correct or add the bridge's own texts (bridge.model.catalogs)
+    locale_dir: Path | None = None
+    # characters sent to each provider per UTC day; past it, originals with a note
+    daily_char_budget: int | None = Field(default=None, ge=1)
+
+
+class LimitsConfig(Model):
+    """Token buckets on what crosses (bridge.relay.limits): over them, held."""
+
+    per_sender_per_minute: int = Field(default=20, ge=1, le=10_000_000)
+    per_room_per_minute: int = Field(default=60, ge=1, le=10_000_000)
 
 
 PSEUDONYM_KEY_BYTES = 32
@@ -226,6 +237,7 @@ class Config(Model):
     ops_room: str | None = None
     callout_grace_minutes: int = Field(default=10, ge=0, le=24 * 60)
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     callouts: list[CalloutConfig] = Field(default_factory=list)
 
     @field_validator("pseudonym_key")

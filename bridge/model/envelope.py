@@ -138,6 +138,9 @@ class Envelope(_Frozen):
     media: Media | None = None
     quoted: Quoted | None = None  # a command's replied-to message, when the platform gives it
     encrypted: bool = False
+    # an action (Matrix /me): ``text`` is the action alone; the relay puts the actor in front,
+    # as the target circle attributes people (a name, a pseudonym, or none)
+    emote: bool = False
     admin: bool = False  # the platform says the sender administers this chat (moderator right)
     ts: float = Field(default_factory=time.time)  # when the platform says it happened
     received: float = Field(default_factory=time.time)  # when the bridge took it in
@@ -168,6 +171,11 @@ class Delivery(_Frozen):
     received: float = 0.0  # when the origin envelope was taken in (relay lag)
     notice: bool = False  # the bridge's own notice: no message map, no notice of its failure
     pin: bool = False  # pin the copy where the platform allows (call-outs with pin: true)
+    # from an end-to-end-encrypted room whose circle keeps it in encrypted rooms: checked
+    # again when sent (the deliverer, the adapter), since a room can stop being encrypted
+    keep_encrypted: bool = False
+    # a call-out: headed by the marker that nothing else shows, and a notice on Matrix
+    callout: bool = False
 
     # a translation provider's answer may carry a lone surrogate too
     _whole_text = field_validator("text", "original", "attribution", mode="before")(_whole)

@@ -1,15 +1,17 @@
-"""Media in flight: bytes stored once in Redis by content hash, expiring; images cleaned.
+"""Media in flight: bytes stored once in Redis by content hash, expiring; metadata removed.
 
 An adapter that takes a file in calls ``MediaStore.take``: images are re-encoded without
 their EXIF/GPS/XMP metadata (orientation applied first, so nothing turns sideways), the bytes
 go to Redis under ``tl:media:<sha256>`` with the recent-messages retention, and the
 envelope carries a ``Media`` naming that key. The delivering adapter reads the bytes back
-with ``get``. An image that cannot be cleaned is not carried: its metadata could not be
-removed, so the copy gets a note instead.
+with ``get``. Video, audio and documents lose their metadata in ``bridge.model.scrub``
+(which lists what goes, per type). A file that cannot be cleaned is not carried: its
+metadata could not be removed, so the copy gets a note instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -22,10 +24,12 @@ from redis.asyncio import Redis
 
 from bridge.model import keys
 from bridge.model.envelope import Media
+from bridge.model.scrub import scrub
 
 log = logging.getLogger(__name__)
 
 MAX_CARRY = 20 * 1024 * 1024  # the most the bridge takes in (Telegram bots can fetch 20 MB)
+UNCLEANABLE = "not carried: its metadata could not be removed"
 MAX_PIXELS = 50_000_000  # larger images are refused (decompression bombs)
 _MAGIC = (  # image formats recognised by their first bytes, whatever the sender called them
     b"\xff\xd8\xff",  # JPEG
@@ -115,7 +119,7 @@ class MediaStore:
         self.ttl_s = max(ttl_s, 3600)  # at least long enough for a throttled delivery
 
     async def take(self, media: Media, data: bytes) -> Media:
-        """Store ``data`` for ``media`` (cleaning images first); the Media to put in the
+        """Store ``data`` for ``media`` (its metadata removed first); the Media to put in the
         envelope: with ``blob`` set, or with a ``note`` saying why it is not carried."""
         if len(data) > MAX_CARRY:
             return media.model_copy(update={"size": len(data), "note": "too large to carry"})
@@ -132,6 +136,11 @@ class MediaStore:
             shape = {"mime": cleaned.mime, "width": cleaned.width, "height": cleaned.height}
             media = media.model_copy(update={**shape, "name": name})
             data = cleaned.data
+        else:
+            scrubbed = await asyncio.to_thread(scrub, data, media.kind)  # pypdf can be slow
+            if scrubbed is None:
+                return media.model_copy(update={"size": len(data), "note": UNCLEANABLE})
+            data = scrubbed
         key = keys.media(hashlib.sha256(data).hexdigest())
         await self.redis.set(key, data, ex=self.ttl_s)
         return media.model_copy(update={"blob": key, "size": len(data), "note": ""})

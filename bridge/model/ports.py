@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 from redis.asyncio import Redis
 
 from bridge.model.envelope import Delivery, Envelope
+from bridge.model.i18n import Param
 from bridge.model.settings import BotSettings, RoomConfig
 
 Emit = Callable[[Envelope], Awaitable[object]]
@@ -32,8 +33,13 @@ class Job:
     copies: tuple[str, ...] = ()  # for edit and delete: the ids of the copy's parts
 
 
-async def _no_notice(text: str) -> None:
+async def _no_notice(text: Param) -> None:
     return None
+
+
+# language code -> the command menu in it: (command word, what it does), in help's order;
+# "" is the default (English), for members whose app language has no catalog
+CommandMenu = dict[str, list[tuple[str, str]]]
 
 
 @dataclass
@@ -45,9 +51,11 @@ class BotContext(Generic[S]):
     redis: Redis
     data_dir: Path
     emit: Emit  # puts an envelope into the inbox; returns once it is stored
-    # tells the operator something (in ops_room, else in this bot's first room); never a body
-    notice: Callable[[str], Awaitable[None]] = field(default=_no_notice)
+    # tells the operator something (in ops_room, else in this bot's first room), a marked
+    # text rendered in that room's language; never a body
+    notice: Callable[[Param], Awaitable[None]] = field(default=_no_notice)
     media_ttl_s: int = 24 * 3600  # how long carried files wait in Redis (retention.recent_hours)
+    commands: CommandMenu = field(default_factory=dict)  # for a platform's command menu
 
 
 @runtime_checkable

@@ -1,27 +1,34 @@
 """Purge: a retracted message's text leaves everything the bridge holds, on disk too.
 
-The recent-messages buffer, the translation cache, deliveries still waiting in outboxes and
-the dead letters; then the append-only file is rewritten (BGREWRITEAOF), since it keeps
-deleted values on disk until then (design.md's safety rules).
+The recent-messages buffer, the translation cache, the bytes of its file (``tl:media:<sha256>``,
+named in the message map record and in the buffered envelope), deliveries still waiting in
+outboxes and the dead letters; then the append-only file is rewritten (BGREWRITEAOF), since
+it keeps deleted values on disk until then (design.md's safety rules). ``retract`` and a
+deletion on the platform (which the relay turns into a retract) both come here.
 """
 
 from __future__ import annotations
 
 import contextlib
+from typing import cast
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bridge.config.models import Config
 from bridge.infra.bus import compact
 from bridge.model import keys
-from bridge.model.envelope import MsgRef
+from bridge.model.envelope import Envelope, MsgRef
 from translation.cache import TranslationCache
 
 
 async def purge_text(config: Config, redis: Redis, origin: MsgRef) -> int:
     """Remove a message's text from everything the bridge holds; how many things were purged."""
+    blobs = await _blobs(redis, origin)
     purged = await redis.delete(keys.recent(origin.room, origin.id))
+    if blobs:  # the same bytes sent again by someone else go too: they were these bytes
+        purged += await redis.delete(*blobs)
     cache = TranslationCache(redis, keys.TRANSLATION_CACHE, 3600)
     purged += await cache.purge(str(origin))
     streams = [keys.outbox(b.id) for b in config.bots] + [keys.DEAD_LETTERS]
@@ -35,3 +42,16 @@ async def purge_text(config: Config, redis: Redis, origin: MsgRef) -> int:
     with contextlib.suppress(ResponseError):  # one already running will do
         await redis.bgrewriteaof()
     return int(purged)
+
+
+async def _blobs(redis: Redis, origin: MsgRef) -> list[str]:
+    """The media keys of a message: from its map record, and from the buffered envelope."""
+    found = cast(str | None, await redis.hget(keys.origin(origin.room, origin.id), ".media"))
+    blobs = {found} if found else set()
+    raw = cast(str | None, await redis.get(keys.recent(origin.room, origin.id)))
+    if raw is not None:
+        with contextlib.suppress(ValidationError):
+            media = Envelope.model_validate_json(raw).media
+            if media is not None and media.blob:
+                blobs.add(media.blob)
+    return sorted(b for b in blobs if b.startswith(keys.media("")))

@@ -3,16 +3,33 @@
 ``{name}`` is the sender's display name, ``{room}`` the origin room's label, ``{platform}``
 its platform, ``{pseudonym}`` a per-circle keyed hash of the sender's id; an anonymous
 circle shows the room only.
+
+A display name is the sender's to choose, so it is normalized before it is shown
+(``display_name``): one line, without control or bidi characters, at most 64 characters, and
+never the call-out marker. A name that reads as the bridge's own call-out heading is quoted,
+so that "Call-out" from CDMX shows as '"Call-out" (CDMX)', never as the heading of a call-out
+scheduled there.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import unicodedata
 
 from bridge.config.models import CircleConfig, RoomConfig
+from bridge.model.catalogs import active
+from bridge.model.compose import one_line, shorten, unmarked
 from bridge.model.envelope import Sender
+from bridge.model.i18n import _, render
+
+MAX_NAME = 64  # characters of a display name shown in an attribution
+# The bridge's own heading (bridge.callouts.text.heading, without a room): a name that
+# contains its words, in English or in any language the catalogs have, is quoted.
+HEADING = _("Call-out")
+_headings: dict[int, frozenset[str]] = {}
 
 
 def pseudonym(key: bytes, circle: str, sender: str) -> str:
@@ -21,13 +38,48 @@ def pseudonym(key: bytes, circle: str, sender: str) -> str:
     return "anon-" + base64.b32encode(digest[:5]).decode().lower()
 
 
+def _letters(text: str) -> str:
+    """Only the letters and digits, case and compatibility forms folded: "CALL-OUT!", with
+    any dash, and its fullwidth look-alike read as "callout"."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def _heading_words() -> frozenset[str]:
+    """The heading's words as letters, in English and in each catalog's language."""
+    catalogs = active()
+    key = id(catalogs)
+    if key not in _headings:
+        languages = ["en", *catalogs.languages()]
+        words = {_letters(render(HEADING, language)) for language in languages}
+        _headings.clear()
+        _headings[key] = frozenset(word for word in words if word)
+    return _headings[key]
+
+
+def display_name(name: str) -> str:
+    """The name as an attribution shows it: one line, no controls or bidi characters, no
+    call-out marker, at most ``MAX_NAME`` characters (cut with an ellipsis); quoted when it
+    reads as a heading of the bridge's own. "" when nothing visible is left."""
+    return _display_name(name, id(active()))
+
+
+@functools.lru_cache(maxsize=4096)  # the same few names, message after message
+def _display_name(name: str, catalogs: int) -> str:
+    shown = one_line(unmarked(name)[0])
+    impersonates = any(words in _letters(shown) for words in _heading_words())
+    room = MAX_NAME - 2 if impersonates else MAX_NAME
+    shown = shorten(shown, room, len)
+    return f'"{shown}"' if impersonates and shown else shown
+
+
 def attribution(
     circle: CircleConfig, room: RoomConfig, platform: str, sender: Sender, key: bytes | None
 ) -> str:
     if circle.anonymous:
         return room.label
     values = {
-        "name": sender.name or "someone",
+        "name": display_name(sender.name) or "someone",
         "room": room.label,
         "platform": platform,
         "pseudonym": pseudonym(key, circle.id, sender.id) if key else "",

@@ -1,7 +1,8 @@
 """The deliverer of one bot: reads its outbox, sends through the adapter, records the copy.
 
 - One deliverer per bot across all processes (a lease); others stand by.
-- Inside, one queue per chat: a chat that must wait (rate limit, 429) holds up only itself.
+- Inside, one queue per chat: a chat that must wait (rate limit, 429) holds up only itself;
+  in it, deletes and edits go ahead of new sends (``bridge.relay.chat_queue``).
 - Before sending, message ids are resolved in the target chat (the copy to reply to, the
   copies to edit or delete), so a reply that follows its parent in the same chat always finds
   the parent's copy.
@@ -32,6 +33,7 @@ from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
 from bridge.model.envelope import Delivery
 from bridge.model.ports import Bot, Job, PermanentFailure, RetryLater
+from bridge.relay.chat_queue import ChatQueue
 from bridge.relay.worker import worker_id
 
 T = TypeVar("T")
@@ -44,6 +46,11 @@ MAX_UNEXPECTED = 5  # attempts after errors the adapter did not classify, then d
 DEADLINE_S = 120.0  # one platform call, at most
 
 OnDeadLetter = Callable[[Delivery, str], Awaitable[None]]
+
+UNENCRYPTED = (
+    "it comes from an end-to-end-encrypted room, and the room it was for is no longer known "
+    "to be encrypted (the circle does not set allow_unencrypted: true)"
+)
 
 
 def retry_wait(exc: RetryLater, in_a_row: int) -> float:
@@ -78,7 +85,7 @@ class Deliverer:
         self.lease_key = keys.lease(f"outbox:{bot.id}")
         self.lease_ms = lease_ms
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._queues: dict[str, asyncio.Queue[tuple[str, Delivery | None]]] = {}
+        self._queues: dict[str, ChatQueue] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._owner = False
         self._keeper: asyncio.Task[None] | None = None  # renews the lease while we own it
@@ -157,7 +164,7 @@ class Deliverer:
             chat = delivery.chat if delivery is not None else "?"
             queue = self._queues.get(chat)
             if queue is None:
-                queue = self._queues[chat] = asyncio.Queue()
+                queue = self._queues[chat] = ChatQueue()
                 self._workers[chat] = asyncio.create_task(
                     self._chat_worker(queue), name=f"deliver-{self.bot.id}-{chat}"
                 )
@@ -176,7 +183,7 @@ class Deliverer:
         self._queues.clear()
         self._workers.clear()
 
-    async def _chat_worker(self, queue: asyncio.Queue[tuple[str, Delivery | None]]) -> None:
+    async def _chat_worker(self, queue: ChatQueue) -> None:
         while True:
             entry_id, delivery = await queue.get()
             try:
@@ -253,6 +260,9 @@ class Deliverer:
         unexpected = 0
         failures_in_a_row = 0
         while True:
+            if not await self._through(lambda: self._may_send(job.delivery)):
+                await self._dead_letter(job.delivery, UNENCRYPTED)
+                return None
             try:
                 return await asyncio.wait_for(self.bot.deliver(job), DEADLINE_S)
             except RetryLater as exc:
@@ -274,6 +284,14 @@ class Deliverer:
                 self.retries += 1
                 RETRIES.labels(self.bot.id, "error").inc()
                 await asyncio.sleep(min(2.0**unexpected, 60.0))
+
+    async def _may_send(self, d: Delivery) -> bool:
+        """The end-to-end-encryption rule again, at each attempt: a copy of an encrypted
+        thread goes only into a room its bot still knows to be encrypted (the relay checked
+        when routing; the room may have been upgraded, or changed, since)."""
+        if not d.keep_encrypted or d.action == "delete":
+            return True
+        return bool(await self.redis.sismember(keys.bot_state(d.bot, "encrypted"), d.chat))
 
     async def _record(self, entry_id: str, d: Delivery, ids: list[str], job: Job) -> None:
         ttl = self.map_ttl_s

@@ -19,15 +19,19 @@ from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.infra.metrics import MESSAGES_IN
 from bridge.model import keys
 from bridge.model.envelope import Action, Delivery, Envelope, MsgRef, Span, SpanKind
+from bridge.model.i18n import Listing, Param, _
 from bridge.model.platforms import Platform
 from bridge.relay.attribution import attribution
-from bridge.relay.notices import notice, notice_in
+from bridge.relay.limits import Limits, held_text
+from bridge.relay.notices import localize, notice, notice_in
 from bridge.relay.seams import Actions, BasePolicy, NoActions, Policy
 from bridge.relay.translate import PassThrough, Translator
 from translation.protect import Mark
 from translation.translator import Result
 
 log = logging.getLogger(__name__)
+
+AUTHORS_KEPT = 50_000  # origins planned by this worker whose senders it remembers (see _authors)
 
 
 @dataclass
@@ -77,6 +81,7 @@ class Router:
         self.config = config
         self.policy: Policy = policy or BasePolicy()
         self.actions: Actions = actions or NoActions()
+        self.limits = Limits(config.limits)  # this worker's buckets (see bridge.relay.limits)
         self.translator = translator or PassThrough()
         self.maps = MapReader(redis)
         self.platform_of = {b.id: b.platform for b in config.bots}
@@ -88,6 +93,9 @@ class Router:
             b.id: platforms[b.platform].command_prefix if b.platform in platforms else "/"
             for b in config.bots
         }
+        # the senders of messages planned here, for their edits and deletes while the map
+        # record is not committed yet (a message and its edit in one batch)
+        self._authors: dict[MsgRef, str] = {}
         self.own: set[str] = set()
         self.may_encrypt: set[str] = set()  # bots whose rooms can be end-to-end encrypted
         for bot in config.bots:
@@ -153,6 +161,11 @@ class Router:
         batch[origin] = root
         MESSAGES_IN.labels(room.id, self.platform_of[room.bot]).inc()
         record = {".sender": envelope.sender.id, ".root": str(root), ".ts": str(int(envelope.ts))}
+        if envelope.media is not None and envelope.media.blob:
+            record[".media"] = envelope.media.blob  # so that a retract purges the bytes too
+        self._authors[origin] = envelope.sender.id
+        if len(self._authors) > AUTHORS_KEPT:
+            del self._authors[next(iter(self._authors))]
         plan = Plan(envelope, origin=origin, record=record)
         await self.policy.remember(envelope, room, root)
         if not room.send:
@@ -165,12 +178,42 @@ class Router:
         if not targets:
             plan.reason = "no circle lets it cross"
             return plan
+        over = self.limits.admit(room.id, envelope.sender.id)
+        if over is not None:  # held: it crosses nowhere; the moderators hear of it once
+            plan.reason = f"over the {over.who} limit"
+            if over.notify:
+                text = held_text(over, envelope.sender.name)
+                plan.deliveries.append(await self.notice_to(room, text, envelope))
+            return plan
         plan.deliveries += await self._render(envelope, room, origin, targets, "send", parent)
         return plan
 
     async def _follow_up(self, envelope: Envelope, room: RoomConfig, origin: MsgRef) -> Plan:
-        """An edit or a delete goes wherever a copy may be, whatever the policy says now
-        (a fixed date, a retraction): the deliverer skips rooms where no copy was made."""
+        """An edit crosses only from the origin message's own sender: on Matrix anyone may
+        send an edit of anyone's message (clients ignore it; carried, it would change the
+        copies under a name the editor chose). It goes wherever a copy may be, whatever the
+        policy says now (a fixed date): the deliverer skips rooms where no copy was made.
+
+        A delete is a retract, through the one retract command, whose rights decide (the
+        author, or a moderator of the room: a moderator's redaction): every copy deleted, the
+        text purged from everything the bridge holds, audited. Only the author's delete of a
+        message no copy was recorded of yet goes quietly: the buffer forgets it, and copies
+        still on their way are deleted after them."""
+        found = await self.redis.hgetall(keys.origin(origin.room, origin.id))
+        record = {str(k): str(v) for k, v in found.items()}
+        author = record.get(".sender") or self._authors.get(origin)
+        if author is None:
+            return Plan(envelope, reason=f"{envelope.kind} of a message the bridge does not know")
+        copied = any(not field.startswith(".") for field in record)
+        if envelope.kind == "delete" and (envelope.sender.id != author or copied):
+            retract = envelope.model_copy(
+                update={"kind": "command", "command": "retract", "args": "",
+                        "reply_to": envelope.message_id}
+            )  # fmt: skip
+            deliveries = await self.actions.command(self, retract, room)
+            return Plan(envelope, deliveries, reason="deleted: a retract")
+        if envelope.sender.id != author:
+            return Plan(envelope, reason="an edit by someone other than the author: dropped")
         plan = Plan(envelope, origin=origin)
         await self.policy.revise(envelope, room)
         targets = await self._targets(envelope, room, origin, policy=False)
@@ -226,14 +269,12 @@ class Router:
         """How members of this room type a command."""
         return self.prefix_of[room.bot]
 
-    async def notice_to(self, room: RoomConfig, text: str, answering: Envelope) -> Delivery:
-        """A fixed text for ``room``, in its language (translated once, then cached), as a
-        reply to ``answering``."""
-        results = await self.translator.translate(text, "en", {room.language})
-        result = results.get(room.language)
-        translated = result.text if result is not None and result.status == "translated" else text
+    async def notice_to(self, room: RoomConfig, text: Param, answering: Envelope) -> Delivery:
+        """The bridge's own text in ``room``'s language (its catalog; machine-translated once,
+        then cached, for a language without one), as a reply to ``answering``."""
+        shown = await localize(text, room.language, self.translator)
         key = f"answer:{answering.key}:{uuid.uuid4().hex[:8]}"
-        return notice_in(room, translated, key=key, reply_to=answering.message_id)
+        return notice_in(room, shown, key=key, reply_to=answering.message_id)
 
     async def _unencrypted(
         self, envelope: Envelope, targets: dict[str, tuple[RoomConfig, str, CircleConfig]]
@@ -243,7 +284,7 @@ class Router:
         if not envelope.encrypted:
             return []
         held = []
-        for room_id, (target, _, circle) in list(targets.items()):
+        for room_id, (target, _credit, circle) in list(targets.items()):
             if circle.allow_unencrypted or await self._encrypted(target):
                 continue
             del targets[room_id]
@@ -263,13 +304,16 @@ class Router:
         """Say once per thread (a day) why an encrypted thread did not reach some rooms."""
         if not await self.redis.set(keys.notified(f"unencrypted:{root}"), 1, nx=True, ex=86400):
             return []
-        labels = ", ".join(r.label for r in held)
-        text = (
-            f"A thread from {room.label}, an end-to-end-encrypted room, was not carried to "
-            f"{labels}: they are not encrypted, and the circle does not set "
-            "allow_unencrypted: true."
+        text = _(
+            "A thread from {room}, an end-to-end-encrypted room, was not carried to {rooms}: "
+            "they are not encrypted, and the circle does not set {setting}.",
+            room=room.label,
+            rooms=Listing(tuple(r.label for r in held)),
+            setting="allow_unencrypted: true",
         )
-        return [notice(self.config, text, room.id, key=f"notice:unencrypted:{root}")]
+        where = self.config.room(self.config.ops_room or room.id)
+        shown = await localize(text, where.language, self.translator)
+        return [notice(self.config, shown, room.id, key=f"notice:unencrypted:{root}")]
 
     async def _render(
         self,
@@ -282,7 +326,7 @@ class Router:
     ) -> list[Delivery]:
         results: dict[str, Result] = {}
         if action != "delete" and targets:
-            languages = {target.language for target, _, _ in targets.values()}
+            languages = {target.language for target, _c, _k in targets.values()}
             marks = [Mark(sp.start, sp.end, sp.kind, sp.url) for sp in envelope.spans]
             results = await self.translator.translate(
                 envelope.text, room.language, languages, marks, tag=str(origin)
@@ -296,6 +340,11 @@ class Router:
                 for m in (result.marks if result else ())
             )
             translated = result is not None and result.status == "translated"
+            original = envelope.text if translated and circle.show_original else ""
+            keep = envelope.encrypted and not circle.allow_unencrypted and action != "delete"
+            if envelope.emote and action != "delete":  # the actor as this circle shows people
+                text, spans = acted(credit, text, spans)
+                original = acted(credit, original, ())[0] if original else ""
             out.append(
                 Delivery.to(
                     target,
@@ -311,8 +360,18 @@ class Router:
                     source_language=result.source if result else room.language,
                     translated=translated,
                     untranslated=result is not None and result.status == "failed",
-                    original=envelope.text if translated and circle.show_original else "",
+                    original=original,
+                    keep_encrypted=keep,
                     received=envelope.received,
                 )
             )
         return out
+
+
+def acted(actor: str, text: str, spans: tuple[Span, ...]) -> tuple[str, tuple[Span, ...]]:
+    """An action (an emote) as "* <actor> <text>", its spans moved along."""
+    prefix = f"* {actor} "
+    shift = len(prefix)
+    moved = tuple(s.model_copy(update={"start": s.start + shift, "end": s.end + shift})
+                  for s in spans)  # fmt: skip
+    return prefix + text, moved

@@ -1,7 +1,13 @@
-"""The relay's translation: built from the config, or a pass-through when it is not wanted."""
+"""The relay's translation: built from the config, or a pass-through when it is not wanted.
+
+With ``translation.daily_char_budget``, each provider spends from a daily budget shared by
+every process (``translation.budget``); the day it runs out, ``ops_room`` gets one notice
+(never a text), and messages cross untranslated with a note until midnight UTC.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -10,6 +16,9 @@ from redis.asyncio import Redis
 from bridge.config.models import Config
 from bridge.infra.metrics import TRANSLATIONS
 from bridge.model import keys
+from bridge.model.envelope import Delivery, MsgRef
+from bridge.model.i18n import _, render
+from translation.budget import DailyBudget, OnExhausted
 from translation.cache import TranslationCache
 from translation.detect import Detector
 from translation.glossary import Glossary, load_glossary
@@ -72,9 +81,44 @@ def build_translator(config: Config, redis: Redis | None) -> ChainTranslator:
     cache = TranslationCache(redis, keys.TRANSLATION_CACHE, ttl) if redis is not None else None
     glossary = load_glossary(tr.glossary) if tr.glossary else Glossary()
     detector = Detector({r.language for r in config.rooms})
-    chain = ChainTranslator(providers, cache=cache, glossary=glossary, detector=detector)
+    budget = None
+    if tr.daily_char_budget is not None and redis is not None:
+        budget = DailyBudget(
+            redis, BUDGET_PREFIX, tr.daily_char_budget, on_exhausted=_tell_ops(config, redis)
+        )
+    chain = ChainTranslator(
+        providers, cache=cache, glossary=glossary, detector=detector, budget=budget
+    )
     chain.stats.observe = _count
     return chain
+
+
+BUDGET_PREFIX = f"{keys.PREFIX}tbudget:"  # + provider:YYYY-MM-DD, characters spent
+
+
+def _tell_ops(config: Config, redis: Redis) -> OnExhausted:
+    async def tell(provider: str, limit: int) -> None:
+        if config.ops_room is None:
+            return  # the warning in the log is all there is
+        room = config.room(config.ops_room)
+        text = _(
+            "Translation by {provider} has used its daily budget of {limit} characters: "
+            "until midnight UTC, messages cross untranslated, with a note.",
+            provider=provider,
+            limit=limit,
+        )
+        delivery = Delivery.to(
+            room,
+            key=f"notice:budget:{provider}:{uuid.uuid4().hex[:8]}",
+            action="send",
+            origin=MsgRef(room=room.id, id="notice"),
+            text=render(text, room.language),
+            language=room.language,
+            notice=True,
+        )
+        await redis.xadd(keys.outbox(room.bot), {"d": delivery.model_dump_json()})
+
+    return tell
 
 
 _OUTCOME = {"calls": "called", "hits": "cached", "failures": "failed"}

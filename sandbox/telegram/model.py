@@ -89,7 +89,8 @@ class BotState:
     webhook: Webhook | None = None  # set: updates are pushed, getUpdates answers 409
     poll_generation: int = 0
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    commands: list[JSON] = field(default_factory=list)
+    # setMyCommands' lists by language_code ("" for the default one)
+    commands: dict[str, list[JSON]] = field(default_factory=dict)
 
     def wants(self, kind: str) -> bool:
         """Whether an update of this kind is queued for the bot now."""

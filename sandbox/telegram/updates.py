@@ -152,24 +152,41 @@ def get_webhook_info(api: Api, state: BotState, params: Params) -> object:
     return info
 
 
+def _language_code(params: Params) -> str:
+    code = params.raw("language_code")
+    code = "" if code is None else str(code)
+    if code and not (len(code) == 2 and code.isalpha() and code.islower()):
+        raise bad_request("invalid language code specified")
+    return code
+
+
 @method("setMyCommands")
 def set_my_commands(api: Api, state: BotState, params: Params) -> object:
+    """Commands per language_code, as the Bot API keeps them: a member whose app language has
+    its own list sees that one, anyone else the default one (no language_code)."""
     commands = params.structured("commands")
     if not isinstance(commands, list):
         raise bad_request("can't parse commands JSON object")
-    state.commands = [c for c in commands if isinstance(c, dict)]
+    for command in commands:
+        name = command.get("command") if isinstance(command, dict) else None
+        description = command.get("description") if isinstance(command, dict) else None
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+            raise bad_request("BOT_COMMAND_INVALID")
+        if not isinstance(description, str) or not 1 <= len(description) <= 256:
+            raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+    state.commands[_language_code(params)] = [c for c in commands if isinstance(c, dict)]
     api.record("setMyCommands", state, None)
     return True
 
 
 @method("getMyCommands")
 def get_my_commands(api: Api, state: BotState, params: Params) -> object:
-    return list(state.commands)
+    return list(state.commands.get(_language_code(params), []))
 
 
 @method("deleteMyCommands")
 def delete_my_commands(api: Api, state: BotState, params: Params) -> object:
-    state.commands = []
+    state.commands.pop(_language_code(params), None)
     api.record("deleteMyCommands", state, None)
     return True
 

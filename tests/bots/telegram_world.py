@@ -18,7 +18,7 @@ import pytest
 
 from bridge.config.load import LoadedConfig, load_config
 from sandbox.telegram import BotApiServer
-from tests.helpers import sandbox_bot, write_config
+from tests.helpers import NO_LIMITS, sandbox_bot, write_config
 
 TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 TOKEN_B = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -94,6 +94,7 @@ def world_config(
         "bots": [b for b in world_bots(tg, **(bot_options or {})) if b["id"] in used],
         "rooms": rooms,
         "circles": [{"id": "net", "rooms": [r["id"] for r in rooms], "relay": "all"}],
+        "limits": NO_LIMITS,
     }
     cfg.update(extra)
     return load_config(write_config(tmp_path / "tg.yaml", cfg), env=ENV)

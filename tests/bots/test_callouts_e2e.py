@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,34 +111,34 @@ async def test_a_call_out_reaches_telegram_groups_in_their_languages_and_reports
             CDMX, ANA, "/callout add 2030-05-01 18:00 instant net | Bloqueo mañana a las 7 frente "
             "al edificio.",
         )  # fmt: skip
-        await eventually(lambda: any("is scheduled" in t for t in tg_texts(tg, CDMX)))
+        await eventually(lambda: any("está programada" in t for t in tg_texts(tg, CDMX)))
         answer = tg.messages(CDMX)[-1]
         assert answer["reply_to"] == command["message_id"]
-        assert answer["text"].startswith("[es] Call-out ")  # in CDMX's language
-        assert re.search(r"3 rooms, first 2030-05-02 00:00 UTC", answer["text"])
+        assert answer["text"].startswith("La convocatoria ")  # in CDMX's language and time
+        assert "3 salas, la primera vez el mié, 1 may 2030, 18:00 CST" in answer["text"]
 
         # Jonas in Berlin is no organizer
         tg.post(BERLIN, JONAS, "/callout add 2030-05-01 19:00 net | Hallo")
-        await eventually(lambda: any("organizers" in t for t in tg_texts(tg, BERLIN)))
-        assert tg_texts(tg, BERLIN)[-1].startswith("[de] Only organizers can use callout")
+        await eventually(lambda: any("Organisator" in t for t in tg_texts(tg, BERLIN)))
+        assert tg_texts(tg, BERLIN)[-1].startswith("Nur Organisator*innen können /callout")
 
         before = {CDMX: len(tg.messages(CDMX)), BERLIN: len(tg.messages(BERLIN))}
         clock.set(datetime(2030, 5, 2, 0, tzinfo=UTC))  # 18:00 in Mexico City
         await eventually(lambda: len(tg.messages(BERLIN)) > before[BERLIN], what="Berlin's")
         await eventually(lambda: bool(NETWORK.sends_to("nyc")), what="NYC's")
-        await eventually(lambda: any("landed in" in t for t in tg_texts(tg, CDMX)), what="report")
+        await eventually(lambda: any("llegó a" in t for t in tg_texts(tg, CDMX)), what="report")
 
     berlin = tg.messages(BERLIN)[-1]["text"]
     # the sandbox translator knows this sentence in German
-    assert berlin.startswith("[de] Call-out (CDMX)\nBlockade morgen um 7 Uhr vor dem Gebäude.")
+    assert "Aufruf (CDMX)\nBlockade morgen um 7 Uhr vor dem Gebäude." in berlin
     (nyc,) = NETWORK.sends_to("nyc")
     assert "Blockade tomorrow at 7 in front of the building." in nyc.text
     new_in_cdmx = tg.messages(CDMX)[before[CDMX] :]
     callout, report = new_in_cdmx
-    assert callout["text"].startswith("[es] Call-out (CDMX)\nBloqueo mañana a las 7")
+    assert "Convocatoria (CDMX)\nBloqueo mañana a las 7" in callout["text"]
     assert report["reply_to"] == command["message_id"]  # to its author, under the command
-    assert "landed in 3 of 3 rooms" in report["text"]
-    assert "CDMX, Berlin, NYC" in report["text"]
+    assert "llegó a 3 de 3 salas" in report["text"]
+    assert "CDMX, Berlin y NYC" in report["text"]
 
 
 async def test_a_call_out_scheduled_in_matrix_reaches_synapse_and_telegram_and_reports_back(
@@ -183,18 +182,19 @@ async def test_a_call_out_scheduled_in_matrix_reaches_synapse_and_telegram_and_r
             def said(events: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
                 return [c for c in texts(events, sender=bot) if words in c["body"]]
 
-            events = await lena.wait_for(berlin, lambda ev: bool(said(ev, "is scheduled")))
-            answer = said(events, "is scheduled")[0]
-            assert answer["body"].startswith("[de] Call-out ")  # in the room's language
-            assert "first 2030-05-01 16:00 UTC" in answer["body"]  # 18:00 in Berlin
+            events = await lena.wait_for(berlin, lambda ev: bool(said(ev, "ist geplant")))
+            answer = said(events, "ist geplant")[0]
+            assert answer["body"].startswith("Aufruf ")  # in the room's language
+            # 18:00 in Berlin, in Berlin's words and time
+            assert "2 Räume, zum ersten Mal am Mi., 1. Mai 2030, 18:00 CEST" in answer["body"]
 
             clock.set(datetime(2030, 5, 1, 16, tzinfo=UTC))
             await eventually(lambda: any("Bloqueo" in t for t in tg_texts(tg, CDMX)))
-            events = await lena.wait_for(berlin, lambda ev: bool(said(ev, "landed in")))
+            events = await lena.wait_for(berlin, lambda ev: bool(said(ev, "angekommen")))
         (callout,) = said(events, "Blockade morgen")
-        assert callout["body"].startswith("[de] Call-out (Berlin)\nBlockade morgen um 7 Uhr")
-        (report,) = said(events, "landed in")
-        assert "landed in 2 of 2 rooms" in report["body"]
+        assert "Aufruf (Berlin)\nBlockade morgen um 7 Uhr" in callout["body"]
+        (report,) = said(events, "angekommen")
+        assert "in 2 von 2 Räumen angekommen" in report["body"]
         assert report["m.relates_to"]["m.in_reply_to"]["event_id"] == command
     (in_cdmx,) = [t for t in tg_texts(tg, CDMX) if "Bloqueo" in t]
-    assert in_cdmx.startswith("[es] Call-out (Berlin)\nBloqueo mañana a las 7 frente al edificio.")
+    assert "Convocatoria (Berlin)\nBloqueo mañana a las 7 frente al edificio." in in_cdmx

@@ -14,7 +14,7 @@ from bridge.config.load import LoadedConfig, load_config
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, running
-from tests.helpers import sandbox_bot, write_config
+from tests.helpers import NO_LIMITS, sandbox_bot, write_config
 from tests.synapse_fixture import PASSWORD, Member, create_room, joined, member, texts, unique
 
 TOKEN = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -49,6 +49,7 @@ def config(tmp_path: Path, redis_url: str, bots: list[Any], rooms: list[Any],
         "bots": bots,
         "rooms": rooms,
         "circles": [{"id": "net", "rooms": [r["id"] for r in rooms], "relay": "all"}],
+        "limits": NO_LIMITS,
     }
     cfg.update(extra)
     return load_config(write_config(tmp_path / "mx.yaml", cfg), env={})
@@ -60,8 +61,9 @@ def from_bot(events: list[dict[str, Any]], bot: str) -> list[dict[str, Any]]:
 
 
 def tg_copies(tg: BotApiServer, chat: int) -> list[dict[str, Any]]:
-    """What the Telegram bot posted, less its welcome."""
-    return [m for m in tg.messages(chat) if "Translocal links" not in (m["text"] or "")]
+    """What the Telegram bot posted, less its welcome (in English or Spanish)."""
+    welcome = ("Translocal links", "Translocal conecta")
+    return [m for m in tg.messages(chat) if not (m["text"] or "").startswith(welcome)]
 
 
 async def test_a_message_crosses_to_matrix_and_telegram_and_replies_edits_and_redactions_follow(

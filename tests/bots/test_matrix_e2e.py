@@ -90,7 +90,7 @@ def _notices(events: list[dict[str, Any]], bot: str) -> list[str]:
         for e in events
         if e.get("sender") == bot
         and e.get("content", {}).get("msgtype") == "m.notice"
-        and "was not carried" in e["content"].get("body", "")
+        and "no se llevó a" in e["content"].get("body", "")  # the room's language: Spanish
     ]
 
 

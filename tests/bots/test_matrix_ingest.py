@@ -60,12 +60,13 @@ def test_threads_reply_to_the_root_unless_a_genuine_reply() -> None:
     assert e.reply_to == "$latest"
 
 
-def test_an_emote_reads_as_the_person_doing_it() -> None:
+def test_an_emote_is_its_action_alone_the_relay_names_the_actor() -> None:
     html = "baila <i>fuerte</i>"
     e = read(event({"msgtype": "m.emote", "body": "baila fuerte",
                     "format": "org.matrix.custom.html", "formatted_body": html}))  # fmt: skip
-    assert e.text == "* Ana baila fuerte"
-    assert [(s.start, s.end) for s in e.spans] == [(len("* Ana baila "), len(e.text))]
+    assert e.emote
+    assert e.text == "baila fuerte"  # no display name, no user id: circles attribute
+    assert [(s.start, s.end) for s in e.spans] == [(len("baila "), len(e.text))]
 
 
 def test_edits_redactions_and_reactions_name_the_original() -> None:

@@ -49,13 +49,13 @@ async def test_power_level_moderators_share_members_are_refused_authors_retract(
             # Ben has power level 0: his !share is refused and nothing crosses
             await ben.say(berlin, "!share", reply_to=root)
             await ben.wait_for(berlin, lambda ev: any(
-                n.startswith("Only moderators") for n in notices(ev, bot)))  # fmt: skip
+                n.startswith("Solo quienes moderan") for n in notices(ev, bot)))  # fmt: skip
             assert tg_copies(tg, CDMX) == []
 
             # Ana moderates (power level 100): the thread crosses
             await ana.say(berlin, "!share", reply_to=root)
             events = await ana.wait_for(berlin, lambda ev: len(notices(ev, bot)) >= 3, 60)
-            assert notices(events, bot)[-1].startswith("Shared with CDMX"), notices(events, bot)
+            assert notices(events, bot)[-1].startswith("Compartido con CDMX"), notices(events, bot)
             await eventually(lambda: any("Reunión el viernes" in (m["text"] or "")
                                          for m in tg_copies(tg, CDMX)), timeout=60)  # fmt: skip
 

@@ -219,8 +219,9 @@ async def test_strangers_invites_are_declined_and_room_upgrades_are_followed(
             events = await ben.wait_for(wien, lambda ev: len(from_bot(ev, bot)) == 1)
             assert from_bot(events, bot)[0]["body"] == "Ana (Berlin)\nSeguimos aquí"
             # the operator is told (no ops_room: in the bot's first room, now the new one)
-            events = await ana.wait_for(new, lambda ev: any("upgraded" in str(e) for e in ev))
-            told = next(e for e in events if "upgraded" in str(e))
+            # in the room's language (Spanish)
+            events = await ana.wait_for(new, lambda ev: any("se actualizó" in str(e) for e in ev))
+            told = next(e for e in events if "se actualizó" in str(e))
             assert berlin in told["content"]["body"]
             assert new in told["content"]["body"]
             assert "Seguimos" not in told["content"]["body"]

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bots.matrix.render import html_to_spans, render_parts, strip_reply_fallback
+from bridge.model.compose import footer, headings, unmarked
 from bridge.model.envelope import Delivery, MsgRef, Span, SpanKind
 
 ANA = "https://matrix.to/#/@ana:example.org"
@@ -96,17 +97,29 @@ def shown(formatted: str) -> str:
     return "".join(out)
 
 
-def check(parts: list[tuple[str, str]], expected: str, limit: int) -> list[tuple[int, int]]:
-    """Every part fits and shows its plain body; the bodies are the expected text in order,
-    with nothing lost but whitespace where it was cut. Returns where each part sits."""
+def check(
+    parts: list[tuple[str, str]], expected: str, limit: int, heads: tuple[str, str] = ("", "")
+) -> list[tuple[int, int]]:
+    """Every part fits, shows its plain body and opens with its heading in bold (the first,
+    then the other); the bodies less the headings are the expected text in order, with
+    nothing lost but whitespace where it was cut. Returns where each part sits."""
     where: list[tuple[int, int]] = []
     at = 0
-    for body, formatted in parts:
+    if not expected.strip() and heads[0]:
+        assert parts == [(heads[0], f"<b>{html.escape(heads[0])}</b>")]
+        return [(0, 0)]
+    for i, (body, formatted) in enumerate(parts):
         assert len(body.encode()) + len(formatted.encode()) < limit
         event = {"msgtype": "m.text", "body": body, "format": "org.matrix.custom.html"}
         event["formatted_body"] = formatted  # as the homeserver measures it: UTF-8 JSON
         assert len(json.dumps(event, ensure_ascii=False).encode()) < EVENT_LIMIT
         assert shown(formatted) == body
+        head = heads[min(i, 1)]
+        if head:
+            opening = f"<b>{html.escape(head)}</b><br>"
+            assert body.startswith(f"{head}\n"), (body[:80], head)
+            assert formatted.startswith(opening), (formatted[:80], head)
+            body, formatted = body[len(head) + 1 :], formatted[len(opening) :]
         assert body.strip(), "a part with nothing to read"
         start = expected.find(body, at)
         assert start >= 0, f"{body[:40]!r}… is not in the text after {at}"
@@ -118,15 +131,22 @@ def check(parts: list[tuple[str, str]], expected: str, limit: int) -> list[tuple
 
 
 def layout(d: Delivery) -> str:
-    """The document a delivery should read as, piece by piece (the Telegram wording)."""
-    note = ""
-    if d.translated:
-        note = f"· translated from {d.source_language}"
-    elif d.untranslated:
-        note = f"· not translated (from {d.source_language})"
-    pieces = [d.text] if d.notice else [d.attribution, d.text, note, d.original]
+    """The document a delivery's parts read as together, less their headings."""
+    note = f"· {footer(d)}" if footer(d) else ""
+    text, original = unmarked(d.text)[0], unmarked(d.original)[0]
+    pieces = [text] if d.notice else [text, note, original]
     text = "\n".join(piece for piece in pieces if piece)
     return re.sub("[\ud800-\udfff]", "\N{REPLACEMENT CHARACTER}", text)
+
+
+def heads(d: Delivery, limit: int = 32_000) -> tuple[str, str]:
+    """The headings of the first part and of the others (a quarter of the limit at most)."""
+
+    def size(line: str) -> int:
+        plain, formatted = f"{line}\n", f"<b>{html.escape(line)}</b><br>"
+        return len(json.dumps(plain + formatted, ensure_ascii=False).encode()) - 2
+
+    return headings(d, limit // 4, size)
 
 
 def grapheme_bounds(text: str) -> set[int]:
@@ -456,8 +476,8 @@ def test_layout_of_a_translated_copy() -> None:
     )
     assert render_parts(d) == [
         (
-            "Ana (CDMX)\nWir kommen\n· translated from es\nVamos",
-            "<b>Ana (CDMX)</b><br>Wir <b>kommen</b><br><i>· translated from es</i><br>"
+            "Ana (CDMX)\nWir kommen\n· translated from Spanish\nVamos",
+            "<b>Ana (CDMX)</b><br>Wir <b>kommen</b><br><i>· translated from Spanish</i><br>"
             "<blockquote>Vamos</blockquote>",
         )
     ]
@@ -467,8 +487,8 @@ def test_untranslated_note_and_notices() -> None:
     d = copy("hola", attribution="Ana", untranslated=True, source_language="es")
     assert render_parts(d) == [
         (
-            "Ana\nhola\n· not translated (from es)",
-            "<b>Ana</b><br>hola<br><i>· not translated (from es)</i>",
+            "Ana\nhola\n· not translated (from Spanish)",
+            "<b>Ana</b><br>hola<br><i>· not translated (from Spanish)</i>",
         )
     ]
     notice = copy("bridge paused", notice=True, attribution="x", translated=True, original="y")
@@ -559,12 +579,12 @@ def test_a_60_kb_text_is_split_and_nothing_is_lost() -> None:
     spans = (span(0, 8, "bold"), span(30_000, 30_050, "code"))
     parts = render_parts(copy(text, attribution="Ana (Lisbon)", spans=spans))
     assert len(parts) > 2
-    check(parts, f"Ana (Lisbon)\n{text}", 32_000)
+    check(parts, text, 32_000, ("Ana (Lisbon)", "Ana (Lisbon), continued"))
     assert parts[0][1].startswith("<b>Ana (Lisbon)</b><br><b>Sentence</b> 0 says")
     for body, _ in parts:
         assert body.endswith(".")  # cut after a sentence
-    bodies = "".join(body for body, _ in parts)
-    assert re.sub(r"\s", "", bodies) == re.sub(r"\s", "", f"Ana (Lisbon){text}")
+    bodies = "".join(body.split("\n", 1)[1] for body, _ in parts)
+    assert re.sub(r"\s", "", bodies) == re.sub(r"\s", "", text)
 
 
 def test_heavy_markup_counts_toward_the_limit() -> None:
@@ -622,21 +642,21 @@ def test_a_long_pre_block_is_cut_on_lines_and_reopened() -> None:
     assert parts[-1][1].endswith("&lt;log&gt;</code></pre>that is all")
 
 
-def test_attribution_opens_and_the_notes_close() -> None:
+def test_the_attribution_opens_every_part_and_the_notes_close_the_last() -> None:
     text = "\n\n".join(f"Paragraph {i}: the assembly met again." for i in range(2_000))
     d = copy(
         text, attribution="Ana (CDMX)", untranslated=True, source_language="es", original="corto"
     )
     parts = render_parts(d)
     assert len(parts) >= 3
-    where = check(parts, layout(d), 32_000)
+    where = check(parts, layout(d), 32_000, ("Ana (CDMX)", "Ana (CDMX), continued"))
     assert all(layout(d)[end : end + 2] == "\n\n" for _, end in where[:-1])  # paragraph ends
     assert parts[0][0].startswith("Ana (CDMX)\nParagraph 0:")
-    assert parts[-1][1].endswith(
-        "<i>· not translated (from es)</i><br><blockquote>corto</blockquote>"
-    )
-    assert not any("CDMX" in body for body, _ in parts[1:])
-    assert not any("not translated" in body for body, _ in parts[:-1])
+    assert parts[-1][1].endswith(f"<i>· {footer(d)}</i><br><blockquote>corto</blockquote>")
+    for body, formatted in parts[1:]:  # a later part never opens with a line of the sender's
+        assert body.startswith("Ana (CDMX), continued\nParagraph ")
+        assert formatted.startswith("<b>Ana (CDMX), continued</b><br>Paragraph ")
+    assert not any(footer(d) in body for body, _ in parts[:-1])
 
 
 def test_formatting_that_cannot_fit_is_dropped_not_the_text() -> None:
@@ -804,8 +824,8 @@ def anything(draw: st.DrawFn) -> Delivery:
 def test_any_delivery_renders_to_valid_parts(d: Delivery, limit: int) -> None:
     parts = render_parts(d, limit=limit)
     expected = layout(d)
-    where = check(parts, expected, limit)
-    if not expected.strip():
+    where = check(parts, expected, limit, heads(d, limit))
+    if not expected.strip() and not heads(d, limit)[0]:
         assert parts == []
     tags = 100 + sum(40 + 6 * len(s.url or "") for s in d.spans)  # at most, around one cluster
     if all(12 * len(m.group().encode()) + tags < limit for m in regex.finditer(r"\X", expected)):

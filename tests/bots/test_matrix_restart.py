@@ -12,7 +12,7 @@ import redis.asyncio
 
 from sandbox.synapse import SynapseServer
 from tests.bots.test_matrix import bot_user, from_bot, matrix_bot
-from tests.helpers import Proc, write_config
+from tests.helpers import NO_LIMITS, Proc, write_config
 from tests.synapse_fixture import create_room, joined, member
 
 WHILE_DOWN = 120  # more than one sync's timeline holds (100): the gap is paged through
@@ -35,6 +35,7 @@ async def test_a_restarted_bot_relays_everything_written_meanwhile_exactly_once(
                 {"id": "wien", "bot": "mx", "chat": wien, "language": "es", "label": "W"},
             ],
             "circles": [{"id": "net", "rooms": ["berlin", "wien"], "relay": "all"}],
+            "limits": NO_LIMITS,
         }
         path = write_config(tmp_path / "c.yaml", cfg)
 

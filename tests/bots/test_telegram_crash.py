@@ -23,7 +23,7 @@ from tests.bots.telegram_world import (
     world_rooms,
 )
 from tests.harness import eventually
-from tests.helpers import Proc, sandbox_bot, write_config
+from tests.helpers import NO_LIMITS, Proc, sandbox_bot, write_config
 
 MESSAGES, KILLS = 300, 3
 
@@ -52,6 +52,7 @@ async def test_a_killed_bot_process_loses_nothing_after_restart(
         ],
         "rooms": [r for r in world_rooms(berlin="es") if r["id"] in ("cdmx", "berlin")],
         "circles": [{"id": "net", "rooms": ["cdmx", "berlin"], "relay": "all"}],
+        "limits": NO_LIMITS,
     }
     path = write_config(tmp_path / "c.yaml", cfg)
 

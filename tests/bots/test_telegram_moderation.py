@@ -42,7 +42,7 @@ async def test_a_thread_crosses_only_when_an_admin_shares_it(
 
         # Ana is a member, not an admin: her /share is refused and nothing crosses
         tg.post(CDMX, ANA, "/share", reply_to=root["message_id"])
-        await eventually(lambda: said(tg, "Only moderators"))
+        await eventually(lambda: said(tg, "Solo quienes moderan esta sala pueden usar /share"))
         assert texts(tg, BERLIN) == []
         assert net.seen_in("nyc") == []
 
@@ -52,7 +52,7 @@ async def test_a_thread_crosses_only_when_an_admin_shares_it(
         berlin = texts(tg, BERLIN)
         assert "calle Luna" in berlin[0]
         assert "agua" in berlin[1]
-        assert any(t.startswith("Shared with") for t in answers(tg, CDMX))
+        assert any(t.startswith("Compartido con") for t in answers(tg, CDMX))
 
         # Jonas answers from Berlin: it comes back into CDMX as a reply to Ana's message
         copy = tg.messages(BERLIN)[0]
@@ -79,14 +79,14 @@ async def test_a_bot_added_to_its_configured_group_introduces_itself_once(
         tg.remove_member(CDMX, BOT_A)
         tg.add_member(CDMX, BOT_A, admin=True, by=ANA)  # Ana adds the bridge bot
         tg.add_member(CDMX, BOT_A, admin=False, by=ANA)  # then changes its rights: no notice
-        await eventually(lambda: any(t.startswith("Translocal links") for t in answers(tg, CDMX)))
+        await eventually(lambda: any(t.startswith("Translocal conecta") for t in answers(tg, CDMX)))
         tg.post(CDMX, ANA, "/help")
         await eventually(
-            lambda: any(t.startswith("Translocal commands") for t in answers(tg, CDMX))
+            lambda: any(t.startswith("Comandos de Translocal") for t in answers(tg, CDMX))
         )
-    welcome = [t for t in answers(tg, CDMX) if t.startswith("Translocal links")]
+    welcome = [t for t in answers(tg, CDMX) if t.startswith("Translocal conecta")]
     assert len(welcome) == 1
-    assert "Berlin (de, telegram)" in welcome[0]
+    assert "Berlin (alemán, Telegram)" in welcome[0]  # in CDMX's language
     assert "/help" in welcome[0]
 
 
@@ -102,8 +102,8 @@ async def test_share_after_the_buffer_carries_the_replied_to_message_and_says_so
         old = tg.post(CDMX, ANA, "Una denuncia de hace días")
         tg.post(CDMX, MODERATOR, "/share", reply_to=old["message_id"])
         await eventually(lambda: any("denuncia" in t for t in texts(tg, BERLIN)))
-        await eventually(lambda: said(tg, "Shared with"))
-        assert any("not kept" in t for t in answers(tg, CDMX))
+        await eventually(lambda: said(tg, "Compartido con"))
+        assert any("no se guardan" in t for t in answers(tg, CDMX))
         assert texts(tg, BERLIN)[0].startswith("Ana (CDMX)\nUna denuncia de hace días")
         tg.post(CDMX, ANA, "Y sigue", reply_to=old["message_id"])  # what follows crosses too
         await eventually(lambda: any("Y sigue" in t for t in texts(tg, BERLIN)))

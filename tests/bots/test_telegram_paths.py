@@ -52,7 +52,8 @@ async def test_a_copy_older_than_48_hours_is_blanked_instead_of_deleted(
         await eventually(lambda: len(tg.messages(CDMX)) == 1)  # deleted within 48 h
         tg.move_clock(advance=49 * 3600)
         await net.bot("mem").delete("nyc", old)
-        await eventually(lambda: tg.messages(CDMX)[0]["text"] == "[retracted]")
+        # blanked in the room's language
+        await eventually(lambda: tg.messages(CDMX)[0]["text"] == "[retirado]")
     assert len(tg.messages(CDMX)) == 1
 
 
@@ -76,10 +77,10 @@ async def test_a_group_that_becomes_a_supergroup_is_followed(
             lambda: any("hacia el nuevo" in (m["text"] or "") for m in tg.messages(new))
         )
     assert tg.world.chats[new].status(BOT_A) != "left"  # it never left its own group
-    told = [m.text for m in net.seen_in("nyc") if "became supergroup" in m.text]
-    assert told == [
-        f"Telegram group {old} became supergroup {new}. Translocal follows it; "
-        f"set rooms[].chat to {new} in the config before the next restart."
+    told = [m.text for m in net.seen_in("nyc") if "supergrupo" in m.text]
+    assert told == [  # in the operator's room's language (Spanish here)
+        f"El grupo de Telegram {old} pasó a ser el supergrupo {new}. Translocal lo sigue; "
+        f"pon rooms[].chat a {new} en la configuración antes del próximo reinicio."
     ]
 
 
@@ -89,9 +90,9 @@ async def test_a_revoked_token_stops_that_bot_alone_and_the_operator_is_told(
     loaded = world_config(tmp_path, redis_url, tg, nyc="es", ops_room="nyc")
     async with running(loaded) as (_, net):
         del tg.world.bots[TOKEN_A]  # BotFather /revoke: the old token is refused from now on
-        await eventually(lambda: any("stopped" in m.text for m in net.seen_in("nyc")))
+        await eventually(lambda: any("se paró" in m.text for m in net.seen_in("nyc")))
         await net.bot("mem").post("nyc", "sigue funcionando")
         await eventually(lambda: any("sigue" in (m["text"] or "") for m in tg.messages(BERLIN)))
-    notice = next(m.text for m in net.seen_in("nyc") if "stopped" in m.text)
-    assert notice.startswith("Telegram bot tg-a stopped: Telegram refused its token")
+    notice = next(m.text for m in net.seen_in("nyc") if "se paró" in m.text)
+    assert notice.startswith("El bot de Telegram tg-a se paró: Telegram rechazó su token")
     assert TOKEN_A.split(":")[1] not in notice

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 from typing import Any
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bots.telegram.render import entities_to_spans, render_parts, safe_url, utf16_len
-from bridge.model.compose import footer
+from bridge.model.compose import footer, headings, unmarked
 from bridge.model.envelope import Delivery, MsgRef, Span
 
 ALLOWED = {"b", "i", "u", "s", "code", "pre", "a", "tg-spoiler", "blockquote"}
@@ -96,21 +97,37 @@ def delivery(text: str = "", **fields: Any) -> Delivery:
 
 
 def expected_text(d: Delivery) -> str:
+    """What the parts read as together, without their headings."""
     note = footer(d)
-    pieces = (
-        [d.text] if d.notice else [d.attribution, d.text, f"· {note}" if note else "", d.original]
-    )
+    text, original = unmarked(d.text)[0], unmarked(d.original)[0]
+    pieces = [text] if d.notice else [text, f"· {note}" if note else "", original]
     return re.sub("[\ud800-\udfff]", "\ufffd", "\n".join(p for p in pieces if p))
 
 
-def check_parts(parts: list[str], expected: str, limit: int) -> list[tuple[int, int]]:
-    """Each part valid and within the limit; together they are the text, save whitespace at
-    cuts. Returns where each part sits in the expected text."""
+def expected_heads(d: Delivery, limit: int = 4096) -> tuple[str, str]:
+    """The headings of the first part and of the others (a quarter of a part at most)."""
+    return headings(d, limit // 4, lambda line: utf16_len(line) + 1 if line else 0)
+
+
+def check_parts(
+    parts: list[str], expected: str, limit: int, heads: tuple[str, str] = ("", "")
+) -> list[tuple[int, int]]:
+    """Each part valid and within the limit, opened by its heading in bold (the first, then
+    the other); together, less the headings, they are the text, save whitespace at cuts.
+    Returns where each part sits in the expected text."""
     where: list[tuple[int, int]] = []
     at = 0
-    for part in parts:
+    if not expected.strip() and heads[0]:
+        assert parts == [f"<b>{html.escape(heads[0], quote=False)}</b>"]
+        return [(0, 0)]
+    for i, part in enumerate(parts):
+        assert utf16_len(visible(part)) <= limit
+        head = heads[min(i, 1)]
+        if head:
+            opening = f"<b>{html.escape(head, quote=False)}</b>\n"
+            assert part.startswith(opening), (part[:80], head)
+            part = part[len(opening) :]
         shown = visible(part)
-        assert utf16_len(shown) <= limit
         assert shown.strip(), "empty or whitespace-only part"
         start = at
         while not expected.startswith(shown, start):
@@ -145,7 +162,7 @@ def test_utf16_len() -> None:
         ("https://example.org/a?b=c", True),
         ("HTTP://example.org", True),
         ("mailto:ana@example.org", True),
-        ("tg://user?id=1", True),
+        ("tg://user?id=1", False),  # a user id: not carried into other groups
         ("javascript:alert(1)", False),
         ("JavaScript:alert(1)", False),
         ("data:text/html,<b>", False),
@@ -296,7 +313,7 @@ def test_layout_of_a_translated_copy() -> None:
         original="olá",
     )
     assert render_parts(d) == [
-        "<b>Ana (Lisbon)</b>\nhi\n<i>· translated from pt</i>\n"
+        "<b>Ana (Lisbon)</b>\nhi\n<i>· translated from Portuguese</i>\n"
         "<blockquote expandable>olá</blockquote>"
     ]
 
@@ -348,13 +365,10 @@ def test_links_are_escaped_and_checked() -> None:
         Span(start=0, end=3, kind="link", url='https://x.org/?a="b"&c=<d>'),
         Span(start=4, end=7, kind="link", url="javascript:alert(1)"),
         Span(start=8, end=13, kind="link", url=None),
-        Span(start=14, end=18, kind="link", url="tg://user?id=5"),
+        Span(start=14, end=18, kind="link", url="tg://user?id=5"),  # the text, no link
     )
     [part] = render_parts(delivery(text, spans=spans))
-    assert part == (
-        '<a href="https://x.org/?a=&quot;b&quot;&amp;c=&lt;d&gt;">one</a> two three '
-        '<a href="tg://user?id=5">four</a>'
-    )
+    assert part == '<a href="https://x.org/?a=&quot;b&quot;&amp;c=&lt;d&gt;">one</a> two three four'
     assert visible(part) == text
 
 
@@ -473,7 +487,7 @@ def test_long_code_span_is_cut_and_reopened() -> None:
             assert ("a" in data) == ("code" in tags)
 
 
-def test_attribution_first_footer_and_original_last() -> None:
+def test_every_part_opens_with_the_attribution_and_the_notes_close_the_last() -> None:
     text = " ".join(f"word{i}" for i in range(3000))
     d = delivery(
         text,
@@ -484,14 +498,14 @@ def test_attribution_first_footer_and_original_last() -> None:
     )
     parts = render_parts(d)
     assert len(parts) >= 3
-    check_parts(parts, expected_text(d), 4096)
+    check_parts(parts, expected_text(d), 4096, ("Ana (Lisbon)", "Ana (Lisbon), continued"))
     assert parts[0].startswith("<b>Ana (Lisbon)</b>\nword0 ")
     assert parts[-1].endswith(
-        "<i>· translated from pt</i>\n<blockquote expandable>o original, curto</blockquote>"
+        f"<i>· {footer(d)}</i>\n<blockquote expandable>o original, curto</blockquote>"
     )
-    for part in parts[1:]:
-        assert "Ana" not in part
-        assert "<b>" not in part
+    for part in parts[1:]:  # a later part never opens with a line of the sender's own
+        assert part.startswith("<b>Ana (Lisbon), continued</b>\nword")
+        assert part.count("<b>") == 1
     for part in parts[:-1]:
         assert "translated" not in part
         assert "blockquote" not in part
@@ -503,7 +517,9 @@ def test_footer_that_does_not_fit_goes_to_an_extra_part() -> None:
     parts = render_parts(d)
     assert parts[0] == text
     assert parts[1:] == [
-        "<i>· not translated (from pt)</i>\n<blockquote expandable>" + "y" * 100 + "</blockquote>"
+        "<i>· not translated (from Portuguese)</i>\n<blockquote expandable>"
+        + "y" * 100
+        + "</blockquote>"
     ]
 
 
@@ -575,8 +591,9 @@ def deliveries(draw: st.DrawFn) -> Delivery:
 def test_any_delivery_renders_to_valid_parts(d: Delivery, limit: int) -> None:
     parts = render_parts(d, limit=limit)
     expected = expected_text(d)
-    where = check_parts(parts, expected, limit)
-    if not expected.strip():
+    heads = expected_heads(d, limit)
+    where = check_parts(parts, expected, limit, heads)
+    if not expected.strip() and not heads[0]:
         assert parts == []
     if all(utf16_len(m.group()) <= limit for m in regex.finditer(r"\X", expected)):
         bounds = clusters(expected)

@@ -32,7 +32,8 @@ _ids = itertools.count(1000)
 # one character more than the in-memory platform's rooms take, and how the bridge says so
 TOO_LONG = TEXT_LIMIT.size + 1
 TOO_LONG_REASON = (
-    f"the text is {TOO_LONG} {TEXT_LIMIT.unit} long; memory rooms take at most {TEXT_LIMIT.size}"
+    f"el texto mide {TOO_LONG} {TEXT_LIMIT.unit}; las salas de memory admiten como mucho "
+    f"{TEXT_LIMIT.size}"
 )
 
 
@@ -108,21 +109,22 @@ async def test_a_non_organizer_is_refused_and_nothing_is_stored(
     async with bridge(config(tmp_path, redis_url, libre), clock):
         asked = await say("b1", "/callout add 2030-05-01 18:00 net | Demo", who="telegram:2099")
         text = await answer_to("b1", asked)
-    assert text.startswith("[de] Only organizers can use callout")  # in Berlin's language
+    # in Berlin's language, from its catalog; the command word as it is typed there
+    assert text == "Nur Organisator*innen können +callout benutzen. Es wurde nichts geändert."
     assert await CalloutStore(redis_client).all() == {}
 
 
 @pytest.mark.parametrize(
     ("command", "reason"),
     [
-        ("add 2030-13-01 18:00 net | Demo", "'2030-13-01 18:00' is not a date and time"),
-        ("add tomorrow 18:00 net | Demo", "'tomorrow 18:00' is not a date and time"),
-        ("add 2030-04-30 18:00 net | Demo", "2030-04-30 18:00 has already passed in"),
-        ("add 2030-05-02 18:00 nowhere | Demo", "'nowhere' is not a circle of this network"),
-        ('add cron "0 0 30 2 *" net | Demo', "never fires"),
+        ("add 2030-13-01 18:00 net | Demo", "'2030-13-01 18:00' no es una fecha y hora"),
+        ("add tomorrow 18:00 net | Demo", "'tomorrow 18:00' no es una fecha y hora"),
+        ("add 2030-04-30 18:00 net | Demo", "2030-04-30 18:00 ya pasó en"),
+        ("add 2030-05-02 18:00 nowhere | Demo", "'nowhere' no es un círculo de esta red"),
+        ('add cron "0 0 30 2 *" net | Demo', "never fires"),  # the cron checker's own words
         ("add 2030-05-02 18:00 net | " + "x" * TOO_LONG, TOO_LONG_REASON),
-        ("add 2030-05-02 18:00 net", "write the text after a |"),
-        ("cancel nosuch", "there is no call-out 'nosuch'"),
+        ("add 2030-05-02 18:00 net", "escribe el texto después de una |"),
+        ("cancel nosuch", "no hay ninguna convocatoria 'nosuch'"),
     ],
 )
 async def test_bad_input_is_refused_with_one_line_in_the_rooms_language(
@@ -137,7 +139,7 @@ async def test_bad_input_is_refused_with_one_line_in_the_rooms_language(
     async with bridge(config(tmp_path, redis_url, libre), clock):
         asked = await say("a1", f"/callout {command}")
         text = await answer_to("a1", asked)
-    assert text.startswith("[es] Not done: ")  # CDMX's language
+    assert text.startswith("No se hizo: ")  # CDMX's language, from its catalog
     assert reason in text
     assert "\n" not in text
     assert await CalloutStore(redis_client).all() == {}
@@ -151,15 +153,21 @@ async def test_a_call_out_from_chat_survives_a_restart_and_fires_in_each_rooms_l
     async with bridge(loaded, clock):
         asked = await say("a1", "/callout add 2030-05-01 18:00 local net | Asamblea general")
         text = await answer_to("a1", asked)
-        callout_id = re.search(r"Call-out (\w+) is scheduled", text).group(1)  # type: ignore[union-attr]
-        assert "3 rooms, first 2030-05-01 16:00 UTC" in text
+        found = re.search(r"La convocatoria (\w+) está programada", text)
+        assert found is not None
+        callout_id = found.group(1)
+        # the first fire (Berlin's 18:00), in CDMX's time and words
+        assert "3 salas, la primera vez el mié, 1 may 2030, 10:00 CST" in text
         listed = await answer_to("a1", await say("a1", "/callout list"))
-        assert f"{callout_id}: at 2030-05-01 18:00 (local) to circle net" in listed
+        assert (
+            f"{callout_id}: el mié, 1 may 2030, 18:00 (a la hora local de cada sala) a círculo net"
+            in listed
+        )
         shown = await answer_to("a1", await say("a1", f"/callout preview {callout_id}"))
-    assert "- Berlin (de): 2030-05-01 18:00 CEST (2030-05-01 16:00 UTC)" in shown
-    assert "[de] Call-out (CDMX): [de] Asamblea general" in shown
-    assert "- CDMX (es): 2030-05-01 18:00 CST (2030-05-02 00:00 UTC)" in shown
-    assert "Call-out (CDMX): Asamblea general" in shown
+    assert "- Berlin (alemán): mié, 1 may 2030, 18:00 CEST" in shown
+    assert "Aufruf (CDMX): [de] Asamblea general" in shown  # the heading: Berlin's catalog
+    assert "- CDMX (español): mié, 1 may 2030, 18:00 CST" in shown
+    assert "Convocatoria (CDMX): Asamblea general" in shown
     NETWORK.log.clear()
 
     # Everything was down; it comes back at 16:05 UTC, 5 minutes after Berlin's 18:00
@@ -173,15 +181,18 @@ async def test_a_call_out_from_chat_survives_a_restart_and_fires_in_each_rooms_l
         await eventually(lambda: len(NETWORK.sends_to("a1")) == 2, what="CDMX's and the report")
         assert app.scheduler is not None
     (berlin,) = NETWORK.sends_to("b1")
-    assert berlin.text == "[de] Call-out (CDMX): [de] Asamblea general · translated from es"
+    # headings and footers from each room's catalog; only the member's text was translated
+    assert berlin.text.endswith(
+        "Aufruf (CDMX): [de] Asamblea general · aus dem Spanischen übersetzt"
+    )
     (nyc,) = NETWORK.sends_to("c1")
-    assert nyc.text == "Call-out (CDMX): [en] Asamblea general · translated from es"
+    assert nyc.text.endswith("Call-out (CDMX): [en] Asamblea general · translated from Spanish")
     cdmx, report = NETWORK.sends_to("a1")
-    assert cdmx.text == "[es] Call-out (CDMX): Asamblea general"
+    assert cdmx.text.endswith("Convocatoria (CDMX): Asamblea general")
     assert report.reply_to == asked  # to its author, as a reply to the command
-    assert report.text.startswith("[es] Call-out ")
-    assert "landed in 3 of 3 rooms" in report.text
-    assert "Landed: CDMX, Berlin, NYC." in report.text
+    assert report.text.startswith(f"Convocatoria {callout_id}, ")
+    assert "llegó a 3 de 3 salas" in report.text
+    assert "Llegó a: CDMX, Berlin y NYC." in report.text
 
 
 async def test_a_fire_missed_beyond_the_grace_is_reported_as_skipped_to_its_author(
@@ -199,8 +210,9 @@ async def test_a_fire_missed_beyond_the_grace_is_reported_as_skipped_to_its_auth
         await asyncio.sleep(0.3)  # nothing else comes
     (report,) = [d for d in NETWORK.log if d.action == "send"]
     assert report.chat == "b1"
-    assert "landed in 0 of 3 rooms" in report.text
-    assert "Skipped: NYC: missed by 30 min, beyond the 10 min grace period" in report.text
+    assert "in 0 von 3 Räumen angekommen" in report.text  # Berlin's words
+    # the scheduler's reason stays in its own (English) words
+    assert "Übersprungen: NYC: missed by 30 min, beyond the 10 min grace period" in report.text
 
 
 async def test_cancel_stops_a_call_out(

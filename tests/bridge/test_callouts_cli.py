@@ -43,15 +43,25 @@ def test_add_list_preview_cancel_from_the_shell(
 
     code, out, _ = cli("list", "-c", path)
     assert code == 0
-    assert f"{callout_id}: at 2099-06-05 18:00 (local) to circle net, in en, from cli" in out
+    assert (
+        f"{callout_id}: on Fri, Jun 5, 2099, 18:00 (at each room's local time) to circle net, "
+        "in English, from cli" in out
+    )  # the shell speaks English
 
     code, out, _ = cli("preview", callout_id, "-c", path)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == f"Call-out {callout_id}, at 2099-06-05 18:00 (local):"
-    assert "- NYC (en): 2099-06-05 18:00 EDT (2099-06-05 22:00 UTC)" in lines
-    assert "- Berlin (de): 2099-06-05 18:00 CEST (2099-06-05 16:00 UTC) (not translated)" in lines
-    assert "  Call-out: Rally at noon" in lines  # no translation configured: as written
+    assert lines[0] == (
+        f"Call-out {callout_id}, on Fri, Jun 5, 2099, 18:00 (at each room's local time):"
+    )
+    assert "- NYC (English): Fri, Jun 5, 2099, 18:00 EDT (Fri, Jun 5, 2099, 22:00 UTC)" in lines
+    assert (
+        "- Berlin (German): Fri, Jun 5, 2099, 18:00 CEST (Fri, Jun 5, 2099, 16:00 UTC) "
+        "(not translated)" in lines
+    )
+    # no translation configured: the text as written, under each room's own heading
+    assert "  Call-out: Rally at noon" in lines
+    assert "  Aufruf: Rally at noon" in lines
 
     code, out, _ = cli("cancel", callout_id, "-c", path)
     assert (code, out.strip()) == (0, f"cancelled {callout_id}")

@@ -143,8 +143,8 @@ async def test_an_instant_call_out_fires_once_everywhere_at_the_same_moment(
     assert {moment for moment, _ in log} == {utc(2026, 6, 5, 16)}
     sent = await queued(redis_client)
     assert {(d.room, d.chat, d.attribution, d.text) for d in sent} == {
-        ("cdmx", "a1", "Call-out", "Rally!"),
-        ("berlin", "b1", "Call-out", "Rally!"),
+        ("cdmx", "a1", "Convocatoria", "Rally!"),  # each heading from its room's catalog
+        ("berlin", "b1", "Aufruf", "Rally!"),
         ("nyc", "c1", "Call-out", "Rally!"),
     }
     assert await scheduler.tick() is None  # nothing left to fire
@@ -235,8 +235,8 @@ async def test_a_fire_missed_beyond_the_grace_is_skipped_and_reported(
     assert "missed by 2 h 5 min" in report["lines"][0][2]
     (notice,) = [d for d in await queued(redis_client) if d.notice]
     assert notice.room == "berlin"
-    assert "landed in 0 of 3 rooms" in notice.text
-    assert "Skipped: NYC: missed by 2 h 5 min, beyond the 10 min grace period" in notice.text
+    assert "in 0 von 3 Räumen angekommen" in notice.text  # in Berlin's language
+    assert "Übersprungen: NYC: missed by 2 h 5 min, beyond the 10 min grace period" in notice.text
     # told once: later ticks and a second scheduler find nothing more to say
     await scheduler_for(cfg, store, clock).tick()
     assert len([d for d in await queued(redis_client) if d.notice]) == 1

@@ -89,8 +89,12 @@ def test_demo_plays_the_whole_network_and_shows_what_each_room_saw() -> None:
     cdmx = out.split("== CDMX")[1].split("== Berlin")[0]
     berlin = out.split("== Berlin")[1].split("== NYC")[0]
     nyc = out.split("== NYC")[1].split("Translation:")[0]
-    # the refused /share, in CDMX's language
-    assert "Solo quienes moderan esta sala pueden usar share" in cdmx
+    # the refused /share, in CDMX's language, from the catalog (the command word intact)
+    assert "Solo quienes moderan esta sala pueden usar /share." in cdmx
+    # every copy's footer names its source language in the room's language
+    assert "· traducido del alemán" in cdmx
+    assert "· aus dem Spanischen übersetzt" in berlin
+    assert "· translated from Spanish" in nyc
     # the shared thread, translated into each room's language, edited, with the reply
     assert "Blockade morgen um 7 Uhr vor dem Gebäude." in berlin
     assert "Blockade tomorrow at 7 in front of the building." in nyc

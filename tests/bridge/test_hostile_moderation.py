@@ -36,7 +36,9 @@ async def test_another_rooms_moderator_cannot_share_or_release_a_held_thread(
         await eventually(lambda: len(copies("b1", "Calle Luna")) == 1)
         # CDMX's moderator holds the thread back; a reply naming a safe house stays home
         await cdmx.command("a1", "unshare", reply_to=root, who="mod", admin=True)
-        await eventually(lambda: any(a.startswith("Later replies") for a in answers("a1")))
+        await eventually(
+            lambda: any(a.startswith("Las siguientes respuestas") for a in answers("a1"))
+        )
         await cdmx.post("a1", "La casa segura es Calle Sol 5", reply_to=root, who="leo")
         await settled(net)
         assert copies("b1", "Calle Sol") == []
@@ -56,7 +58,7 @@ async def test_another_rooms_moderator_cannot_share_or_release_a_held_thread(
         assert copies("c1", "Calle Sol") == []
         assert copies("c1", "Calle Luna") == []  # nor did the thread reach Berlin's circles
         assert copies("b1", "agua") == []  # still held: Berlin could not release it
-        refusals = [a for a in answers("b1") if "CDMX" in a and "Nothing was changed" in a]
+        refusals = [a for a in answers("b1") if "CDMX" in a and "Es wurde nichts geändert" in a]
         assert len(refusals) == 3  # share, the reaction and unshare, each refused in Berlin
 
     trail = [(e.who, e.action, e.outcome) for e in await Audit(redis_client, 90).read()]
@@ -90,7 +92,7 @@ async def test_a_second_retract_after_a_reshare_deletes_the_new_copies(
         await eventually(lambda: len(copies("b1", "Calle Sol")) == 1, what="the re-shared copy")
 
         await cdmx.command("a1", "retract", reply_to=secret, who="ana")
-        await eventually(lambda: sum(a.startswith("Retracted") for a in answers("a1")) == 2)
+        await eventually(lambda: sum(a.startswith("Retirado") for a in answers("a1")) == 2)
         await eventually(lambda: copies("b1", "Calle Sol") == [], what="the second retract")
         assert copies("c1", "Calle Sol") == []
     assert NETWORK.bots  # the network ran
@@ -105,10 +107,10 @@ async def test_an_opted_out_member_or_a_paused_room_leaves_nothing_in_the_buffer
         await eventually(lambda: any("optin" in a for a in answers("a1")))
         private = await cdmx.post("a1", "Vivo en Calle Sol 5", who="leo", name="Leo")
         await cdmx.command("a1", "pause", who="mod", admin=True)
-        await eventually(lambda: any(a.startswith("Paused") for a in answers("a1")))
+        await eventually(lambda: any(a.startswith("En pausa") for a in answers("a1")))
         paused = await cdmx.post("a1", "Mi teléfono es 555", who="ana", name="Ana")
         await cdmx.command("a1", "resume", who="mod", admin=True)
-        await eventually(lambda: any(a.startswith("Resumed") for a in answers("a1")))
+        await eventually(lambda: any(a.startswith("Reanudado") for a in answers("a1")))
         kept = await cdmx.post("a1", "Asamblea el jueves", who="ana", name="Ana")
         await settled(net)
         assert await redis_client.exists(keys.recent("cdmx", kept))

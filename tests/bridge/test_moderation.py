@@ -47,7 +47,7 @@ async def test_moderated_nothing_crosses_until_a_moderator_shares(
 
         # a member who is not a moderator tries: refused, audited, nothing crosses
         await cdmx.command("a1", "share", reply_to=root, who="leo")
-        await eventually(lambda: any(a.startswith("Only moderators") for a in answers("a1")))
+        await eventually(lambda: any(a.startswith("Solo quienes moderan") for a in answers("a1")))
         await settled(net)
         assert net.seen_in("b1") == []
 
@@ -56,7 +56,7 @@ async def test_moderated_nothing_crosses_until_a_moderator_shares(
         await eventually(lambda: len(net.seen_in("b1")) == 2 and len(net.seen_in("c1")) == 2)
         assert [m.text.split(":")[0] for m in net.seen_in("b1")] == ["Ana (CDMX)", "Leo (CDMX)"]
         assert net.seen_in("b1")[1].reply_to == net.seen_in("b1")[0].id  # still a reply
-        confirmation = next(a for a in answers("a1") if a.startswith("Shared"))
+        confirmation = next(a for a in answers("a1") if a.startswith("Compartido"))
         assert "Berlin" in confirmation
         assert "NYC" in confirmation
         assert not copies("b1", "Otro tema")  # another thread stays home
@@ -73,7 +73,9 @@ async def test_moderated_nothing_crosses_until_a_moderator_shares(
 
         # unshare: later replies stay home, copies already sent stay
         await cdmx.command("a1", "unshare", reply_to=root, who="mod", admin=True)
-        await eventually(lambda: any(a.startswith("Later replies") for a in answers("a1")))
+        await eventually(
+            lambda: any(a.startswith("Las siguientes respuestas") for a in answers("a1"))
+        )
         await cdmx.post("a1", "Solo para nosotros", name="Ana", reply_to=root)
         await settled(net)
         assert not copies("b1", "Solo para nosotros")
@@ -113,14 +115,16 @@ async def test_retract_deletes_every_copy_and_purges_the_text(
         # someone else (not the author, not a moderator) cannot
         await net.bot("b").command("b1", "retract", reply_to=copies("b1", "Calle Sol")[0].id,
                                    who="jonas")  # fmt: skip
-        await eventually(lambda: any(a.startswith("Only the author") for a in answers("b1")))
+        await eventually(
+            lambda: any(a.startswith("Nur wer es geschrieben hat") for a in answers("b1"))
+        )
         await settled(net, "b1")
         assert len(copies("b1", "Calle Sol")) == 1
 
         # the author can, from her own room
         await cdmx.command("a1", "retract", reply_to=secret, who="ana")
         await eventually(lambda: not copies("b1", "Calle Sol") and not copies("c1", "Calle Sol"))
-        assert any(a.startswith("Retracted") for a in answers("a1"))
+        assert any(a.startswith("Retirado") for a in answers("a1"))
         # the text is gone from everything the bridge holds
         found = []
         async for key in redis_client.scan_iter("tl:*"):
@@ -159,7 +163,7 @@ async def test_pause_stops_everything_into_and_out_of_a_room_until_resume(
 ) -> None:
     async with running(memory_config(tmp_path, redis_url)) as (_, net):
         await net.bot("b").command("b1", "pause", who="mod", admin=True)
-        await eventually(lambda: any(a.startswith("Paused") for a in answers("b1")))
+        await eventually(lambda: any(a.startswith("Pausiert") for a in answers("b1")))
         await net.bot("b").post("b1", "Aus Berlin während der Pause", name="Jonas")
         await net.bot("a").post("a1", "Hacia Berlín durante la pausa", name="Ana")
         await eventually(lambda: len(copies("c1", "Hacia Berlín")) == 1)
@@ -169,7 +173,7 @@ async def test_pause_stops_everything_into_and_out_of_a_room_until_resume(
         assert not copies("c1", "Aus Berlin")
 
         await net.bot("b").command("b1", "resume", who="mod", admin=True)
-        await eventually(lambda: any(a.startswith("Resumed") for a in answers("b1")))
+        await eventually(lambda: any(a.startswith("Weiter geht's") for a in answers("b1")))
         await net.bot("a").post("a1", "Después de la pausa", name="Ana")
         await eventually(lambda: len(copies("b1", "Después de la pausa")) == 1)
 
@@ -180,7 +184,7 @@ async def test_an_opted_out_person_never_crosses_but_the_thread_does(
     async with running(memory_config(tmp_path, redis_url)) as (_, net):
         cdmx = net.bot("a")
         await cdmx.command("a1", "optout", who="leo")
-        await eventually(lambda: any(a.startswith("Your messages") for a in answers("a1")))
+        await eventually(lambda: any(a.startswith("Tus mensajes") for a in answers("a1")))
         root = await cdmx.post("a1", "Asamblea hoy", name="Ana")
         await cdmx.post("a1", "Yo no quiero salir de aquí", name="Leo", who="leo", reply_to=root)
         await cdmx.post("a1", "Nos vemos ahí", name="Ana", reply_to=root)
@@ -238,13 +242,13 @@ async def test_help_circle_and_the_welcome_notice(
         await net.bot("a").joined("a1")
         await net.bot("a").joined("a1")  # added again: no second notice
         await net.bot("a").command("a1", "circle")
-        await eventually(lambda: sum("Threads shared" in a for a in answers("a1")) == 1)
-        welcome = [a for a in answers("a1") if a.startswith("Translocal links")]
+        await eventually(lambda: sum("En los últimos 7 días" in a for a in answers("a1")) == 1)
+        welcome = [a for a in answers("a1") if a.startswith("Translocal conecta")]
         assert len(welcome) == 1
-        assert "Berlin (de, memory)" in welcome[0]
+        assert "Berlin (alemán, Memory)" in welcome[0]  # in the room's language
         assert "+help" in welcome[0]
         await settled(net)
-        help_text = next(a for a in answers("a1") if a.startswith("Translocal commands"))
+        help_text = next(a for a in answers("a1") if a.startswith("Comandos de Translocal"))
         for name in ("share", "unshare", "retract", "hide", "pause", "resume", "circle",
                      "optout", "optin", "help"):  # fmt: skip
             assert f"+{name}" in help_text

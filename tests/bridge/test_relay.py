@@ -43,8 +43,10 @@ async def test_a_message_arrives_in_the_other_rooms_attributed(
         await net.bot("a").post("a1", "Bloqueo mañana a las 7", name="Ana")
         await eventually(lambda: len(net.seen_in("b1")) == 1 and len(net.seen_in("c1")) == 1)
         # no translation provider is configured: it crosses in the original, with a note
-        expected = "Ana (CDMX): Bloqueo mañana a las 7 · not translated (from es)"
+        # each note in its room's language, naming the source language in it
+        expected = "Ana (CDMX): Bloqueo mañana a las 7 · nicht übersetzt (aus dem Spanischen)"
         assert [m.text for m in net.seen_in("b1")] == [expected]
+        expected = "Ana (CDMX): Bloqueo mañana a las 7 · not translated (from Spanish)"
         assert [m.text for m in net.seen_in("c1")] == [expected]
         await settle({"a": "a1", "b": "b1", "c": "c1"})
         # our own copies never came back: exactly one copy per target, nothing back in CDMX
@@ -69,7 +71,7 @@ async def test_replies_edits_and_deletes_follow_through_the_message_map(
         await eventually(lambda: len(net.seen_in("a1")) == 2 and len(net.seen_in("c1")) == 2)
         in_cdmx = net.seen_in("a1")[1]
         in_nyc = net.seen_in("c1")[1]
-        assert in_cdmx.text == "Jonas (Berlin): Wir kommen · not translated (from de)"
+        assert in_cdmx.text == "Jonas (Berlin): Wir kommen · sin traducir (del alemán)"
         assert in_cdmx.reply_to == original  # a reply to Ana's own message
         assert in_nyc.reply_to == copy_c  # a reply to NYC's copy of it
 

@@ -10,12 +10,14 @@ import redis.asyncio
 from bridge.model.envelope import Media
 from bridge.model.media import MediaStore
 from tests.harness import eventually, memory_config, running
+from tests.helpers import pdf_leaflet
 from tests.memory_bot import NETWORK
 
 
 def _bot_notices(chat: str) -> list[str]:
-    """The bridge's notices about held threads that members of ``chat`` see."""
-    return [m.text for m in NETWORK.seen_in(chat) if "end-to-end-encrypted" in m.text]
+    """The bridge's notices about held threads that members of ``chat`` see (in the room's
+    language; the setting's name is the same in all)."""
+    return [m.text for m in NETWORK.seen_in(chat) if m.notice and "allow_unencrypted" in m.text]
 
 
 async def test_an_encrypted_thread_never_reaches_an_unencrypted_room(
@@ -60,14 +62,16 @@ async def test_media_cross_as_files_or_as_honest_notes(
     tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
 ) -> None:
     store = MediaStore(redis_client, ttl_s=3600)
-    leaflet = await store.take(Media(kind="file", name="flyer.pdf"), b"%PDF-1.4 flyer")
+    flyer = pdf_leaflet("Blockade at dawn")
+    leaflet = await store.take(Media(kind="file", name="flyer.pdf"), flyer)
     async with running(memory_config(tmp_path, redis_url)) as (_, net):
         await net.bot("a").post("a1", "El volante", name="Ana", media=leaflet)
         too_big = Media(kind="photo", size=12 * 1024 * 1024, note="too large to carry")
         await net.bot("a").post("a1", "", name="Ana", media=too_big)
         await eventually(lambda: len(net.seen_in("b1")) == 2)
         carried, noted = net.seen_in("b1")
-        assert carried.file == b"%PDF-1.4 flyer"
+        assert carried.file is not None
+        assert b"Blockade at dawn" in carried.file
         assert "El volante" in carried.text
         assert noted.file is None
         assert noted.text.endswith("[photo, 12 MB, too large to carry]")

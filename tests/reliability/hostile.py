@@ -15,6 +15,7 @@ it. A ``<b>`` typed by a member is text in the copy, never bold.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -24,7 +25,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from bridge.model.compose import footer
+from bridge.model.compose import footer, headings
 from bridge.model.envelope import Delivery, MsgRef, Span
 
 # ---- the pieces hostile text is made of ------------------------------------------------------
@@ -269,6 +270,9 @@ def hostile_messages(
 
 # ---- what a client shows, tag by tag ---------------------------------------------------------
 
+_MARKER = re.compile("\N{POSTAL HORN}")  # a call-out's, and only its heading's
+_MARKER_VS = re.compile("(?<=\N{POSTAL HORN})[\ufe0e\ufe0f]")
+
 _PIECE = re.compile(r"(<[^<>]*>)")
 _KNOWN_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#x27);")
 _OPENING = re.compile(r'<([a-z-]+)((?: [a-z-]+(?:="[^"]*")?)*)>')
@@ -333,14 +337,14 @@ MATRIX_TAGS = {
 
 
 def allowed_markup(
-    d: Delivery, kinds: dict[str, set[str]], quote: str
+    d: Delivery, kinds: dict[str, set[str]], quote: str, heading: str = ""
 ) -> tuple[str, list[set[tuple[str, str]]]]:
-    """The document a copy of ``d`` reads as, and for each of its characters the tags that
-    may stand around it: bold for the attribution, italic for the footer, the quote for the
-    original, and for the sender's text only the tags of the spans over that character."""
+    """The document the parts of a copy of ``d`` read as, less their headings, and for each
+    of its characters the tags that may stand around it: italic for the footer, the quote for
+    the original, and for the sender's text only the tags of the spans over that character.
+    The call-out marker is not in it: no copy shows the marker but a call-out's heading.
+    With ``heading``, the document is a part's: the heading (bold) opens it."""
     pieces: list[tuple[str, set[tuple[str, str]]]] = []
-    if d.attribution and not d.notice:
-        pieces.append((d.attribution, {("b", "")}))
     text_at = None
     if d.text:
         text_at = len(pieces)
@@ -367,18 +371,60 @@ def allowed_markup(
                     href = (span.url or "").strip(" \t\n\f\r") if tag == "a" else ""
                     for at in range(start + span.start, start + span.end):
                         allowed[at].add((tag, href))
+    shown = [not _MARKER.match(doc, at) and not _MARKER_VS.match(doc, at) for at in range(len(doc))]
+    allowed = [tags for tags, keep in zip(allowed, shown, strict=True) if keep]
+    doc = "".join(ch for ch, keep in zip(doc, shown, strict=True) if keep)
     doc = re.sub("[\ud800-\udfff]", "\ufffd", doc)
+    if heading:
+        bold = [{("b", "")} for _ in heading]
+        doc, allowed = (f"{heading}\n{doc}", [*bold, set(), *allowed]) if doc else (heading, bold)
     return doc, allowed
 
 
+def heads(d: Delivery, matrix: bool) -> tuple[str, str]:
+    """The headings of a copy's first part and of the others, with the renderers' default
+    limits (4,096 UTF-16 units, 32,000 bytes), of which a heading takes a quarter at most."""
+    if matrix:
+
+        def size(line: str) -> int:
+            plain, formatted = f"{line}\n", f"<b>{html.escape(line)}</b><br>"
+            return len(json.dumps(plain + formatted, ensure_ascii=False).encode()) - 2
+
+        return headings(d, 32_000 // 4, size)
+    return headings(d, 4096 // 4, lambda line: utf16_len(line) + 1 if line else 0)
+
+
+def heading_openings(d: Delivery, count: int, matrix: bool) -> list[str]:
+    """The markup each of ``count`` parts opens with: its heading in bold, a line break."""
+    first, rest = heads(d, matrix)
+    shown = [first, *[rest] * (count - 1)] if count else []
+    line_break = "<br>" if matrix else "\n"
+    return [f"<b>{html.escape(h, quote=matrix)}</b>{line_break}" if h else "" for h in shown]
+
+
 def assert_no_injected_markup(
-    parts: Sequence[str], d: Delivery, kinds: dict[str, set[str]], quote: str
+    parts: Sequence[str],
+    d: Delivery,
+    kinds: dict[str, set[str]],
+    quote: str,
+    openings: Sequence[str] | None = None,
 ) -> None:
-    """Every visible character of the parts is the document's, in order (whitespace may go
-    where a part was cut), and stands only inside tags it may stand in."""
+    """Every part opens with its heading (``openings[i]``: the exact markup of the heading
+    and the line break after it; by default the platform's, told by ``kinds``; a part may be
+    the heading alone). Past it, every visible character of the parts is the document's, in
+    order (whitespace may go where a part was cut), and stands only inside tags it may
+    stand in."""
+    if openings is None:
+        openings = heading_openings(d, len(parts), matrix=kinds is MATRIX_TAGS)
     doc, allowed = allowed_markup(d, kinds, quote)
     at = 0
-    for part in parts:
+    for i, part in enumerate(parts):
+        opening = openings[i] if i < len(openings) else ""
+        if opening:
+            if part == opening.removesuffix("\n").removesuffix("<br>"):
+                continue
+            assert part.startswith(opening), f"{part[:80]!r} does not open with {opening!r}"
+            part = part[len(opening) :]
         for text, tags in runs(part):
             named = {(tag, href) for tag, href in tags}
             for ch in text:

@@ -25,7 +25,7 @@ import redis.asyncio
 from bridge.infra.embedded_redis import EmbeddedRedis
 from sandbox.telegram import BotApiServer
 from tests.harness import eventually, memory_config, running
-from tests.helpers import Proc, sandbox_bot, write_config
+from tests.helpers import NO_LIMITS, Proc, sandbox_bot, write_config
 from tests.reliability.hostile import errors
 
 TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -68,6 +68,7 @@ def bridge_config(tmp_path: Path, redis_url: str, tg: BotApiServer) -> Path:
             {"id": "berlin", "bot": "b", "chat": BERLIN, "language": "es", "label": "Berlin"},
         ],
         "circles": [{"id": "net", "rooms": ["cdmx", "berlin"], "relay": "all"}],
+        "limits": NO_LIMITS,
     }
     return write_config(tmp_path / "faults.yaml", cfg)
 

@@ -54,7 +54,7 @@ async def test_one_message_is_translated_once_per_language_concurrently(
     assert libre.max_in_flight == 3  # the three languages ran at once
     assert seen["chat-berlin"] == seen["chat-hamburg"]
     assert seen["chat-berlin"] == (
-        "Ana (CDMX): Blockade morgen um 7 Uhr vor dem Gebäude. · translated from es"
+        "Ana (CDMX): Blockade morgen um 7 Uhr vor dem Gebäude. · aus dem Spanischen übersetzt"
     )
     assert seen["chat-nyc"].startswith("Ana (CDMX): Blockade tomorrow at 7")
     assert seen["chat-bcn"].startswith("Ana (CDMX): Bloqueig demà a les 7")
@@ -70,7 +70,7 @@ async def test_a_hanging_libretranslate_delays_one_message_only(
         await net.bot("a").post("chat-cdmx", "Asamblea de inquilinas el jueves a las 19h.")
         await eventually(lambda: bool(net.seen_in("chat-berlin")), timeout=10)
         first_wait = time.monotonic() - started
-        assert net.seen_in("chat-berlin")[0].text.endswith("· not translated (from es)")
+        assert net.seen_in("chat-berlin")[0].text.endswith("· nicht übersetzt (aus dem Spanischen)")
         # the breaker is open now: the next message does not wait for the dead provider
         started = time.monotonic()
         await net.bot("a").post("chat-cdmx", "Necesitamos más gente en la puerta.")
@@ -89,7 +89,10 @@ async def test_no_provider_configured_means_the_original_with_a_note(
     async with running(loaded) as (_, net):
         await net.bot("a").post("a1", "hola a todas", name="Ana")
         await eventually(lambda: bool(net.seen_in("b1")))
-    assert net.seen_in("b1")[0].text == "Ana (CDMX): hola a todas · not translated (from es)"
+    assert (
+        net.seen_in("b1")[0].text
+        == "Ana (CDMX): hola a todas · nicht übersetzt (aus dem Spanischen)"
+    )
 
 
 async def test_show_original_puts_the_original_below(
@@ -107,7 +110,8 @@ async def test_show_original_puts_the_original_below(
         await net.bot("a").post("a1", BLOCKADE, name="Ana")
         await eventually(lambda: bool(net.seen_in("b1")))
     assert net.seen_in("b1")[0].text == (
-        f"Ana (CDMX): Blockade morgen um 7 Uhr vor dem Gebäude. · translated from es\n> {BLOCKADE}"
+        "Ana (CDMX): Blockade morgen um 7 Uhr vor dem Gebäude. · aus dem Spanischen übersetzt"
+        f"\n> {BLOCKADE}"
     )
 
 

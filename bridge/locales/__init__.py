@@ -1,0 +1,7 @@
+"""The bridge's own texts in each language: gettext message catalogs, data rather than code.
+
+``translocal.pot`` is the template, extracted from the code by
+``python -m bridge.model.catalogs extract``; ``<lang>/LC_MESSAGES/translocal.po`` is one
+language's catalog, read at start-up by ``bridge.model.catalogs`` (package data, no compile
+step). An operator's ``translation.locale_dir`` is laid over these.
+"""
