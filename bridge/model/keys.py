@@ -103,6 +103,7 @@ def media(digest: str) -> str:
 
 
 TRANSLATION_CACHE = f"{PREFIX}tcache:"  # + provider:source:target:hash, and tag:<message>
+TRANSLATION_BUDGET = f"{PREFIX}tbudget:"  # + provider:YYYY-MM-DD, characters spent
 
 
 def bot_state(bot: str, name: str) -> str:

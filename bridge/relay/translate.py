@@ -84,16 +84,16 @@ def build_translator(config: Config, redis: Redis | None) -> ChainTranslator:
     budget = None
     if tr.daily_char_budget is not None and redis is not None:
         budget = DailyBudget(
-            redis, BUDGET_PREFIX, tr.daily_char_budget, on_exhausted=_tell_ops(config, redis)
+            redis,
+            keys.TRANSLATION_BUDGET,
+            tr.daily_char_budget,
+            on_exhausted=_tell_ops(config, redis),
         )
     chain = ChainTranslator(
         providers, cache=cache, glossary=glossary, detector=detector, budget=budget
     )
     chain.stats.observe = _count
     return chain
-
-
-BUDGET_PREFIX = f"{keys.PREFIX}tbudget:"  # + provider:YYYY-MM-DD, characters spent
 
 
 def _tell_ops(config: Config, redis: Redis) -> OnExhausted:
