@@ -331,3 +331,12 @@ def test_a_set_but_empty_variable_takes_its_default(tmp_path: Path) -> None:
     cfg = minimal_config(data_dir="${DATA:-/srv/translocal}")
     loaded = load_config(write_config(tmp_path / "c.yaml", cfg), env={**ENV, "DATA": ""})
     assert str(loaded.config.data_dir) == "/srv/translocal"
+
+
+def test_limits_and_budgets_refuse_nonsense_with_the_key_path(tmp_path: Path) -> None:
+    cfg = minimal_config(limits={"per_sender_per_minute": 0, "per_room_per_minute": "lots"})
+    cfg["translation"] = {"daily_char_budget": -5}
+    found = problems_of(tmp_path, cfg)
+    assert any(line.startswith("limits.per_sender_per_minute: ") for line in found), found
+    assert any(line.startswith("limits.per_room_per_minute: ") for line in found), found
+    assert any(line.startswith("translation.daily_char_budget: ") for line in found), found
