@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +26,13 @@ from bridge.config.models import Config
 from bridge.infra.bus import Inbox
 from bridge.infra.connection import RedisHandle, open_redis
 from bridge.infra.logs import quiet
-from bridge.infra.metrics import OUTBOX_DEPTH, OpsServer
+from bridge.infra.metrics import (
+    BOT_HEALTHY,
+    DEAD_LETTERS_STORED,
+    OUTBOX_DEPTH,
+    REDIS_MEMORY,
+    OpsServer,
+)
 from bridge.infra.schema import upgrade
 from bridge.infra.upkeep import hourly
 from bridge.model import keys
@@ -35,7 +43,9 @@ from bridge.model.i18n import Param, ngettext
 from bridge.model.platforms import Platform, load_all
 from bridge.model.ports import Bot, BotContext
 from bridge.model.redaction import add_secrets
-from bridge.moderation.policy import ModerationPolicy
+from bridge.moderation.policy import CarryCheck, ModerationPolicy
+from bridge.ops.page import render_page
+from bridge.ops.status import HEALTH_EVERY_S, gather, report_health
 from bridge.relay.deliverer import Deliverer
 from bridge.relay.notices import notice
 from bridge.relay.router import Router
@@ -140,6 +150,7 @@ class App:
         self.relay: RelayWorker | None = None
         self.callout_clock: Clock | None = None  # tests inject one; else the wall clock
         self.scheduler: Scheduler | None = None
+        self.health_every_s = HEALTH_EVERY_S  # how often each bot's health is written
 
     def _wants(self, part: str) -> bool:
         return self.role in ("all", part)
@@ -153,6 +164,7 @@ class App:
         ingress: list[Part] = []
         if self._wants("bots"):
             inbox = Inbox(redis, cfg.redis.shards)
+            may_carry = CarryCheck(cfg, redis)  # a file is fetched only when it may cross
             for settings in cfg.bots:
                 platform = known[settings.platform]
                 if platform.factory is None:
@@ -169,6 +181,7 @@ class App:
                     notice=self._notifier(settings.id),
                     media_ttl_s=cfg.retention.recent_hours * 3600,
                     commands=command_menu(),
+                    may_carry=functools.partial(may_carry, settings.id),
                 )
                 bot = platform.factory(ctx)
                 self.bots[settings.id] = bot
@@ -210,9 +223,38 @@ class App:
             parts.insert(0, Part("bot clients", _nothing, self._close_bots))
         if self.metrics is not None:
             host, port = self.metrics
-            ops = OpsServer(host, port, self.health, self._sample)
+            ops = OpsServer(host, port, self.health, self._sample, self.status_page)
             parts.insert(0, Part("metrics", ops.start, ops.stop))
+        if self.bots:  # after the ingress has started; stopped first
+            ingress.append(task_part("bot health", self._report_health))
         return parts + ingress
+
+    async def status_page(self) -> str:
+        """The /status page: the whole network as Redis holds it (``bridge.ops``)."""
+        assert self.redis is not None
+        return render_page(await gather(self.redis.client, self.config, time.time()))
+
+    async def _report_health(self, stop: asyncio.Event) -> None:
+        """Each bot's health, for ``translocal status`` and the metrics, until ``stop``."""
+        while not stop.is_set():
+            for bot_id, bot in self.bots.items():
+                try:
+                    trouble = await asyncio.wait_for(bot.health(), HEALTH_WAIT_S)
+                except TimeoutError:
+                    trouble = f"no answer within {HEALTH_WAIT_S:.0f} s"
+                except Exception as exc:
+                    trouble = f"health check failed ({type(exc).__name__})"
+                BOT_HEALTHY.labels(bot_id).set(0 if trouble else 1)
+                try:
+                    assert self.redis is not None
+                    await report_health(self.redis.client, bot_id, trouble, time.time())
+                except Exception as exc:  # Redis away: the next round writes it
+                    log.warning("bot %s: health not recorded (%s)", bot_id, type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.health_every_s)
+        with contextlib.suppress(Exception):  # stopped: no report is better than a stale "ok"
+            assert self.redis is not None
+            await self.redis.client.delete(*(keys.bot_state(b, "status") for b in self.bots))
 
     async def _close_bots(self) -> None:
         for bot in self.bots.values():
@@ -240,6 +282,10 @@ class App:
         assert self.redis is not None
         for bot_id in self.bots:
             OUTBOX_DEPTH.labels(bot_id).set(await self.redis.client.xlen(keys.outbox(bot_id)))
+        DEAD_LETTERS_STORED.set(await self.redis.client.xlen(keys.DEAD_LETTERS))
+        memory = await self.redis.client.info("memory")
+        REDIS_MEMORY.labels("used").set(float(memory.get("used_memory", 0)))
+        REDIS_MEMORY.labels("max").set(float(memory.get("maxmemory", 0)))
 
     def _notifier(self, bot_id: str) -> Callable[[Param], Awaitable[None]]:
         async def notice(text: Param) -> None:

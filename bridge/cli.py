@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import signal
 import sys
 import time
@@ -20,25 +21,67 @@ from typing import Any, TypeVar
 import click
 
 from bridge.app import ROLES, App
-from bridge.config.load import LoadedConfig, load_config
+from bridge.config.load import ConfigFileError, LoadedConfig, load_config
 from bridge.infra.logs import setup_logging
-from bridge.model.errors import ConfigError, TranslocalError
+from bridge.model.errors import ConfigError, ConfigProblem, TranslocalError
 from bridge.model.redaction import add_secrets
+from bridge.ops.commands import ops_commands
+from bridge.setup.command import init_command
 
 log = logging.getLogger("translocal")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
+DEMO_CONFIG = Path(__file__).resolve().parent / "examples" / "demo.yaml"  # package data
 
-config_option = click.option(
-    "-c",
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The YAML configuration file.",
-)
+DEFAULT_CONFIG = Path("translocal.yaml")
+CONFIG_ENV = "TRANSLOCAL_CONFIG"
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
+LOG_LEVEL_HELP = "How much to log: INFO for run, WARNING for the others. No message bodies at INFO."
+
+
+def _config_path(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path:
+    """``-c`` after the subcommand, else ``-c`` before it, else $TRANSLOCAL_CONFIG, else
+    ./translocal.yaml; where it came from is kept for the message when the file is absent."""
+    root = ctx.find_root().obj or {}
+    source = "option"
+    if value is None:
+        value = root.get("config_path")
+    if value is None and os.environ.get(CONFIG_ENV):
+        value, source = Path(os.environ[CONFIG_ENV]), "environment"
+    if value is None:
+        value, source = DEFAULT_CONFIG, "default"
+    ctx.meta["translocal.config_source"] = source
+    return value
+
+
+def _log_level(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """``--log-level`` given after the subcommand: it wins over one given before."""
+    if value is not None:
+        obj = ctx.find_root().obj
+        if obj is not None:
+            obj["log_level"] = value.upper()
+        setup_logging("text", value.upper())
+
+
+log_level_option = click.option(
+    "--log-level", type=LOG_LEVELS, default=None, expose_value=False, callback=_log_level,
+    help=LOG_LEVEL_HELP,
+)  # fmt: skip
+_CONFIG = ("-c", "--config", "config_path")
+_CONFIG_KW: dict[str, Any] = {
+    "default": None,
+    "type": click.Path(dir_okay=False, path_type=Path),
+    "help": f"The YAML configuration file [default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG}].",
+}
+_config = click.option(*_CONFIG, callback=_config_path, **_CONFIG_KW)
+
+
+def config_option(fn: F) -> F:
+    """``-c/--config`` (giving the command a ``config_path: Path``) and ``--log-level``, both
+    accepted before or after the subcommand. Use it on every command that reads the config,
+    then load with ``_load`` (bots start) or ``_load_nobots`` (they do not)."""
+    return _config(log_level_option(fn))
 
 
 def _guarded(fn: F) -> F:
@@ -49,8 +92,9 @@ def _guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
+            lines = exc.lines() if isinstance(exc, ConfigFileError) else exc.problems
+            for line in lines:
+                click.echo(str(line), err=True)
             sys.exit(exc.exit_code)
         except TranslocalError as exc:
             click.echo(f"translocal: {exc}", err=True)
@@ -61,8 +105,16 @@ def _guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _load(path: Path, *, log_warnings: bool = True) -> LoadedConfig:
-    loaded = load_config(path)
+def _load(path: Path, *, log_warnings: bool = True, need_secrets: bool = True) -> LoadedConfig:
+    """Load the config for a command (ConfigError: exit 3, one line per problem)."""
+    context = click.get_current_context(silent=True)
+    source = context.meta.get("translocal.config_source") if context else None
+    if source in ("default", "environment") and not path.exists():
+        where = (f"the default, in {Path.cwd()}" if source == "default"
+                 else f"from ${CONFIG_ENV}")  # fmt: skip
+        hint = f"no such file ({where}); give -c FILE or set {CONFIG_ENV}=FILE"
+        raise ConfigFileError([ConfigProblem("(file)", hint)], path)
+    loaded = load_config(path, need_secrets=need_secrets)
     add_secrets(loaded.config.secrets())
     if log_warnings:
         for warning in loaded.warnings:
@@ -70,18 +122,23 @@ def _load(path: Path, *, log_warnings: bool = True) -> LoadedConfig:
     return loaded
 
 
+def _load_nobots(path: Path) -> LoadedConfig:
+    """Load the config for a command that starts no bot (callouts, audit, status,
+    deadletters, rooms): a bot's token or password variable may be unset there."""
+    return _load(path, need_secrets=False)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="translocal")
-@click.option(
-    "--log-level",
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-    default=None,
-    help="How much to log: INFO for run, WARNING for the others. No message bodies at INFO.",
-)
+@click.option("--log-level", type=LOG_LEVELS, default=None, help=LOG_LEVEL_HELP)
+@click.option(*_CONFIG, **_CONFIG_KW)
 @click.pass_context
-def cli(ctx: click.Context, log_level: str | None) -> None:
-    """Translocal links movement group chats across cities and languages."""
+def cli(ctx: click.Context, log_level: str | None, config_path: Path | None) -> None:
+    """Translocal links movement group chats across cities and languages.
+
+    -c and --log-level work before or after the command."""
     ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
     run = ctx.invoked_subcommand == "run"
     ctx.obj["log_level"] = (log_level or ("INFO" if run else "WARNING")).upper()
     setup_logging("text", ctx.obj["log_level"])
@@ -149,17 +206,19 @@ async def _run_until_signal(app: App) -> None:
 
 @cli.command()
 @config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list.")
 @_guarded
-def check(config_path: Path) -> None:
+def check(config_path: Path, as_json: bool) -> None:
     """Validate the config, then report what is ready, part by part and room by room."""
     from bridge.check import run_check
 
     loaded = _load(config_path, log_warnings=False)  # the table shows them
-    sys.exit(asyncio.run(run_check(loaded)))
+    sys.exit(asyncio.run(run_check(loaded, as_json=as_json)))
 
 
 @cli.command()
 @click.option("--keep-running", is_flag=True, help="Leave the network up after the scene.")
+@log_level_option
 @_guarded
 def demo(keep_running: bool) -> None:
     """The whole network on one machine: three cities, a scripted scene, what each room saw."""
@@ -185,7 +244,7 @@ def callouts_list(config_path: Path) -> None:
     """List the call-outs, with the last report of each."""
     from bridge.callouts import shell
 
-    for line in asyncio.run(shell.listing(_load(config_path).config)):
+    for line in asyncio.run(shell.listing(_load_nobots(config_path).config)):
         click.echo(line)
 
 
@@ -205,7 +264,7 @@ def callouts_add(config_path: Path, **fields: Any) -> None:
     """Add a call-out; prints its short id."""
     from bridge.callouts import shell
 
-    click.echo(asyncio.run(shell.add(_load(config_path).config, fields)))
+    click.echo(asyncio.run(shell.add(_load_nobots(config_path).config, fields)))
 
 
 @callouts.command("cancel")
@@ -213,10 +272,12 @@ def callouts_add(config_path: Path, **fields: Any) -> None:
 @click.argument("callout_id")
 @_guarded
 def callouts_cancel(config_path: Path, callout_id: str) -> None:
-    """Cancel a call-out (one from chat or the CLI; config ones are removed from the file)."""
+    """Cancel a call-out from chat or the CLI. One from the config file is refused (exit 2):
+    delete its entry under callouts: in the file and restart `translocal run`."""
     from bridge.callouts import shell
 
-    asyncio.run(shell.cancel(_load(config_path).config, callout_id))
+    loaded = _load_nobots(config_path)
+    asyncio.run(shell.cancel(loaded.config, callout_id, loaded.path))
     click.echo(f"cancelled {callout_id}")
 
 
@@ -228,7 +289,7 @@ def callouts_preview(config_path: Path, callout_id: str) -> None:
     """Show, room by room, the text each room will get and when (local time and UTC)."""
     from bridge.callouts import shell
 
-    for line in asyncio.run(shell.preview(_load(config_path).config, callout_id)):
+    for line in asyncio.run(shell.preview(_load_nobots(config_path).config, callout_id)):
         click.echo(line)
 
 
@@ -283,7 +344,7 @@ def audit(config_path: Path, since: str) -> None:
         start = parse_since(since, time.time())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    loaded = _load(config_path)
+    loaded = _load_nobots(config_path)
     cfg = loaded.config
 
     async def read() -> list[Any]:
@@ -302,6 +363,22 @@ def audit(config_path: Path, since: str) -> None:
         message = f" message {e.message}" if e.message else ""
         detail = f" ({e.detail})" if e.detail else ""
         click.echo(f"{when}Z  {e.room:<12} {e.who:<28} {e.action:<8} {e.outcome}{message}{detail}")
+
+
+@cli.command()
+@config_option
+@click.option("--yaml", "as_yaml", is_flag=True, help="Print a rooms: snippet to paste.")
+@_guarded
+def discover(config_path: Path, as_yaml: bool) -> None:
+    """List the chats each bot sees now, with their ids (for set-up, before `run`)."""
+    from bridge.discover import run_discover
+
+    sys.exit(asyncio.run(run_discover(_load(config_path), as_yaml=as_yaml)))
+
+
+cli.add_command(init_command)  # translocal init [DIR]: bridge/setup/
+for _command in ops_commands(config_option, _guarded, _load_nobots):  # status, deadletters
+    cli.add_command(_command)
 
 
 def main() -> None:

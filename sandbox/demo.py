@@ -2,7 +2,7 @@
 saw.
 
 It starts the local stand-ins (the sandbox LibreTranslate and Telegram Bot API servers, a real
-Synapse), runs the real bridge (`translocal run -c config/demo.yaml`, with a fast call-out
+Synapse), runs the real bridge (`translocal run -c bridge/examples/demo.yaml`, with a fast call-out
 clock) as its own process over its own embedded Redis, plays a scene with people in a
 Telegram group (Mexico City, Spanish) and two Matrix rooms (Berlin, German; New York,
 English), checks that each step happened, and prints every room as its members see it.
@@ -31,7 +31,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_CONFIG = ROOT / "config" / "demo.yaml"
+# package data of bridge, found by path (sandbox imports nothing of bridge), installed or not
+DEMO_CONFIG = ROOT / "bridge" / "examples" / "demo.yaml"
 # the sandbox's own credentials: nothing here reaches a real service
 TOKEN = "100000001:sandbox-token-cdmx-aaaaaaaaaaaaaaaaaaaaaa"  # noqa: S105
 CDMX_CHAT = -1001000000001

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-COMPOSITION_ROOT = {"__init__.py", "__main__.py", "app.py", "cli.py", "check.py"}
+COMPOSITION_ROOT = {"__init__.py", "__main__.py", "app.py", "cli.py", "check.py", "discover.py"}
 
 
 def _lint(where: Path) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,10 @@
 The source is the room's language unless detection is confident otherwise. A target that is
 the source gets the original. Protected spans and glossary terms are masked before any
 provider sees the text. Providers are tried in order, each behind a circuit breaker; the cache
-is asked first; a call past the provider's daily character budget is not made. When no
+is asked first; a call past the provider's daily character budget is not made. A provider
+that answers with a quota or auth error is set aside until the next hour
+(``translation.suspend``). An answer that is not in the target language (when detection is
+confident) counts as the provider's failure, like HTML or a wrong number of segments. When no
 provider succeeds (or none is configured), the result says so and carries the original: the
 caller delivers it with a note, never drops it.
 """
@@ -23,6 +26,7 @@ from translation.detect import Detector
 from translation.glossary import Glossary
 from translation.protect import Mark, Masked, mask, unmask
 from translation.providers import Provider, ProviderError, Unsupported
+from translation.suspend import Suspensions
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,7 @@ class ChainTranslator:
         detector: Detector | None = None,
         cooldown_s: float = 30.0,
         budget: DailyBudget | None = None,
+        suspensions: Suspensions | None = None,
     ) -> None:
         self.providers = list(providers)
         self.budget = budget  # characters per provider per day; None: no limit
@@ -73,6 +78,7 @@ class ChainTranslator:
         self.detector = detector
         self.breakers = {p.name: Breaker(cooldown_s) for p in self.providers}
         self.stats = Stats()
+        self.suspensions = suspensions or Suspensions()
 
     async def translate(
         self,
@@ -116,25 +122,40 @@ class ChainTranslator:
                     self.stats.add(self.stats.hits, name)
                     return self._result(cached, masked, source, target, name)
             breaker = self.breakers[name]
-            if not breaker.allow():
+            if not self.suspensions.allows(name) or not breaker.allow():
                 continue
             if self.budget is not None and not await self.budget.spend(name, len(masked.text)):
                 continue  # past today's budget: the next provider, else the original, noted
             self.stats.add(self.stats.calls, name)
             try:
                 translated = await provider.translate(masked.text, source, target)
+                self._check_language(provider, translated, target)
             except Unsupported:
                 continue
             except ProviderError as exc:
                 self.stats.add(self.stats.failures, name)
-                breaker.failure(timeout=exc.timeout)
                 log.warning("translation by %s failed (%s->%s): %s", name, source, target, exc)
+                if exc.kind in ("quota", "auth"):
+                    breaker.success()  # not down: set aside by the hour instead
+                    await self.suspensions.block(name, exc.kind)
+                else:
+                    breaker.failure(timeout=exc.timeout)
                 continue
             breaker.success()
             if self.cache is not None:
                 await self.cache.put(name, source, target, masked.text, translated, tag)
             return self._result(translated, masked, source, target, name)
         return Result(text, "failed", source, marks)  # the original, formatting and all
+
+    def _check_language(self, provider: Provider, translated: str, target: str) -> None:
+        """A provider that hands back the text in another language (the source, often) has
+        not translated: only said when detection is confident (long enough, clear enough)."""
+        if self.detector is None or not provider.verify_language:
+            return
+        found = self.detector.detect(translated, target)
+        if found != target:
+            raise ProviderError(f"{provider.name} answered in {found}, not {target}",
+                                kind="bad_answer")  # fmt: skip
 
     @staticmethod
     def _result(translated: str, masked: Masked, source: str, target: str, name: str) -> Result:

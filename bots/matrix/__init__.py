@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from bots.matrix.settings import MAX_FILE, TEXT_LIMIT_BYTES, MatrixSettings
-from bridge.model.platforms import Platform, RoomCheck, TextLimit, register
+from bridge.model.platforms import Platform, RoomCheck, SeenChat, TextLimit, register
 from bridge.model.ports import Bot, BotContext
 from bridge.model.settings import BotSettings, RoomConfig
 
@@ -63,6 +63,14 @@ async def _check(settings: BotSettings, rooms: list[RoomConfig]) -> list[RoomChe
     return await check_rooms(settings, rooms)
 
 
+async def _discover(settings: BotSettings) -> list[SeenChat]:
+    from bots.matrix.discover import discover
+
+    if not isinstance(settings, MatrixSettings):
+        raise TypeError(f"bot {settings.id} is not a Matrix bot")
+    return await discover(settings)
+
+
 PLATFORM = register(
     Platform(
         name="matrix",
@@ -82,5 +90,6 @@ PLATFORM = register(
         identity=_identity,
         factory=_make,
         check_rooms=_check,
+        discover=_discover,
     )
 )

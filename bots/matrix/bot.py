@@ -362,7 +362,8 @@ class MatrixBot:
         if incoming is None:
             return
         envelope = incoming.envelope
-        if incoming.fetch is not None and envelope.media is not None:
-            media = await self.files.fetch(incoming.fetch, envelope.media)  # bounded
+        fetch, media = incoming.fetch, envelope.media
+        if fetch and media and await self.ctx.may_carry(envelope.chat, envelope.sender.id):
+            media = await self.files.fetch(fetch, media)  # bounded
             envelope = envelope.model_copy(update={"media": media})
         await self.ctx.emit(envelope)

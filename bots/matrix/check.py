@@ -7,6 +7,7 @@ and logs out at the end (which deletes that device), so the bot's own device is 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import ClientError
@@ -28,6 +29,25 @@ from bridge.model.settings import RoomConfig
 
 
 async def check_rooms(settings: MatrixSettings, rooms: list[RoomConfig]) -> list[RoomCheck]:
+    try:
+        async with signed_in(settings, "check") as client:
+            joined = await client.joined_rooms()
+            member_of = set(joined.rooms) if isinstance(joined, JoinedRoomsResponse) else set()
+            invited = await _invited(client)
+            return [
+                await _room(client, settings.user_id, room, member_of, invited) for room in rooms
+            ]
+    except ServiceUnavailable as exc:
+        return _all(rooms, str(exc))
+
+
+@contextlib.asynccontextmanager
+async def signed_in(settings: MatrixSettings, purpose: str) -> AsyncIterator[AsyncClient]:
+    """A client signed in as the bot, the bot's own device untouched: with the access token
+    when the homeserver takes it, else a password login on a device of its own (named for
+    ``purpose``), logged out at the end, which deletes that device. Raises
+    ServiceUnavailable, in one line without a secret, when the homeserver refuses the
+    credentials or cannot be reached (also while the client is in use)."""
     client = AsyncClient(
         settings.homeserver, settings.user_id, config=client_config(encryption=False)
     )
@@ -41,28 +61,26 @@ async def check_rooms(settings: MatrixSettings, rooms: list[RoomConfig]) -> list
                     isinstance(whoami, WhoamiResponse) and whoami.user_id == settings.user_id
                 )
                 if refused and settings.password is None:
-                    return _all(rooms, "the homeserver refused the access token: make a new one")
+                    raise ServiceUnavailable(
+                        "the homeserver refused the access token: make a new one"
+                    )
             else:
                 refused = True
             if refused:
-                login = await password_login(settings, None, f"{settings.device_name} (check)")
+                login = await password_login(settings, None, f"{settings.device_name} ({purpose})")
                 if isinstance(login, str):
-                    return _all(rooms, f"the homeserver refused the login of {settings.user_id} "
-                                       f"({login}): check bots[].password")  # fmt: skip
+                    raise ServiceUnavailable(
+                        f"the homeserver refused the login of {settings.user_id} ({login}): "
+                        "check bots[].password"
+                    )
                 add_secrets([login[0]])
                 client.restore_login(settings.user_id, login[1], login[0])
                 logged_in_here = True
-            joined = await client.joined_rooms()
-            member_of = set(joined.rooms) if isinstance(joined, JoinedRoomsResponse) else set()
-            invited = await _invited(client)
-            return [
-                await _room(client, settings.user_id, room, member_of, invited) for room in rooms
-            ]
+            yield client
         except (ClientError, TimeoutError, OSError) as exc:
-            return _all(rooms, f"the homeserver {settings.homeserver} is unreachable "
-                               f"({type(exc).__name__})")  # fmt: skip
-        except ServiceUnavailable as exc:
-            return _all(rooms, str(exc))
+            raise ServiceUnavailable(
+                f"the homeserver {settings.homeserver} is unreachable ({type(exc).__name__})"
+            ) from None
     finally:
         if logged_in_here:
             with contextlib.suppress(ClientError, TimeoutError, OSError):

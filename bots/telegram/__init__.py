@@ -21,7 +21,7 @@ from bots.telegram.settings import (
     check_person,
     identity,
 )
-from bridge.model.platforms import Platform, RoomCheck, TextLimit, register
+from bridge.model.platforms import Platform, RoomCheck, SeenChat, TextLimit, register
 from bridge.model.ports import Bot, BotContext
 from bridge.model.settings import BotSettings, RoomConfig
 
@@ -40,6 +40,14 @@ async def _check(settings: BotSettings, rooms: list[RoomConfig]) -> list[RoomChe
     if not isinstance(settings, TelegramSettings):
         raise TypeError(f"bot {settings.id} is not a Telegram bot")
     return await check_rooms(settings, rooms)
+
+
+async def _discover(settings: BotSettings) -> list[SeenChat]:
+    from bots.telegram.discover import discover
+
+    if not isinstance(settings, TelegramSettings):
+        raise TypeError(f"bot {settings.id} is not a Telegram bot")
+    return await discover(settings)
 
 
 PLATFORM = register(
@@ -64,5 +72,6 @@ PLATFORM = register(
         identity=identity,
         factory=_make,
         check_rooms=_check,
+        discover=_discover,
     )
 )

@@ -24,15 +24,15 @@ async def check_rooms(settings: TelegramSettings, rooms: list[RoomConfig]) -> li
         base_url=f"{settings.api_url}/bot",
         base_file_url=f"{settings.api_url}/file/bot",
     )
-    try:
-        await bot.initialize()
-    except InvalidToken:
-        return [RoomCheck(r.id, False, "the Bot API refused the token: get one from @BotFather")
-                for r in rooms]  # fmt: skip
-    except NetworkError as exc:
-        return [RoomCheck(r.id, False, f"the Bot API is unreachable ({type(exc).__name__})")
-                for r in rooms]  # fmt: skip
-    try:
+    try:  # shut down whatever happens: a refused token leaves open connections otherwise
+        try:
+            await bot.initialize()
+        except InvalidToken:
+            return [RoomCheck(r.id, False, "the Bot API refused the token: get one from "
+                              "@BotFather") for r in rooms]  # fmt: skip
+        except NetworkError as exc:
+            return [RoomCheck(r.id, False, f"the Bot API is unreachable ({type(exc).__name__})")
+                    for r in rooms]  # fmt: skip
         reads_all = bool(bot.bot.can_read_all_group_messages)
         return [await _room(bot, r, reads_all) for r in rooms]
     finally:

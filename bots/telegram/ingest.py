@@ -177,7 +177,8 @@ class Reader:
             )  # fmt: skip
         media = None
         if found is not None:  # an edit changes the caption only: the file is not fetched again
-            media = found[0] if edit else await self._fetch(*found)
+            carried = not edit and await self.ctx.may_carry(chat, sender.id)
+            media = await self._fetch(*found) if carried else found[0]
         return Envelope(
             key=key, kind="edit" if edit else "message", bot=self.id, chat=chat, topic=topic,
             message_id=str(message.message_id), sender=sender, text=text, spans=spans,

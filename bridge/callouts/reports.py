@@ -21,6 +21,7 @@ import contextlib
 import functools
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -30,6 +31,7 @@ from redis.asyncio import Redis
 from bridge.callouts.model import Callout, targets
 from bridge.callouts.store import CalloutStore
 from bridge.config.models import Config, RoomConfig
+from bridge.infra.metrics import CALLOUTS_DELIVERED, CALLOUTS_FAILED, CALLOUTS_SCHEDULED
 from bridge.model import keys
 from bridge.model.envelope import Delivery
 from bridge.model.i18n import Lines, Listing, Message, Param, When, _, ngettext
@@ -121,6 +123,12 @@ class Reports:
             await self.redis.delete(lock)
             return
         landed = sum(1 for status, _, _ in lines if status == "landed")
+        for room, (status, _label, _why) in zip(rooms, lines, strict=True):
+            circle = circle_of(callout, room.id, self.config)
+            if status == "landed":
+                CALLOUTS_DELIVERED.labels(circle).inc()
+            else:
+                CALLOUTS_FAILED.labels(circle, status.replace(" ", "_")).inc()
         report = {"occurrence": occ, "landed": landed, "rooms": len(rooms),
                   "lines": [[s, room, why] for s, room, why in lines]}  # fmt: skip
         await self.store.add_report(callout.id, report)
@@ -203,6 +211,21 @@ class Reports:
             if key in wanted:
                 found[key] = str(fields.get("reason", "failed"))
         return found
+
+
+def circle_of(callout: Callout, room: str, config: Config) -> str:
+    """A room's circle in the call-out metrics: the first of the call-out's circles that
+    holds it; "-" for a room the call-out names itself."""
+    return next((c.id for c in config.circles if c.id in callout.circles and room in c.rooms), "-")
+
+
+def count_scheduled(callouts: Iterable[Callout]) -> None:
+    """Set the scheduled call-outs gauge: per circle, "-" for those naming rooms."""
+    counts = Counter(label for c in callouts
+                     for label in (*c.circles, *(("-",) if c.rooms else ())))  # fmt: skip
+    CALLOUTS_SCHEDULED.clear()
+    for circle, n in counts.items():
+        CALLOUTS_SCHEDULED.labels(circle).set(n)
 
 
 def _status(status: str, room: str, why: str) -> Message:

@@ -40,10 +40,11 @@ from bridge.callouts.model import (
     targets,
     zone_of,
 )
-from bridge.callouts.reports import OUTCOMES_S, Reports
+from bridge.callouts.reports import OUTCOMES_S, Reports, circle_of, count_scheduled
 from bridge.callouts.store import CalloutStore
 from bridge.callouts.text import render
 from bridge.config.models import Config, RoomConfig
+from bridge.infra.metrics import CALLOUTS_FIRED
 from bridge.model import keys
 from bridge.model.envelope import Delivery, MsgRef
 from bridge.relay.translate import Translator
@@ -124,6 +125,7 @@ class Scheduler:
         if version != self._version:
             self.callouts = await self.store.all()
             self._version = version
+            count_scheduled(self.callouts.values())
             self._next.clear()
 
     def _next_fire(self, callout: Callout, zone: ZoneInfo, after: datetime) -> datetime | None:
@@ -213,6 +215,8 @@ class Scheduler:
                 self._record(pipe, callout, room, fire, outcome)
             await pipe.execute()
         self.queued += len(won)
+        for room in won:
+            CALLOUTS_FIRED.labels(circle_of(callout, room.id, self.config)).inc()
         late = (now - fire).total_seconds()
         log.info("call-out %s: fire %s queued for %d rooms%s", callout.id, stamp, len(won),
                  f" ({late / 60:.0f} min late)" if late >= 60 else "")  # fmt: skip

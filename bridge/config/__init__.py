@@ -7,4 +7,7 @@ each, key path first, with its line in the file; ``crosscheck`` holds the rules 
 one part of the file to another (a room names an existing bot, a person id fits its
 platform), which run even when some fields are invalid; ``cron`` gives the call-outs' ``cron``
 its crontab meaning, for validation here and for firing in ``bridge.callouts``.
+``yaml_safe`` bounds the file before parsing (size, aliases, depth); ``expand`` resolves
+``${VAR}``, ``${VAR:-default}`` and ``${file:PATH}``; ``redis_url`` takes a Redis URL whose
+password holds any character, and never shows it.
 """

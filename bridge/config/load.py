@@ -1,8 +1,12 @@
 """Load a YAML config: expand ``${VAR}``, validate every part, report every problem at once.
 
 Each problem is one line, key path first: ``rooms[2].timezone: 'Europe/Berlim' is not a known
-timezone (line 14)``. Field errors, platform settings errors and cross-reference errors are all
-collected before anything is reported, so one run shows everything that needs fixing.
+timezone (line 14)``; the CLI prints it as ``FILE:14: rooms[2].timezone: ...`` (at most 50
+lines, then a count). Field errors, platform settings errors and cross-reference errors are
+all collected before anything is reported, so one run shows everything that needs fixing.
+The file is bounded before it is parsed (``yaml_safe``: size, aliases, depth), references
+are expanded by ``expand`` (``${VAR}``, ``${VAR:-default}``, ``${file:PATH}``), and relative
+paths resolve against the config file's folder.
 """
 
 from __future__ import annotations
@@ -13,22 +17,25 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from bridge.config.crosscheck import crosscheck
+from bridge.config.expand import expand
 from bridge.config.models import BotSettings, Config
+from bridge.config.yaml_safe import Path_, YamlRefused, format_path, parse, read_bounded
 from bridge.model.catalogs import CatalogError, Catalogs
 from bridge.model.errors import ConfigError, ConfigProblem
 from bridge.model.platforms import available, load, loaded
 from translation.glossary import GlossaryError, load_glossary
 
-Path_ = tuple[str | int, ...]
+__all__ = ["ConfigFileError", "LoadedConfig", "format_path", "load_config", "load_config_text"]
 
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+M = TypeVar("M", bound=BaseModel)
+MAX_ERROR_LINES = 50  # the CLI prints this many, then a count of the rest
 
 
 @dataclass(frozen=True)
@@ -38,109 +45,29 @@ class LoadedConfig:
     warnings: list[ConfigProblem] = field(default_factory=list)
 
 
-def format_path(path: Path_) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
+class ConfigFileError(ConfigError):
+    """A ConfigError from one file: ``lines()`` is what the CLI prints, each problem prefixed
+    with ``file:line:`` (an editor jumps there), at most ``MAX_ERROR_LINES`` of them."""
 
+    def __init__(self, problems: list[ConfigProblem], file: Path) -> None:
+        super().__init__(problems)
+        self.file = file
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader of our own (the global SafeLoader is left untouched)."""
-
-
-def _parse(text: str) -> tuple[Any, dict[Path_, int], list[ConfigProblem]]:
-    loader = _LineLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    lines: dict[Path_, int] = {}
-    problems: list[ConfigProblem] = []
-
-    def walk(n: yaml.Node, path: Path_) -> None:
-        lines[path] = n.start_mark.line + 1
-        if isinstance(n, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, value_node in n.value:
-                key = key_node.value
-                line = key_node.start_mark.line + 1
-                if key in seen:
-                    problems.append(
-                        ConfigProblem(
-                            format_path((*path, key)),
-                            f"is given twice (lines {seen[key]} and {line}); keep one",
-                            line,
-                        )
-                    )
-                seen[key] = line
-                walk(value_node, (*path, key))
-                lines[(*path, key)] = line
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                walk(item, (*path, i))
-
-    if node is not None:
-        walk(node, ())
-    return data, lines, problems
-
-
-def _expand(
-    value: Any,
-    path: Path_,
-    env: Mapping[str, str],
-    from_env: set[Path_],
-    problems: list[ConfigProblem],
-    literal_default: set[Path_],
-) -> Any:
-    """``${VAR}`` and ``${VAR:-default}`` from ``env``; records which paths came from the
-    environment, and which wrote a literal default (a secret there is a literal secret)."""
-    if isinstance(value, dict):
-        return {
-            k: _expand(v, (*path, k), env, from_env, problems, literal_default)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            _expand(v, (*path, i), env, from_env, problems, literal_default)
-            for i, v in enumerate(value)
-        ]
-    if not isinstance(value, str) or "$" not in value:
-        return value
-
-    def sub(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name, default = match.group(1), match.group(2)
-        if default:  # a literal in the file, whether or not it is used: a secret there warns
-            literal_default.add(path)
-        from_env.add(path)
-        if env.get(name):
-            return env[name]
-        if default is not None:  # unset or empty, as in the shell's ${VAR:-default}
-            return default
-        if name in env:
-            return ""
-        problems.append(
-            ConfigProblem(
-                format_path(path),
-                f"environment variable {name} is not set "
-                f"(write ${{{name}:-default}} for a default)",
-            )
-        )
-        return ""
-
-    return _VAR.sub(sub, value)
+    def lines(self, limit: int = MAX_ERROR_LINES) -> list[str]:
+        out = []
+        for p in self.problems[:limit]:
+            where = f"{self.file}:{p.line}:" if p.line is not None else f"{self.file}:"
+            out.append(f"{where} {p.message}" if p.path.startswith("(") else
+                       f"{where} {p.path}: {p.message}")  # fmt: skip
+        if len(self.problems) > limit:
+            out.append(f"... and {len(self.problems) - limit} more")
+        return out
 
 
 def _pydantic_problems(
     exc: ValidationError, prefix: Path_, model: type[BaseModel]
 ) -> list[ConfigProblem]:
-    problems = []
+    problems: list[ConfigProblem] = []
     for err in exc.errors(include_url=False):
         inner: Path_ = tuple(p for p in err["loc"] if not _is_type_tag(p))
         loc: Path_ = (*prefix, *inner)
@@ -150,7 +77,10 @@ def _pydantic_problems(
             msg = "is required"
         elif kind == "extra_forbidden":
             msg = "is not a known key"
-            close = difflib.get_close_matches(str(inner[-1]), _known_keys(model, inner[:-1]), n=1)
+            close = []
+            if len(problems) < MAX_ERROR_LINES:  # a suggestion for the lines that are shown
+                known = _known_keys(model, inner[:-1])
+                close = difflib.get_close_matches(str(inner[-1]), known, n=1)
             if close:
                 msg += f"; did you mean {close[0]!r}?"
         elif msg.startswith(("Value error, ", "Assertion failed, ")):
@@ -172,6 +102,8 @@ def _is_type_tag(part: Any) -> bool:
 
 
 def _looks_secret(loc: Path_) -> bool:
+    if loc[:2] == ("redis", "url"):  # it may hold a password
+        return True
     return bool(loc) and loc[-1] in (
         "token",
         "password",
@@ -204,7 +136,9 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _validate_bots(raw: Any, problems: list[ConfigProblem]) -> list[BotSettings]:
+def _validate_bots(raw: Any, problems: list[ConfigProblem], spared: set[str]) -> list[BotSettings]:
+    """Each bot by its platform's settings model. Problems at ``spared`` paths (secrets a
+    command that starts no bot may do without) are dropped, and such a bot is kept as given."""
     if not isinstance(raw, list):
         return []
     bots: list[BotSettings] = []
@@ -224,7 +158,12 @@ def _validate_bots(raw: Any, problems: list[ConfigProblem]) -> list[BotSettings]
         try:
             bots.append(platform.settings.model_validate(item))
         except ValidationError as exc:
-            problems.extend(_pydantic_problems(exc, ("bots", i), platform.settings))
+            found = _pydantic_problems(exc, ("bots", i), platform.settings)
+            kept = [p for p in found if p.path not in spared]
+            if not kept:
+                bots.append(platform.settings.model_construct(**item))
+                continue
+            problems.extend(kept)
             bots.append(BotSettings.model_construct(id=bot_id, platform=platform.name))
     return bots
 
@@ -285,42 +224,60 @@ def _check_catalogs(folder: Path) -> list[ConfigProblem]:
     return []
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> LoadedConfig:
+def load_config(
+    path: str | Path, env: Mapping[str, str] | None = None, *, need_secrets: bool = True
+) -> LoadedConfig:
     """Read, expand, validate and cross-check a config file.
 
-    Raises ConfigError listing every problem found; returns the config and its warnings.
+    Raises ConfigFileError listing every problem found; returns the config and its warnings.
+    With ``need_secrets=False`` (commands that start no bot: call-outs, audit, status, ...),
+    a bot's variable that is not set or secret file that cannot be read is not an error;
+    such a bot's settings are then not fully checked, and it must not be started.
     """
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_bounded(file)
     except FileNotFoundError:
-        raise ConfigError([ConfigProblem(str(file), "no such file")]) from None
+        raise ConfigFileError([ConfigProblem("(file)", "no such file")], file) from None
+    except YamlRefused as exc:
+        raise ConfigFileError([ConfigProblem("(file)", exc.message)], file) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigProblem(str(file), f"cannot be read: {exc}")]) from None
-    return load_config_text(text, file, os.environ if env is None else env)
+        raise ConfigFileError([ConfigProblem("(file)", f"cannot be read: {exc}")], file) from None
+    env = os.environ if env is None else env
+    return load_config_text(text, file, env, need_secrets=need_secrets)
 
 
-def load_config_text(text: str, file: Path, env: Mapping[str, str]) -> LoadedConfig:
+def load_config_text(
+    text: str, file: Path, env: Mapping[str, str], *, need_secrets: bool = True
+) -> LoadedConfig:
+    """``load_config`` of a text read from ``file``; relative paths resolve against the
+    file's folder (not the working directory, which differs between a shell and a service)."""
     try:
-        data, lines, problems = _parse(text)
+        data, lines, problems = parse(text)
+    except YamlRefused as exc:
+        raise ConfigFileError([ConfigProblem("(yaml)", exc.message, exc.line)], file) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError([ConfigProblem("(yaml)", f"not valid YAML: {reason}", line)]) from None
+        problem = ConfigProblem("(yaml)", f"not valid YAML: {reason}", line)
+        raise ConfigFileError([problem], file) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem("(top level)", "must be a mapping of keys", 1)])
+        problem = ConfigProblem("(top level)", "must be a mapping of keys", 1)
+        raise ConfigFileError([problem], file)
 
-    from_env: set[Path_] = set()
-    literal_default: set[Path_] = set()
-    data = _expand(data, (), env, from_env, problems, literal_default)
+    base = Path(os.path.abspath(file)).parent
+    data, found = expand(data, env, base)
+    spared = {p for p, _ in found.unavailable if not need_secrets and p[:1] == ("bots",)}
+    # a value that could not be read is reported once, as that (not also as "is empty")
+    unavailable = {problem.path for _, problem in found.unavailable}
 
     def literal(path: Path_) -> bool:
-        return path not in from_env or path in literal_default
+        return path not in found.from_outside or path in found.literal_default
 
-    bots = _validate_bots(data.get("bots"), problems)
+    bots = _validate_bots(data.get("bots"), problems, {format_path(p) for p in spared})
     config: Config | None = None
     try:
         config = Config.model_validate({**data, "bots": bots if bots else data.get("bots")})
@@ -334,21 +291,24 @@ def load_config_text(text: str, file: Path, env: Mapping[str, str]) -> LoadedCon
             if isinstance(person, str) and ":" in person:
                 load(person.partition(":")[0])
     problems.extend(crosscheck(data, loaded()))
+    problems = [p for p in problems if p.path not in unavailable]
+    problems.extend(problem for p, problem in found.unavailable if p not in spared)
     # in the order of the file, so that they can be fixed top to bottom
     problems = sorted(_with_lines(problems, lines), key=lambda p: p.line or 0)
     if problems or config is None:
-        raise ConfigError(problems)
+        raise ConfigFileError(problems, file)
 
+    config = resolve_paths(config, base)
     if config.translation.glossary is not None:
         glossary_problem = _check_glossary(config.translation.glossary)
         if glossary_problem is not None:
-            raise ConfigError(_with_lines([glossary_problem], lines))
+            raise ConfigFileError(_with_lines([glossary_problem], lines), file)
     if config.translation.locale_dir is not None:
         catalog_problems = _check_catalogs(config.translation.locale_dir)
         if catalog_problems:
-            raise ConfigError(_with_lines(catalog_problems, lines))
+            raise ConfigFileError(_with_lines(catalog_problems, lines), file)
 
-    warnings: list[ConfigProblem] = []
+    warnings: list[ConfigProblem] = list(found.warnings)
     _literal_secret_warnings(config, (), literal, warnings)
     if config.redis.url and urlsplit(config.redis.url).password and literal(("redis", "url")):
         warnings.append(
@@ -357,3 +317,26 @@ def load_config_text(text: str, file: Path, env: Mapping[str, str]) -> LoadedCon
             )
         )
     return LoadedConfig(config, file, _with_lines(warnings, lines))
+
+
+def resolve_paths(model: M, base: Path) -> M:
+    """``model`` with every relative ``Path`` in it (data_dir, glossary, locale_dir, an
+    adapter's own) made absolute against ``base``, the config file's folder."""
+    update = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        resolved = _resolved(value, base)
+        if resolved is not value:
+            update[name] = resolved
+    return model.model_copy(update=update) if update else model
+
+
+def _resolved(value: Any, base: Path) -> Any:
+    if isinstance(value, Path):
+        return value if value.is_absolute() else base / value
+    if isinstance(value, BaseModel):
+        return resolve_paths(value, base)
+    if isinstance(value, list):
+        items = [_resolved(v, base) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value

@@ -19,10 +19,13 @@ from pydantic import (
     BeforeValidator,
     Field,
     SecretStr,
+    TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
+from bridge.config import redis_url
 from bridge.model.settings import (
     BotSettings,
     Identifier,
@@ -55,13 +58,23 @@ class RedisConfig(Model):
     url: str = ""
     sentinel: SentinelConfig | None = None
     shards: int = Field(default=16, ge=1, le=1024)
+    # replicas that must hold each inbox entry and delivery record before the bridge goes
+    # on (WAIT); unset: 1 with sentinel, 0 otherwise (docs/high-availability.md)
+    min_replicas_ack: int | None = Field(default=None, ge=0, le=16)
+    replica_ack_timeout_ms: int = Field(default=1000, ge=1, le=60_000)
+
+    @property
+    def replicas_to_ack(self) -> int:
+        if self.min_replicas_ack is not None:
+            return self.min_replicas_ack
+        return 1 if self.sentinel is not None else 0
 
     @field_validator("url")
     @classmethod
     def _scheme(cls, url: str) -> str:
         if url and not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"{url.split(':', 1)[0]!r} is not redis://, rediss:// or unix://")
-        return url
+        return _redis_url(url) if url else url
 
     @model_validator(mode="after")
     def _one_source(self) -> RedisConfig:
@@ -72,6 +85,31 @@ class RedisConfig(Model):
     @property
     def embedded(self) -> bool:
         return not self.url and self.sentinel is None
+
+
+def _redis_url(url: str) -> str:
+    """The URL with its password percent-encoded (any character works), checked for a
+    port and a placeholder password; no message shows the password."""
+    url = redis_url.normalize(url)
+    try:
+        urlsplit(url).port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError(
+            "has a port that is not a number (redis://:PASSWORD@HOST:PORT/DB)"
+        ) from None
+    password = redis_url.password(url)
+    if password is not None:
+        try:
+            _SECRET.validate_python(password)
+        except ValidationError:
+            raise ValueError(
+                "still holds a placeholder password (or an empty one); put the real password "
+                "in the environment: redis://:${REDIS_PASSWORD}@HOST:6379/0"
+            ) from None
+    return url
+
+
+_SECRET: TypeAdapter[SecretStr] = TypeAdapter(Secret)
 
 
 ATTRIBUTION_FIELDS = frozenset({"name", "room", "platform", "pseudonym"})
@@ -136,14 +174,22 @@ class RetentionConfig(Model):
     recent_hours: int = Field(default=24, ge=0, le=24 * 90)
 
 
-PROVIDER_NAMES = ("libretranslate", "libre", "google", "deepl", "microsoft", "mymemory")
+PROVIDER_NAMES = (
+    "libretranslate", "libre", "google", "google_web", "deepl", "microsoft", "mymemory",
+)  # fmt: skip
 
 
 class ProviderConfig(Model):
-    name: Literal["libretranslate", "libre", "google", "deepl", "microsoft", "mymemory"]
+    """``url``: LibreTranslate's base URL, or for deepl/google/microsoft a replacement of the
+    documented host (a proxy, the sandbox stand-ins); docs/translation.md says what goes where."""
+
+    name: Literal[
+        "libretranslate", "libre", "google", "google_web", "deepl", "microsoft", "mymemory"
+    ]
     url: str | None = None
     api_key: Secret | None = None
     region: str | None = None
+    formality: Literal["less", "more", "default"] | None = None  # deepl; None: less
 
     @model_validator(mode="after")
     def _needs(self) -> ProviderConfig:
@@ -151,10 +197,17 @@ class ProviderConfig(Model):
             raise ValueError("libretranslate needs url: the base URL of your LibreTranslate")
         if self.url and not self.url.startswith(("http://", "https://")):
             raise ValueError(f"url {self.url!r} is not http:// or https://")
+        if self.name == "google" and self.api_key is None:
+            raise ValueError("google now means Google Cloud Translation and needs api_key; "
+                             "for the unofficial keyless web endpoint, use google_web")  # fmt: skip
         if self.name in ("deepl", "microsoft") and self.api_key is None:
             raise ValueError(f"{self.name} needs api_key")
+        if self.name in ("google_web", "mymemory") and self.api_key is not None:
+            raise ValueError(f"{self.name} takes no api_key")
         if self.region and self.name != "microsoft":
             raise ValueError("region applies to microsoft only")
+        if self.formality and self.name != "deepl":
+            raise ValueError("formality applies to deepl only")
         return self
 
     @property
@@ -265,8 +318,8 @@ class Config(Model):
         found: list[str] = []
         _collect_secrets(self, found)
         password = urlsplit(self.redis.url).password if self.redis.url else None
-        if password:
-            found.append(password)
+        if password:  # as written (percent-encoded) and as sent
+            found += [password, redis_url.password(self.redis.url) or ""]
         return [s for s in found if len(s) >= 4]
 
 

@@ -6,8 +6,11 @@ an entry is acknowledged and deleted in the same step, so bodies do not stay at 
 
 from __future__ import annotations
 
+import logging
 import zlib
+from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -16,6 +19,59 @@ from bridge.model import keys
 from bridge.model.envelope import Envelope
 
 Entry = tuple[str, str | None]  # (entry id, JSON or None when deleted while pending)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Acks:
+    replicas: int
+    timeout_ms: int
+    short: bool = False  # the last WAIT fell short: wait briefly until replicas are back
+
+
+_ACKS: WeakKeyDictionary[Redis, _Acks] = WeakKeyDictionary()
+_SHORT_WAIT_MS = 10  # while replicas are missing, each commit waits this long at most
+# WAIT covers the writes made on its own connection; a PUBLISH (sent to replicas, to no
+# subscriber, not to the append-only file) on the same connection as the WAIT puts the
+# replication point after every commit already answered, whichever connection made it
+_MARK = "translocal:replicated"
+
+
+def require_replicas(redis: Redis, replicas: int, timeout_ms: int) -> None:
+    """Make ``replicated(redis)`` wait for ``replicas`` replicas (none: it returns at once)."""
+    if replicas > 0:
+        _ACKS[redis] = _Acks(replicas, timeout_ms)
+
+
+async def replicated(redis: Redis) -> None:
+    """Return once the configured number of replicas hold every write answered so far.
+
+    Called after each commit that the bridge relies on (an inbox entry, a relay batch, a
+    delivery record), so that what was acknowledged survives a Sentinel failover. A WAIT
+    that times out with fewer replicas is logged once at WARNING and the bridge goes on:
+    availability over durability, while the replicas are away; until a WAIT succeeds again,
+    each commit waits at most a few milliseconds."""
+    acks = _ACKS.get(redis)
+    if acks is None:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.publish(_MARK, "")
+        wait_ms = _SHORT_WAIT_MS if acks.short else acks.timeout_ms
+        pipe.execute_command("WAIT", acks.replicas, wait_ms)
+        got = int((await pipe.execute())[1])
+    if got < acks.replicas and not acks.short:
+        acks.short = True
+        log.warning(
+            "redis: %d of %d replicas acknowledged a commit within %d ms; going on without "
+            "(a failover now could lose the latest writes)",
+            got,
+            acks.replicas,
+            acks.timeout_ms,
+        )
+    elif got >= acks.replicas and acks.short:
+        acks.short = False
+        log.info("redis: %d replicas acknowledge commits again", got)
 
 
 def shard_of(bot: str, chat: str, shards: int) -> int:
@@ -32,6 +88,7 @@ class Inbox:
         """Store one envelope; returns once Redis has it."""
         stream = keys.inbox(shard_of(envelope.bot, envelope.chat, self.shards))
         entry_id = await self.redis.xadd(stream, {"d": envelope.model_dump_json()})
+        await replicated(self.redis)
         return str(entry_id)
 
 

@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
@@ -16,7 +15,9 @@ from redis.connection import HiredisRespSerializer
 from redis.exceptions import AuthenticationError, RedisError
 from redis.utils import HIREDIS_AVAILABLE
 
+from bridge.config import redis_url
 from bridge.config.models import RedisConfig
+from bridge.infra.bus import require_replicas
 from bridge.infra.embedded_redis import MIN_VERSION, EmbeddedRedis
 from bridge.model.errors import ServiceUnavailable
 
@@ -63,13 +64,8 @@ def make_client(url: str, **kwargs: Any) -> Redis:
 
 
 def safe_url(url: str) -> str:
-    """The URL with its password replaced, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:" if parts.username else ":"
-    return urlunsplit(parts._replace(netloc=f"{user}***@{netloc}"))
+    """The URL with its password replaced, for messages and logs (any character in it)."""
+    return redis_url.safe(url)
 
 
 @dataclass
@@ -78,9 +74,13 @@ class RedisHandle:
     where: str  # a description safe to print
     version: str
     embedded: EmbeddedRedis | None = None
+    sentinel: Sentinel | None = None  # its connections to the Sentinels close with it
 
     async def close(self) -> None:
         await self.client.aclose()
+        if self.sentinel is not None:
+            for watcher in self.sentinel.sentinels:
+                await watcher.aclose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
 
@@ -92,6 +92,7 @@ async def open_redis(cfg: RedisConfig, data_dir: Path) -> RedisHandle:
     older than 6.2.
     """
     embedded: EmbeddedRedis | None = None
+    sentinel: Sentinel | None = None
     if cfg.sentinel is not None:
         s = cfg.sentinel
         password = s.password.get_secret_value() if s.password else None
@@ -108,8 +109,8 @@ async def open_redis(cfg: RedisConfig, data_dir: Path) -> RedisHandle:
             )
         )
         where = f"sentinel master {s.master!r} via {', '.join(s.hosts)}"
-    elif cfg.url:
-        client = make_client(cfg.url, socket_connect_timeout=5)
+    elif cfg.url:  # its password percent-encoded by the config (any character works)
+        client = make_client(redis_url.normalize(cfg.url), socket_connect_timeout=5)
         where = safe_url(cfg.url)
     else:
         embedded = EmbeddedRedis(data_dir)
@@ -129,7 +130,8 @@ async def open_redis(cfg: RedisConfig, data_dir: Path) -> RedisHandle:
         await _abandon(client, embedded)
         raise ServiceUnavailable(f"redis at {where} is {version}; translocal needs 6.2 or newer")
     log.info("redis %s at %s", version, where)
-    return RedisHandle(client, where, version, embedded)
+    require_replicas(client, cfg.replicas_to_ack, cfg.replica_ack_timeout_ms)
+    return RedisHandle(client, where, version, embedded, sentinel)
 
 
 async def _abandon(client: Redis, embedded: EmbeddedRedis | None) -> None:

@@ -22,6 +22,7 @@ def outbox(bot: str) -> str:
 
 
 DEAD_LETTERS = f"{PREFIX}deadletter"
+ACTIVITY = f"{PREFIX}activity"  # hash: "in:<room>", "out:<room>" -> last time (Unix s); ids only
 
 
 def lease(name: str) -> str:

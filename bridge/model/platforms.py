@@ -39,6 +39,25 @@ RoomChecker = Callable[[BotSettings, list[RoomConfig]], Awaitable[list[RoomCheck
 
 
 @dataclass(frozen=True)
+class SeenChat:
+    """A chat a bot sees now, for `translocal discover`: what to paste as ``rooms[].chat``
+    (and ``rooms[].topic``), and what a person knows it by. ``title`` and ``topic_name`` are
+    whatever someone named the chat: untrusted text, which the CLI sanitizes before printing.
+    A discoverer raises ServiceUnavailable (one line, no secret) when it cannot ask."""
+
+    chat: str
+    title: str
+    kind: str  # the platform's word: "supergroup", "group", "private", "room"...
+    topic: int | None = None
+    topic_name: str | None = None
+    encrypted: bool | None = None  # None: the platform has no encrypted rooms
+    status: str = "member"  # "member", "invited" (not joined yet), "left"
+
+
+ChatDiscoverer = Callable[[BotSettings], Awaitable[list[SeenChat]]]
+
+
+@dataclass(frozen=True)
 class TextLimit:
     """The longest text one message may carry, counted as the platform counts."""
 
@@ -88,6 +107,8 @@ class Platform:
     factory: BotFactory | None = None
     # checks a bot's rooms for `translocal check`; None: the platform cannot check yet
     check_rooms: RoomChecker | None = None
+    # lists the chats a bot sees now, for `translocal discover`; None: it cannot tell
+    discover: ChatDiscoverer | None = None
 
     @property
     def command_prefix(self) -> str:

@@ -37,6 +37,10 @@ async def _no_notice(text: Param) -> None:
     return None
 
 
+async def _may(chat: str, sender: str) -> bool:
+    return True
+
+
 # language code -> the command menu in it: (command word, what it does), in help's order;
 # "" is the default (English), for members whose app language has no catalog
 CommandMenu = dict[str, list[tuple[str, str]]]
@@ -56,6 +60,11 @@ class BotContext(Generic[S]):
     notice: Callable[[Param], Awaitable[None]] = field(default=_no_notice)
     media_ttl_s: int = 24 * 3600  # how long carried files wait in Redis (retention.recent_hours)
     commands: CommandMenu = field(default_factory=dict)  # for a platform's command menu
+    # whether a message of ``sender`` ("<platform>:<user id>") in ``chat`` may cross anywhere
+    # now; False only when it never will (its room is paused or sends to no circle, its
+    # sender opted out): its file is then not downloaded at all (the composition root asks
+    # the moderation state)
+    may_carry: Callable[[str, str], Awaitable[bool]] = field(default=_may)
 
 
 @runtime_checkable

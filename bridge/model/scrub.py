@@ -36,9 +36,6 @@ from typing import Any
 
 import mutagen
 from mutagen.mp4 import Atom, Atoms
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PyPdfError
-from pypdf.generic import NameObject
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +143,11 @@ def _metadata_atoms(children: list[Atom], *, top: bool) -> list[Atom]:
 
 
 def _pdf(data: bytes) -> bytes:
+    # pypdf is 20 MiB resident once imported: a bridge that never carries a PDF never loads it
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.errors import PyPdfError
+    from pypdf.generic import NameObject
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:

@@ -78,5 +78,34 @@ class ModerationPolicy:
         await self.recent.revise(envelope, room)
 
 
+class CarryCheck:
+    """Whether a message could cross at all, asked by a bot before it downloads a file: a
+    file is fetched (up to 20 MB, from any member) only when its message may reach another
+    room. No: the room is paused, or sends nothing (``send: false``, in no circle with a
+    room that receives), or the sender opted out. Anything else may still cross (a share
+    later replays the thread), so the file is fetched."""
+
+    def __init__(self, config: Config, redis: Redis) -> None:
+        self.state = ModerationState(redis, config.retention.message_map_days * 86400)
+        receiving = {
+            room.id: {other for c in config.circles if room.id in c.rooms for other in c.rooms
+                      if other != room.id and config.room(other).receive}
+            for room in config.rooms
+        }  # fmt: skip
+        self._rooms: dict[tuple[str, str], list[str]] = {}
+        for room in config.rooms:
+            if room.send and receiving[room.id]:
+                self._rooms.setdefault((room.bot, room.chat), []).append(room.id)
+
+    async def __call__(self, bot: str, chat: str, sender: str) -> bool:
+        rooms = self._rooms.get((bot, chat))
+        if not rooms:
+            return False
+        await self.state.fresh()
+        if sender in self.state.opted_out:
+            return False
+        return any(room not in self.state.paused_rooms for room in rooms)
+
+
 def _tagged(circle: CircleConfig, envelope: Envelope) -> bool:
     return bool({t.lower() for t in _TAG.findall(envelope.text)} & set(circle.tags))

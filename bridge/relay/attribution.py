@@ -22,7 +22,7 @@ import unicodedata
 from bridge.config.models import CircleConfig, RoomConfig
 from bridge.model.catalogs import active
 from bridge.model.compose import one_line, shorten, unmarked
-from bridge.model.envelope import Sender
+from bridge.model.envelope import Sender, Span
 from bridge.model.i18n import _, render
 
 MAX_NAME = 64  # characters of a display name shown in an attribution
@@ -85,3 +85,12 @@ def attribution(
         "pseudonym": pseudonym(key, circle.id, sender.id) if key else "",
     }
     return circle.attribution.format_map(values)
+
+
+def acted(actor: str, text: str, spans: tuple[Span, ...]) -> tuple[str, tuple[Span, ...]]:
+    """An action (an emote) as "* <actor> <text>", its spans moved along."""
+    prefix = f"* {actor} "
+    shift = len(prefix)
+    moved = tuple(s.model_copy(update={"start": s.start + shift, "end": s.end + shift})
+                  for s in spans)  # fmt: skip
+    return prefix + text, moved

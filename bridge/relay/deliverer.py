@@ -26,7 +26,14 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bridge.infra.bus import Entry, ack_delete, claim_pending, ensure_group, read_new
+from bridge.infra.bus import (
+    Entry,
+    ack_delete,
+    claim_pending,
+    ensure_group,
+    read_new,
+    replicated,
+)
 from bridge.infra.lease import Leases
 from bridge.infra.metrics import DEAD_LETTERS, MESSAGES_OUT, RELAY_LAG, RETRIES
 from bridge.infra.retry import step_until_stopped
@@ -304,6 +311,10 @@ class Deliverer:
                 pipe.expire(origin_key, ttl)
                 for message_id in ids:
                     pipe.set(keys.copy(d.room, message_id), str(d.origin), ex=ttl)
+                seen: dict[Any, Any] = {f"out:{d.room}": f"{time.time():.0f}"}  # for status
+                if not d.callout and d.received:
+                    seen[f"in:{d.origin.room}"] = f"{d.received:.0f}"
+                pipe.hset(keys.ACTIVITY, mapping=seen)
             elif d.action == "delete":
                 pipe.hdel(keys.origin(d.origin.room, d.origin.id), d.room)
                 for message_id in job.copies:
@@ -312,6 +323,7 @@ class Deliverer:
             pipe.xack(self.stream, keys.DELIVER_GROUP, entry_id)
             pipe.xdel(self.stream, entry_id)
             await pipe.execute()
+        await replicated(self.redis)  # a replica holds the record before the next send
 
     async def _dead_letter(self, d: Delivery, reason: str) -> None:
         self.dead_letters += 1

@@ -31,11 +31,17 @@ from bridge.model.i18n import Message, _
 MAX_BUCKETS = 100_000  # idle full buckets are forgotten beyond this many
 
 
-@dataclass
+@dataclass(slots=True)
 class Bucket:
     tokens: float
     at: float
     noticed: bool = False  # the moderators were told of this burst
+
+    def hold(self, who: str, limit: int) -> Held:
+        """A message held by this bucket; the first of a burst is the one to tell of."""
+        notify = not self.noticed
+        self.noticed = True
+        return Held(who, limit, notify)
 
     def refill(self, now: float, capacity: int) -> None:
         self.tokens = min(float(capacity), self.tokens + (now - self.at) * capacity / 60.0)
@@ -68,13 +74,11 @@ class Limits:
         if len(self._buckets) > MAX_BUCKETS:
             self._forget(now)
         mine = self._bucket((room, sender), now, self.per_sender)
+        if mine.tokens < 1.0:
+            return mine.hold("sender", self.per_sender)
         theirs = self._bucket((room, ""), now, self.per_room)
-        for bucket, who, limit in ((mine, "sender", self.per_sender),
-                                   (theirs, "room", self.per_room)):  # fmt: skip
-            if bucket.tokens < 1.0:
-                notify = not bucket.noticed
-                bucket.noticed = True
-                return Held(who, limit, notify)
+        if theirs.tokens < 1.0:
+            return theirs.hold("room", self.per_room)
         mine.tokens -= 1.0
         theirs.tokens -= 1.0
         return None

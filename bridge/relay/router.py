@@ -13,16 +13,18 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import cast
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
 
 from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.infra.metrics import MESSAGES_IN
 from bridge.model import keys
-from bridge.model.envelope import Action, Delivery, Envelope, MsgRef, Span, SpanKind
+from bridge.model.envelope import Action, Delivery, Envelope, MsgRef, Sender, Span, SpanKind
 from bridge.model.i18n import Listing, Param, _
 from bridge.model.platforms import Platform
-from bridge.relay.attribution import attribution
+from bridge.relay.attribution import acted, attribution
 from bridge.relay.limits import Limits, held_text
+from bridge.relay.maps import MapReader
 from bridge.relay.notices import localize, notice, notice_in
 from bridge.relay.seams import Actions, BasePolicy, NoActions, Policy
 from bridge.relay.translate import PassThrough, Translator
@@ -31,6 +33,7 @@ from translation.translator import Result
 
 log = logging.getLogger(__name__)
 
+CREDITS_KEPT = 10_000  # attributions worked out (see _credit)
 AUTHORS_KEPT = 50_000  # origins planned by this worker whose senders it remembers (see _authors)
 
 
@@ -43,28 +46,6 @@ class Plan:
     origin: MsgRef | None = None
     record: dict[str, str] = field(default_factory=dict)  # origin map record, ids only
     reason: str = ""
-
-
-def parse_ref(value: str | None) -> MsgRef | None:
-    if not value:
-        return None
-    room, _, message_id = value.partition("/")
-    return MsgRef(room=room, id=message_id) if message_id else None
-
-
-class MapReader:
-    """Reads of the message map the relay needs: which origin a message stands for."""
-
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-
-    async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]:
-        """The origin a message of ``room`` stands for (itself, or the origin of a copy), and
-        that origin's thread root when it is known."""
-        copy_of = cast(str | None, await self.redis.get(keys.copy(room, message_id)))
-        ref = parse_ref(copy_of) or MsgRef(room=room, id=message_id)
-        root = cast(str | None, await self.redis.hget(keys.origin(ref.room, ref.id), ".root"))
-        return ref, parse_ref(root)
 
 
 class Router:
@@ -95,7 +76,10 @@ class Router:
         }
         # the senders of messages planned here, for their edits and deletes while the map
         # record is not committed yet (a message and its edit in one batch)
-        self._authors: dict[MsgRef, str] = {}
+        self._authors: dict[tuple[str, str], str] = {}  # (room, message id) -> sender
+        self._counters: dict[str, Counter] = {}  # MESSAGES_IN per room, looked up once
+        self._credits: dict[tuple[str, str, str, str], str] = {}
+        self._reaches: dict[str, tuple[list[CircleConfig], frozenset[str]]] = {}
         self.own: set[str] = set()
         self.may_encrypt: set[str] = set()  # bots whose rooms can be end-to-end encrypted
         for bot in config.bots:
@@ -114,6 +98,34 @@ class Router:
             config.pseudonym_key.get_secret_value().encode() if config.pseudonym_key else None
         )
         self.redis = redis
+
+    def _credit(self, circle: CircleConfig, room: RoomConfig, platform: str, sender: Sender) -> str:
+        """The attribution of ``sender`` in ``circle``, worked out once per name (a member's
+        messages come one after another; a name change is a new entry)."""
+        cache_key = (circle.id, room.id, sender.id, sender.name)
+        credit = self._credits.get(cache_key)
+        if credit is None:
+            if len(self._credits) >= CREDITS_KEPT:
+                self._credits.clear()
+            credit = attribution(circle, room, platform, sender, self.key)
+            self._credits[cache_key] = credit
+        return credit
+
+    def _reach(self, room: RoomConfig) -> tuple[list[CircleConfig], frozenset[str]]:
+        """The circles of ``room`` and the other rooms they link, worked out once."""
+        found = self._reaches.get(room.id)
+        if found is None:
+            circles = [self.circles[c] for c in self.circles_of[room.id]]
+            others = frozenset(r for c in circles for r in c.rooms if r != room.id)
+            found = self._reaches[room.id] = (circles, others)
+        return found
+
+    def _count_in(self, room: RoomConfig) -> None:
+        counter = self._counters.get(room.id)
+        if counter is None:
+            counter = MESSAGES_IN.labels(room.id, self.platform_of[room.bot])
+            self._counters[room.id] = counter
+        counter.inc()
 
     def room_of(self, envelope: Envelope) -> RoomConfig | None:
         """The configured room an envelope comes from: the chat's topic, else the whole chat."""
@@ -159,11 +171,11 @@ class Router:
                 parent, parent_root = await self.maps.canonical(room.id, envelope.reply_to)
                 root = batch.get(parent) or parent_root or parent
         batch[origin] = root
-        MESSAGES_IN.labels(room.id, self.platform_of[room.bot]).inc()
+        self._count_in(room)
         record = {".sender": envelope.sender.id, ".root": str(root), ".ts": str(int(envelope.ts))}
         if envelope.media is not None and envelope.media.blob:
             record[".media"] = envelope.media.blob  # so that a retract purges the bytes too
-        self._authors[origin] = envelope.sender.id
+        self._authors[(room.id, envelope.message_id)] = envelope.sender.id
         if len(self._authors) > AUTHORS_KEPT:
             del self._authors[next(iter(self._authors))]
         plan = Plan(envelope, origin=origin, record=record)
@@ -201,7 +213,7 @@ class Router:
         still on their way are deleted after them."""
         found = await self.redis.hgetall(keys.origin(origin.room, origin.id))
         record = {str(k): str(v) for k, v in found.items()}
-        author = record.get(".sender") or self._authors.get(origin)
+        author = record.get(".sender") or self._authors.get((origin.room, origin.id))
         if author is None:
             return Plan(envelope, reason=f"{envelope.kind} of a message the bridge does not know")
         copied = any(not field.startswith(".") for field in record)
@@ -226,15 +238,14 @@ class Router:
         self, envelope: Envelope, room: RoomConfig, root: MsgRef, *, policy: bool
     ) -> dict[str, tuple[RoomConfig, str, CircleConfig]]:
         """Target room id -> (room, attribution, circle), by the first circle linking them."""
-        circles = [self.circles[c] for c in self.circles_of[room.id]]
-        if policy:  # one round trip to Redis for every circle and room of this message
-            reachable = {r for c in circles for r in c.rooms if r != room.id}
-            gate = await self.policy.gate(envelope, room, root, circles, reachable)
+        circles, reachable = self._reach(room)
+        if policy:  # decided in the moderation state's in-process mirror
+            gate = await self.policy.gate(envelope, room, root, circles, set(reachable))
             circles = [c for c in circles if c.id in gate.circles]
         targets: dict[str, tuple[RoomConfig, str, CircleConfig]] = {}
         platform = self.platform_of[room.bot]
         for circle in circles:
-            credit = attribution(circle, room, platform, envelope.sender, self.key)
+            credit = self._credit(circle, room, platform, envelope.sender)
             for other in circle.rooms:
                 target = self.rooms[other]
                 if other == room.id or not target.receive or other in targets:
@@ -331,47 +342,46 @@ class Router:
             results = await self.translator.translate(
                 envelope.text, room.language, languages, marks, tag=str(origin)
             )
-        out = []
+        out: list[Delivery] = []
         for target, credit, circle in targets.values():
             result = results.get(target.language)
             text = result.text if result else ""
+            shown = result.marks if result else ()
             spans = tuple(
                 Span(start=m.start, end=m.end, kind=cast(SpanKind, m.kind), url=m.url)
-                for m in (result.marks if result else ())
-            )
+                for m in shown
+            ) if shown else ()  # fmt: skip
             translated = result is not None and result.status == "translated"
             original = envelope.text if translated and circle.show_original else ""
             keep = envelope.encrypted and not circle.allow_unencrypted and action != "delete"
             if envelope.emote and action != "delete":  # the actor as this circle shows people
                 text, spans = acted(credit, text, spans)
                 original = acted(credit, original, ())[0] if original else ""
+            own = dict(
+                key=f"{envelope.key}>{target.id}",
+                attribution=credit if action != "delete" else "",
+                text=text,
+                spans=spans,
+                language=target.language,
+                source_language=result.source if result else room.language,
+                translated=translated,
+                untranslated=result is not None and result.status == "failed",
+                original=original,
+                keep_encrypted=keep,
+            )
+            if out:  # what all copies share is validated once, in the first
+                out.append(out[0].sibling(target, **own))
+                continue
+            media = envelope.media if action != "delete" else None
             out.append(
                 Delivery.to(
                     target,
-                    key=f"{envelope.key}>{target.id}",
                     action=action,
                     origin=origin,
                     reply_to=parent,
-                    attribution=credit if action != "delete" else "",
-                    text=text,
-                    spans=spans,
-                    media=envelope.media if action != "delete" else None,
-                    language=target.language,
-                    source_language=result.source if result else room.language,
-                    translated=translated,
-                    untranslated=result is not None and result.status == "failed",
-                    original=original,
-                    keep_encrypted=keep,
+                    media=media,
                     received=envelope.received,
+                    **own,
                 )
             )
         return out
-
-
-def acted(actor: str, text: str, spans: tuple[Span, ...]) -> tuple[str, tuple[Span, ...]]:
-    """An action (an emote) as "* <actor> <text>", its spans moved along."""
-    prefix = f"* {actor} "
-    shift = len(prefix)
-    moved = tuple(s.model_copy(update={"start": s.start + shift, "end": s.end + shift})
-                  for s in spans)  # fmt: skip
-    return prefix + text, moved

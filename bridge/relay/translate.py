@@ -23,7 +23,8 @@ from translation.cache import TranslationCache
 from translation.detect import Detector
 from translation.glossary import Glossary, load_glossary
 from translation.protect import Mark
-from translation.providers import LibreTranslate, Provider, third_party
+from translation.providers import Provider, make_provider
+from translation.suspend import OnBlocked, Suspensions
 from translation.translator import ChainTranslator, Result
 
 
@@ -67,16 +68,7 @@ class PassThrough:
 def build_translator(config: Config, redis: Redis | None) -> ChainTranslator:
     """The configured chain. With no providers, every message crosses untranslated, noted."""
     tr = config.translation
-    providers: list[Provider] = []
-    for p in tr.providers:
-        key = p.api_key.get_secret_value() if p.api_key else None
-        if p.canonical_name == "libretranslate":
-            assert p.url is not None
-            providers.append(LibreTranslate(p.url, key, tr.timeout_s))
-        else:
-            providers.append(
-                third_party(p.canonical_name, api_key=key, region=p.region, timeout_s=tr.timeout_s)
-            )
+    providers = build_providers(config)
     ttl = config.retention.translation_cache_days * 86400
     cache = TranslationCache(redis, keys.TRANSLATION_CACHE, ttl) if redis is not None else None
     glossary = load_glossary(tr.glossary) if tr.glossary else Glossary()
@@ -89,11 +81,70 @@ def build_translator(config: Config, redis: Redis | None) -> ChainTranslator:
             tr.daily_char_budget,
             on_exhausted=_tell_ops(config, redis),
         )
+    suspensions = Suspensions(
+        redis=redis,
+        prefix=f"{keys.TRANSLATION_BUDGET}blocked:",  # + provider:reason:YYYY-MM-DD
+        on_blocked=_tell_ops_blocked(config, redis) if redis is not None else None,
+    )
     chain = ChainTranslator(
-        providers, cache=cache, glossary=glossary, detector=detector, budget=budget
+        providers,
+        cache=cache,
+        glossary=glossary,
+        detector=detector,
+        budget=budget,
+        suspensions=suspensions,
     )
     chain.stats.observe = _count
     return chain
+
+
+def build_providers(config: Config) -> list[Provider]:
+    """The configured providers, in order (also what ``translocal check`` probes)."""
+    tr = config.translation
+    return [
+        make_provider(
+            p.canonical_name,
+            url=p.url,
+            api_key=p.api_key.get_secret_value() if p.api_key else None,
+            region=p.region,
+            formality=p.formality or "less",
+            timeout_s=tr.timeout_s,
+        )
+        for p in tr.providers
+    ]
+
+
+def _tell_ops_blocked(config: Config, redis: Redis) -> OnBlocked:
+    """A provider set aside by a quota or auth error: one notice to ``ops_room`` (a day)."""
+
+    async def tell(provider: str, reason: str) -> None:
+        if config.ops_room is None:
+            return  # the warning in the log is all there is
+        room = config.room(config.ops_room)
+        if reason == "quota":
+            text = _(
+                "Translation by {provider} answered that its quota is spent: it is skipped "
+                "until the next hour, and tried again then.",
+                provider=provider,
+            )
+        else:
+            text = _(
+                "Translation by {provider} refused its key: it is skipped until the next "
+                "hour; check the key in the config.",
+                provider=provider,
+            )
+        delivery = Delivery.to(
+            room,
+            key=f"notice:blocked:{provider}:{uuid.uuid4().hex[:8]}",
+            action="send",
+            origin=MsgRef(room=room.id, id="notice"),
+            text=render(text, room.language),
+            language=room.language,
+            notice=True,
+        )
+        await redis.xadd(keys.outbox(room.bot), {"d": delivery.model_dump_json()})
+
+    return tell
 
 
 def _tell_ops(config: Config, redis: Redis) -> OnExhausted:

@@ -20,7 +20,8 @@ from sandbox.telegram.world import ApiError, World
 
 @dataclass(frozen=True)
 class Call:
-    """A bot API call that changed something, recorded once it succeeded."""
+    """A bot API call that changed something, or fetched a file (getFile), recorded once it
+    succeeded."""
 
     method: str
     bot_id: int

@@ -84,4 +84,6 @@ def send_chat_action(api: Api, state: BotState, params: Params) -> object:
 
 @method("getFile")
 def get_file(api: Api, state: BotState, params: Params) -> object:
-    return files.file_info(api.world, params.text("file_id") or "")
+    info = files.file_info(api.world, params.text("file_id") or "")
+    api.record("getFile", state, None)  # recorded, so that a test sees which files were fetched
+    return info

@@ -108,7 +108,7 @@ class Console(People):
 
     @property
     def calls(self) -> list[Call]:
-        """State-changing bot calls, in the order they succeeded."""
+        """State-changing bot calls and file fetches, in the order they succeeded."""
         return self.api.calls
 
     def file_bytes(self, file_id: str) -> bytes:

@@ -211,7 +211,10 @@ class StoredFile:
 
 
 def render_chat(chat: Chat) -> JSON:
-    """The Chat object inside messages and updates."""
+    """The Chat object inside messages and updates (a private chat: the person's name)."""
+    if chat.type == "private":
+        return {"id": chat.id, "type": "private", "first_name": chat.title,
+                **({"username": chat.username} if chat.username else {})}  # fmt: skip
     result: JSON = {"id": chat.id, "type": chat.type, "title": chat.title}
     if chat.username:
         result["username"] = chat.username

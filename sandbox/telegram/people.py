@@ -89,6 +89,18 @@ class People:
         self.world.chats[chat_id] = chat
         return render_chat(chat)
 
+    def open_private(self, user_id: int, bot_id: int) -> int:
+        """A person starts a private chat with a bot (its id is the person's id); post into
+        it with ``post(user_id, user_id, ...)``. One private chat per person here, shared by
+        the bots they open it with."""
+        user, bot = self.world.account(user_id), self.world.account(bot_id)
+        chat = self.world.chats.get(user_id)
+        if chat is None:
+            chat = Chat(user_id, user.first_name, "private", username=user.username)
+            self.world.chats[user_id] = chat
+        chat.members[user_id] = chat.members[bot.id] = Member("member")
+        return user_id
+
     def add_member(
         self,
         chat_id: int,

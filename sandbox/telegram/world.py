@@ -161,7 +161,7 @@ class World:
         """Whether a bot is told about a message (privacy mode included)."""
         if message.author_id == bot.id:
             return False
-        if message.service:
+        if message.service or chat.type == "private":  # privacy mode is for groups
             return True
         author = self.accounts.get(message.author_id)
         if author is not None and author.is_bot and not message.anonymous:

@@ -96,3 +96,21 @@ async def test_a_refused_token_stops_run_at_start_with_exit_4(
     assert result.returncode == 4, result.stderr
     assert "telegram bot a: the Bot API refused its token" in result.stderr
     assert "ZZZZZZZZ" not in result.stderr
+
+
+async def test_every_row_names_its_bot_and_a_refused_token_names_which_bot(
+    tmp_path: Path, tg: BotApiServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "5000009:ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"
+    tg.add_member(CDMX, 5000002, admin=True)
+    rooms = [room("cdmx", "a", CDMX), room("cdmx-b", "b", CDMX)]
+    loaded = load_config(config(tmp_path, tg, rooms, token_a=wrong), env={})
+    code = await run_check(loaded)
+    out = capsys.readouterr().out
+    lines = {line.split()[1]: line for line in out.splitlines() if line.startswith("room ")}
+    assert code == 4
+    assert "FAILED" in lines["cdmx"]
+    assert "telegram bot a: the Bot API refused the token" in lines["cdmx"]
+    assert "ok" in lines["cdmx-b"].split()
+    assert "telegram bot b: " in lines["cdmx-b"]
+    assert "ZZZZZZZZ" not in out

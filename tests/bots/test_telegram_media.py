@@ -11,7 +11,15 @@ import redis.asyncio
 from PIL import Image
 
 from sandbox.telegram import BotApiServer
-from tests.bots.telegram_world import ANA, BERLIN, CDMX, JONAS, telegram_world, world_bots
+from tests.bots.telegram_world import (
+    ANA,
+    BERLIN,
+    BOT_A,
+    CDMX,
+    JONAS,
+    telegram_world,
+    world_bots,
+)
 from tests.bots.telegram_world import world_config as config
 from tests.harness import eventually, running
 from tests.helpers import ogg_voice
@@ -173,3 +181,29 @@ async def test_a_call_out_copy_asking_to_be_pinned_is_pinned(
         await eventually(lambda: tg.world.chat(CDMX).pinned is not None)
     shown = next(m for m in tg.messages(CDMX) if m["message_id"] == tg.world.chat(CDMX).pinned)
     assert "Asamblea general" in str(shown["text"])
+
+
+async def test_a_file_that_cannot_cross_is_never_fetched(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
+) -> None:
+    """A file is downloaded only when its message may cross: an opted-out member's photo
+    (it crosses nowhere, ever) is not fetched from Telegram, nor stored; the same member's
+    photo after opting in is fetched once and crosses."""
+
+    def fetches() -> int:
+        return sum(1 for c in tg.calls if c.method == "getFile" and c.bot_id == BOT_A)
+
+    async with running(config(tmp_path, redis_url, tg)):
+        tg.post(CDMX, ANA, "/optout")
+        await eventually(lambda: len(tg.messages(CDMX)) >= 2)  # the bot's answer
+        tg.post(CDMX, ANA, "Foto privada", photo=photo_with_gps())
+        answered = len(tg.messages(CDMX))
+        tg.post(CDMX, ANA, "/optin")  # the bot takes its updates in order
+        await eventually(lambda: len(tg.messages(CDMX)) > answered + 1)
+        assert fetches() == 0
+        assert not media_messages(tg, BERLIN)
+        assert not [k async for k in redis_client.scan_iter("tl:media:*")]
+
+        tg.post(CDMX, ANA, "Foto del desalojo", photo=photo_with_gps())
+        await eventually(lambda: len(media_messages(tg, BERLIN)) == 1)
+        assert fetches() == 1

@@ -100,7 +100,58 @@ def test_a_config_at_that_has_passed_is_not_an_error(
     path = config_file(tmp_path, redis_url, callouts=callouts)
     code, out, err = cli("list", "-c", path)
     assert code == 0, err
-    assert "old: in the config; loaded when `translocal run` starts" in out
+    assert out.splitlines() == [
+        "old: on Mon, Jan 1, 2001, 18:00 (at each room's local time) to circle net, in English, "
+        "from config; nothing left to fire",
+        "  in the config file; loaded when `translocal run` starts",
+    ]
+
+
+def test_a_config_schedule_is_listed_with_its_next_run_and_cannot_be_cancelled_here(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    callouts = [{"id": "weekly", "circles": ["net"], "cron": "0 18 * * 5", "mode": "instant",
+                 "tz": "Europe/Berlin", "language": "en", "text": "Assembly tonight"}]  # fmt: skip
+    path = config_file(tmp_path, redis_url, callouts=callouts)
+    code, out, err = cli("list", "-c", path)
+    assert code == 0, err
+    first, second = out.splitlines()
+    assert first.startswith("weekly: every Friday at 18:00 (at the same moment everywhere, "
+                            "Europe/Berlin time) to circle net, in English, from config; next "
+                            "Fri, ")  # fmt: skip
+    assert first.endswith(", 17:00 UTC") or first.endswith(", 16:00 UTC")  # CET or CEST
+    assert second == "  in the config file; loaded when `translocal run` starts"
+    code, out, err = cli("cancel", "weekly", "-c", path)
+    assert code == 2
+    assert err.splitlines() == [
+        f"translocal: 'weekly' comes from the config file {path} (callouts[0]); delete that "
+        "entry there and restart `translocal run` to stop it"
+    ]
+    assert cli("list", "-c", path)[1].startswith("weekly: ")  # nothing changed
+
+
+def test_callouts_list_from_another_folder_finds_the_data_beside_the_config(
+    tmp_path: Path,
+) -> None:
+    """The issue's story: a relative data_dir followed the working directory, so `callouts
+    list` run from elsewhere silently made a new, empty data dir and listed nothing."""
+    site = tmp_path / "site"
+    site.mkdir()
+    cfg = {"data_dir": "./data", "bots": [{"id": b, "platform": "memory"} for b in "abc"],
+           "rooms": ROOMS, "circles": [{"id": "net", "rooms": ["cdmx", "nyc"]}]}  # fmt: skip
+    write_config(site / "c.yaml", cfg)
+    add = ("callouts", "add", "-c", "c.yaml", "--circle", "net", "--at", "2099-06-05 18:00",
+           "--language", "en", "--text", "Rally")  # fmt: skip
+    added = run_cli(*add, cwd=site, module="tests.relay_proc")
+    assert added.returncode == 0, added.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    listed = run_cli("callouts", "list", "-c", "../site/c.yaml", cwd=elsewhere,
+                     module="tests.relay_proc")  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith(f"{added.stdout.strip()}: on Fri, Jun 5, 2099, 18:00")
+    assert list(elsewhere.iterdir()) == []
+    assert (site / "data").is_dir()
 
 
 async def test_two_scheduler_processes_send_every_fire_exactly_once(

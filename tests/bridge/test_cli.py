@@ -22,7 +22,6 @@ def free_port() -> int:
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    assert run_cli("run").returncode == 2  # -c is required
     assert run_cli("frobnicate").returncode == 2
     path = write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d")))
     assert run_cli("run", "-c", str(path), "--role", "everything").returncode == 2
@@ -147,3 +146,62 @@ def test_audit_prints_the_trail_since_a_time_and_refuses_a_bad_since(tmp_path: P
     assert "message 41" in lines[0]
     assert "telegram:2050" in lines[1]
     assert "done" in lines[1]
+
+
+def test_without_c_the_config_is_translocal_config_else_translocal_yaml(tmp_path: Path) -> None:
+    nowhere = {"TRANSLOCAL_CONFIG": ""}
+    result = run_cli("callouts", "list", env=nowhere, cwd=tmp_path)
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        f"translocal.yaml: no such file (the default, in {tmp_path}); "
+        "give -c FILE or set TRANSLOCAL_CONFIG=FILE"
+    ]
+    absent = str(tmp_path / "absent.yaml")
+    result = run_cli("callouts", "list", env={"TRANSLOCAL_CONFIG": absent}, cwd=tmp_path)
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        f"{absent}: no such file (from $TRANSLOCAL_CONFIG); "
+        "give -c FILE or set TRANSLOCAL_CONFIG=FILE"
+    ]
+
+    callouts = [{"id": "weekly", "circles": ["housing"], "cron": "0 18 * * 5", "language": "en",
+                 "text": "Assembly"}]  # fmt: skip
+    write_config(tmp_path / "translocal.yaml", minimal_config(callouts=callouts))
+    result = run_cli("callouts", "list", env=nowhere, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("weekly: every Friday at 18:00")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    from_env = {"TRANSLOCAL_CONFIG": str(tmp_path / "translocal.yaml")}
+    result = run_cli("callouts", "list", env=from_env, cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("weekly: every Friday at 18:00")
+
+
+def test_c_and_log_level_work_before_or_after_the_subcommand(tmp_path: Path) -> None:
+    path = str(write_config(tmp_path / "c.yaml", minimal_config(data_dir=str(tmp_path / "d"))))
+    for args in (
+        ("-c", path, "callouts", "list"),
+        ("callouts", "list", "-c", path),
+        ("--log-level", "INFO", "callouts", "list", "-c", path),
+        ("-c", path, "callouts", "list", "--log-level", "INFO"),
+        ("--log-level", "ERROR", "callouts", "list", "-c", path, "--log-level", "INFO"),
+    ):
+        result = run_cli(*args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert ("redis 6.2" in result.stderr) == ("INFO" in args[-1:] + args[:2]), args
+    both = run_cli("-c", str(tmp_path / "absent.yaml"), "callouts", "list", "-c", path)
+    assert both.returncode == 0, both.stderr  # the one after the subcommand wins
+
+
+def test_commands_that_start_no_bot_run_without_bot_secrets(tmp_path: Path) -> None:
+    cfg = minimal_config(data_dir=str(tmp_path / "d"))
+    cfg["bots"][0]["token"] = "${UNSET_TG_TOKEN}"  # type: ignore[index]
+    cfg["bots"][1]["password"] = "${UNSET_MX_PASSWORD}"  # type: ignore[index]
+    path = str(write_config(tmp_path / "c.yaml", cfg))
+    for args in (("callouts", "list"), ("audit",)):
+        result = run_cli(*args, "-c", path)
+        assert result.returncode == 0, (args, result.stderr)
+    result = run_cli("check", "-c", path)
+    assert result.returncode == 3
+    assert "environment variable UNSET_TG_TOKEN is not set" in result.stderr

@@ -253,8 +253,8 @@ def test_a_placeholder_secret_is_an_error(tmp_path: Path) -> None:
 
 
 def test_the_example_loads_when_its_variables_are_set() -> None:
-    env = {"TELEGRAM_TOKEN": TOKEN, "MATRIX_PASSWORD": "a-real-password"}
-    loaded = load_config(ROOT / "config" / "example.yaml", env=env)
+    env = {"TELEGRAM_TOKEN_CDMX": TOKEN, "MATRIX_PASSWORD_NETWORK": "a-real-password"}
+    loaded = load_config(ROOT / "bridge" / "examples" / "example.yaml", env=env)
     cfg = loaded.config
     assert [r.id for r in cfg.rooms] == ["cdmx", "berlin", "nyc"]
     assert cfg.room("cdmx").chat == "-1001234567890"
@@ -263,7 +263,7 @@ def test_the_example_loads_when_its_variables_are_set() -> None:
 
 
 def test_the_demo_config_loads_on_its_defaults() -> None:
-    loaded = load_config(ROOT / "config" / "demo.yaml", env={})
+    loaded = load_config(ROOT / "bridge" / "examples" / "demo.yaml", env={})
     assert {r.language for r in loaded.config.rooms} == {"es", "de", "en"}
 
 
@@ -295,8 +295,9 @@ def test_cli_prints_every_problem_one_line_each_and_exits_3(tmp_path: Path) -> N
     assert result.returncode == 3
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2, result.stderr
-    assert lines[0].startswith("rooms[0].bot: ")
-    assert lines[1].startswith("rooms[1].timezone: 'Nope/No' is not a known timezone")
+    assert re.match(rf"{re.escape(str(path))}:\d+: rooms\[0\]\.bot: ", lines[0])
+    assert re.match(rf"{re.escape(str(path))}:\d+: rooms\[1\]\.timezone: 'Nope/No' is not a "
+                    "known timezone$", lines[1])  # fmt: skip
     assert "Traceback" not in result.stderr
 
 
@@ -340,3 +341,51 @@ def test_limits_and_budgets_refuse_nonsense_with_the_key_path(tmp_path: Path) ->
     assert any(line.startswith("limits.per_sender_per_minute: ") for line in found), found
     assert any(line.startswith("limits.per_room_per_minute: ") for line in found), found
     assert any(line.startswith("translation.daily_char_budget: ") for line in found), found
+
+
+def test_relative_paths_resolve_against_the_config_folder_not_the_working_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    (site / "locale").mkdir(parents=True)
+    (site / "glossary.yaml").write_text("keep:\n  - Vonovia\n")
+    cfg = minimal_config(data_dir="./data")
+    cfg["translation"] = {"glossary": "glossary.yaml", "locale_dir": "locale"}
+    path = write_config(site / "c.yaml", cfg)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    loaded = load_config(Path("../site/c.yaml"), env=ENV)
+    assert loaded.config.data_dir == site / "data"
+    assert loaded.config.translation.glossary == site / "glossary.yaml"
+    assert loaded.config.translation.locale_dir == site / "locale"
+    defaulted = minimal_config()
+    write_config(path, defaulted)
+    assert load_config(path, env=ENV).config.data_dir == site / "translocal-data"
+    absolute = minimal_config(data_dir=str(tmp_path / "srv"))
+    write_config(path, absolute)
+    assert load_config(path, env=ENV).config.data_dir == tmp_path / "srv"
+
+
+def test_without_bot_secrets_a_command_that_starts_no_bot_still_loads(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "c.yaml", minimal_config())
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert [str(p).split(":")[0] for p in info.value.problems] == [
+        "bots[0].token",
+        "bots[1].password",
+    ]  # once each: "not set", not also "is empty"
+    loaded = load_config(path, env={}, need_secrets=False)
+    assert [b.id for b in loaded.config.bots] == ["tg", "mx"]
+    assert loaded.config.secrets() == []
+    cfg = minimal_config(pseudonym_key="${KEY}")  # not a bot's: still required
+    write_config(path, cfg)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={}, need_secrets=False)
+    assert [str(p).split(":")[0] for p in info.value.problems] == ["pseudonym_key"]
+    cfg = minimal_config()
+    cfg["rooms"][0]["timezone"] = "Mars/Olympus"  # type: ignore[index]
+    write_config(path, cfg)
+    with pytest.raises(ConfigError) as info:  # and every other problem still counts
+        load_config(path, env={}, need_secrets=False)
+    assert [str(p).split(":")[0] for p in info.value.problems] == ["rooms[0].timezone"]

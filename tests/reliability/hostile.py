@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from bridge.model.compose import footer, headings
 from bridge.model.envelope import Delivery, MsgRef, Span
+from translation.detect import SHIPPED
 
 # ---- the pieces hostile text is made of ------------------------------------------------------
 
@@ -451,6 +452,18 @@ def delivery(text: str, spans: Sequence[Span] = (), **fields: Any) -> Delivery:
         "spans": tuple(spans),
     }
     return Delivery(**(base | fields))
+
+
+def untranslated(shown: str) -> tuple[str, str] | None:
+    """(the room's language, the source language) of a copy's "not translated" note, in
+    whichever catalog language the room shows it; None when the copy has no such note."""
+    last = shown.rstrip().rsplit("\n", 1)[-1]
+    for room in SHIPPED:
+        for source in SHIPPED:
+            note = footer(delivery("", language=room, untranslated=True, source_language=source))
+            if last.endswith(note):
+                return room, source
+    return None
 
 
 def errors(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -34,13 +34,13 @@ from tests.reliability.hostile import (
     errors,
     heads,
     hostile_messages,
+    untranslated,
     utf16_len,
 )
 
 SAMPLE = 30  # from each side
 MAX_UNITS = 3500  # so that a copy, attribution included, is one message
 ID = re.compile(r"m(\d{5})\|")
-NOT_TRANSLATED = re.compile(r"\n· not translated \(from (\w+)\)$")
 ENTITY_TAGS = {
     "bold": "b",
     "italic": "i",
@@ -136,11 +136,11 @@ def copy_as_expected(text: str, spans: tuple[Span, ...], label: str, shown: str)
     """The delivery the relay made for a copy, rebuilt from the origin: the original with its
     formatting, or, when the relay took the text for another language and could not translate
     it (no provider here), the original with a note and without formatting."""
-    untranslated = NOT_TRANSLATED.search(shown)
-    if untranslated:
+    note = untranslated(shown)
+    if note:
         return delivery(
-            text, attribution=f"Ana ({label})", untranslated=True,
-            source_language=untranslated.group(1),
+            text, attribution=f"Ana ({label})", untranslated=True, language=note[0],
+            source_language=note[1],
         )  # fmt: skip
     return delivery(text, spans, attribution=f"Ana ({label})")
 

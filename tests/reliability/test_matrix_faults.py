@@ -39,7 +39,13 @@ from tests.bots.test_matrix_render import check as check_matrix
 from tests.bots.test_matrix_render import layout
 from tests.harness import eventually, running
 from tests.helpers import NO_LIMITS, Proc, sandbox_bot, write_config
-from tests.reliability.hostile import MATRIX_TAGS, assert_no_injected_markup, delivery, heads
+from tests.reliability.hostile import (
+    MATRIX_TAGS,
+    assert_no_injected_markup,
+    delivery,
+    heads,
+    untranslated,
+)
 from tests.reliability.test_hostile_telegram import check_entities, copy_as_expected, fitted, sample
 from tests.synapse_fixture import Member, create_room, joined, member
 
@@ -232,9 +238,10 @@ async def test_hostile_messages_through_the_matrix_adapter_arrive_as_text(
         arrived[i] += 1
         text, spans = sent[i]
         d = delivery(text, spans, attribution="Juan (CDMX)")
-        if "not translated" in body.rsplit("\n", 1)[-1]:
-            lang = body.rsplit("(from ", 1)[1].rstrip(")")
-            d = delivery(text, attribution="Juan (CDMX)", untranslated=True, source_language=lang)
+        note = untranslated(body)
+        if note:
+            d = delivery(text, attribution="Juan (CDMX)", untranslated=True, language=note[0],
+                         source_language=note[1])  # fmt: skip
         check_matrix([(body, formatted)], layout(d), 32_000, heads(d, matrix=True))  # whole
         assert_no_injected_markup([formatted], d, MATRIX_TAGS, "blockquote")
     assert sorted(arrived) == list(range(0, 2 * SAMPLE, 2))

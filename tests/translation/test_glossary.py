@@ -29,7 +29,7 @@ def test_a_broken_glossary_is_a_config_error_naming_the_line(tmp_path: Path) -> 
 
 def test_the_example_glossary_loads() -> None:
     glossary = load_glossary(
-        Path(__file__).resolve().parents[2] / "config" / "glossary.example.yaml"
+        Path(__file__).resolve().parents[2] / "bridge" / "examples" / "glossary.example.yaml"
     )
     assert "Blackstone" in glossary.keep
     assert glossary.terms["eviction"]["de"] == "Zwangsräumung"

@@ -8,7 +8,7 @@ import threading
 import time
 
 from sandbox.libretranslate import LibreTranslateServer
-from translation.providers import DeepTranslatorProvider, LibreTranslate, third_party
+from translation.providers import DeepTranslatorProvider, LibreTranslate, make_provider
 from translation.translator import ChainTranslator
 
 BLOCKADE = "Bloqueo mañana a las 7 frente al edificio."  # in the sandbox phrase table
@@ -46,7 +46,7 @@ async def test_a_third_party_without_the_language_steps_aside_and_is_not_blamed(
 ) -> None:
     # DeepL offers no Catalan: the Catalan room gets the next provider's translation, and no
     # request left for DeepL (the tests' network guard would have turned one into a failure)
-    deepl = third_party("deepl", api_key="sandbox-key", region=None, timeout_s=1.0)
+    deepl = make_provider("deepl", api_key="sandbox-key", timeout_s=1.0)
     translator = ChainTranslator([deepl, LibreTranslate(libre.url)])
     try:
         result = (await translator.translate(BLOCKADE, "es", {"ca"}))["ca"]
