@@ -135,11 +135,11 @@ def fitted(i: int, message: Hostile) -> tuple[str, list[dict[str, Any]]]:
 def copy_as_expected(text: str, spans: tuple[Span, ...], label: str, shown: str) -> Delivery:
     """The delivery the relay made for a copy, rebuilt from the origin: the original with its
     formatting, or, when the relay took the text for another language and could not translate
-    it (no provider here), the original with a note and without formatting."""
+    it (no provider here), the same with a note in the room's language."""
     note = untranslated(shown)
     if note:
         return delivery(
-            text, attribution=f"Ana ({label})", untranslated=True, language=note[0],
+            text, spans, attribution=f"Ana ({label})", untranslated=True, language=note[0],
             source_language=note[1],
         )  # fmt: skip
     return delivery(text, spans, attribution=f"Ana ({label})")

@@ -240,8 +240,8 @@ async def test_hostile_messages_through_the_matrix_adapter_arrive_as_text(
         d = delivery(text, spans, attribution="Juan (CDMX)")
         note = untranslated(body)
         if note:
-            d = delivery(text, attribution="Juan (CDMX)", untranslated=True, language=note[0],
-                         source_language=note[1])  # fmt: skip
+            d = delivery(text, spans, attribution="Juan (CDMX)", untranslated=True,
+                         language=note[0], source_language=note[1])  # fmt: skip
         check_matrix([(body, formatted)], layout(d), 32_000, heads(d, matrix=True))  # whole
         assert_no_injected_markup([formatted], d, MATRIX_TAGS, "blockquote")
     assert sorted(arrived) == list(range(0, 2 * SAMPLE, 2))
