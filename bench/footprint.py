@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import subprocess
 import sys
 import tempfile
@@ -68,11 +69,14 @@ def bare_rss() -> float:
 
 
 def redis_pid(data_dir: Path) -> int | None:
-    for pidfile in data_dir.rglob("*.pid"):
-        text = pidfile.read_text().strip()
-        if text.isdigit() and Path(f"/proc/{text}").exists():
-            return int(text)
-    return None
+    """The embedded redis-server's pid, from the file bridge.infra.embedded_redis writes for
+    other processes of the same data_dir (``<data_dir>/redis/server.json``; no pid file:
+    the server runs with ``--daemonize no``)."""
+    try:
+        pid = json.loads((data_dir / "redis" / "server.json").read_text())["pid"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pid if isinstance(pid, int) and Path(f"/proc/{pid}").exists() else None
 
 
 async def bridge_rss() -> tuple[float, float | None, int]:

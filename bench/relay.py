@@ -18,6 +18,12 @@ a circle of four rooms, each message crossing to the three others.
   to its copies' arrival in the outboxes, p50 and p99.
 
 Ends with ``ratio: <bridge throughput / baseline throughput>``.
+
+    .venv/bin/python bench/relay.py --sentinel [--messages 20000]
+
+The bridge's throughput against a primary, a replica and three Sentinels, without and with
+``redis.min_replicas_ack: 1`` (issue 23: the WAIT's cost), twice each, interleaved; ends with
+``ratio: <throughput with WAIT / without>``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.utils import HIREDIS_AVAILABLE
@@ -244,11 +251,51 @@ async def latency(r: Redis, worker_factory, seconds: float, rate: float = 100.0)
     return added
 
 
+async def sentinel_run(n: int) -> None:
+    """``--sentinel``: the bridge's throughput against a primary with one replica and three
+    Sentinels (bench/sentinel_env.py), connected as ``redis.sentinel`` connects, in the same
+    run without and with ``min_replicas_ack: 1`` (a WAIT after each relay batch)."""
+    from bench.sentinel_env import MASTER, SentinelCluster
+    from bridge.config.models import RedisConfig
+    from bridge.infra.connection import open_redis
+
+    loaded = load_config_text(CONFIG, Path("bench.yaml"), {})
+    figures: dict[int, list[float]] = {0: [], 1: []}
+    with tempfile.TemporaryDirectory() as tmp, SentinelCluster(Path(tmp) / "ha") as cluster:
+        for acks in (0, 1, 0, 1):  # interleaved: the machine's noise falls on both
+            cfg = RedisConfig.model_validate(
+                {"sentinel": {"master": MASTER, "hosts": cluster.sentinel_hosts},
+                 "min_replicas_ack": acks}
+            )  # fmt: skip
+            handle = await open_redis(cfg, Path(tmp))
+            r = handle.client
+            router = build_router(loaded.config, r)
+
+            def make(r: Redis = r, router: Any = router) -> RelayWorker:
+                return RelayWorker(
+                    r, router, shards=SHARDS, map_ttl_s=86400, batch=BATCH, lease_ms=2000
+                )
+
+            figures[acks].append(await bridge_throughput(r, make, n))
+            await handle.close()
+    without, with_wait = max(figures[0]), max(figures[1])
+    print("redis: a primary, one replica, three Sentinels (redis-server 6.2, TCP on 127.0.0.1)")
+    print(f"messages: {n} per run, fan-out 3, batch {BATCH}, one worker")
+    print(f"min_replicas_ack 0: {' and '.join(f'{x:.0f}' for x in figures[0])} msg/s")
+    print(f"min_replicas_ack 1: {' and '.join(f'{x:.0f}' for x in figures[1])} msg/s (WAIT)")
+    print(f"the WAIT costs {100 * (1 - with_wait / without):.1f}% of the throughput")
+    print(f"ratio: {with_wait / without:.3f}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--sentinel", action="store_true", help="against Sentinel, WAIT cost")
     args = parser.parse_args()
+    if args.sentinel:
+        await sentinel_run(args.messages)
+        return
     loaded = load_config_text(CONFIG, Path("bench.yaml"), {})
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp))

@@ -21,6 +21,7 @@ from typing import Any
 from bridge.callouts.clock import Clock, WallClock
 from bridge.callouts.scheduler import Scheduler
 from bridge.commands.registry import Commands, command_menu
+from bridge.commands.timer import run_timer
 from bridge.config.load import LoadedConfig
 from bridge.config.models import Config
 from bridge.infra.bus import Inbox
@@ -201,18 +202,17 @@ class App:
             parts.append(
                 task_part("hourly upkeep", lambda stop: hourly(redis, dead_letter_ttl, stop))
             )
+            # no start-up step for language detection: lingua and its models load on the first
+            # line whose words do not say it is in its room's language (translation.detect)
             translator = build_translator(cfg, redis)
-            detector = translator.detector
-            if detector is not None:  # load the language models off the loop, once
-                parts.append(
-                    Part("language models", lambda: asyncio.to_thread(detector.warm), _nothing)
-                )
             parts.append(Part("translation", _nothing, translator.close))
             router = build_router(cfg, redis, translator)
             self.relay = RelayWorker(
                 redis, router, shards=cfg.redis.shards, map_ttl_s=map_ttl, lease_ms=self.lease_ms
             )
             parts.append(task_part("relay", self.relay.run))
+            timer = self.callout_clock or WallClock(self.clock_speed)  # consents, lapses
+            parts.append(task_part("share timer", lambda stop: run_timer(cfg, redis, timer, stop)))
         if self._wants("scheduler"):
             callout_translator = build_translator(cfg, redis)
             clock = self.callout_clock or WallClock(self.clock_speed)

@@ -377,7 +377,8 @@ def discover(config_path: Path, as_yaml: bool) -> None:
 
 
 cli.add_command(init_command)  # translocal init [DIR]: bridge/setup/
-for _command in ops_commands(config_option, _guarded, _load_nobots):  # status, deadletters
+# status, deadletters, glossary: bridge/ops/
+for _command in ops_commands(config_option, _guarded, _load_nobots):
     cli.add_command(_command)
 
 

@@ -108,6 +108,8 @@ class MemoryBot:
         self.identity = f"memory:{self.id}"
         self._ids = itertools.count(1)
         self.faults: list[Exception] = []  # raised by the next deliver() calls, in order
+        # while set and not yet released, sends wait in deliver() (a copy on its way)
+        self.held: asyncio.Event | None = None
         self.trouble: str | None = None
         self._echoes: set[asyncio.Task[None]] = set()
         self.closed = False
@@ -134,6 +136,8 @@ class MemoryBot:
         d = job.delivery
         if self.faults:
             raise self.faults.pop(0)
+        if self.held is not None and d.action == "send" and not d.notice:
+            await self.held.wait()
         chat = self._chat(d.chat)
         ids: list[str] = []
         text = render(job)

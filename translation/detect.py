@@ -14,19 +14,28 @@ in function words ("el", "amb", "não", "und", "the"), which tell those language
 where trigrams do not; so each language's score is lingua's low-accuracy confidence plus
 the share of the message's words that are its function words. On bench/data/chat_sample.tsv
 (315 short chat lines in the seven languages) that is within a point of the high-accuracy
-mode; ``bench/footprint.py`` prints both. A line whose function words already say it is
-in the room's language (most lines, in most rooms) is taken as such without lingua, whose
-models load only when a line needs them. The word lists are the commonest function words of
+mode; ``bench/footprint.py`` prints both. The word lists are the commonest function words of
 each language, not tuned on that sample. A language lingua knows but the lists do not is
 scored by lingua alone.
+
+Memory, the other reason (issue 23: a small server): lingua costs about 8 MiB the first time
+it scores a text, then about 1 MiB per language whose model it loads. So it is asked as late
+and as narrowly as the words allow. A line whose function words already say it is in the
+room's language (most lines, in most rooms) is taken as such without lingua, which is then
+not even imported. Otherwise lingua chooses only among the room's language, the languages
+whose function words the line holds, and the languages without a word list: a language none
+of whose commonest words appear is not a candidate, and its model is not loaded for that
+line (a line with no listed word at all leaves every language a candidate).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
+if TYPE_CHECKING:  # imported on the first line that needs it (see the module's docstring)
+    from lingua import IsoCode639_1, LanguageDetector
 
 _NOISE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+|\u27e6\d+\u27e7|[\ud800-\udfff]")
 _SAMPLE_CHARS = 2000  # a long message is judged on its beginning: enough, and bounded work
@@ -79,52 +88,76 @@ class Detector:
         ``margin``: how far ahead of the room's language another must score to overrule it;
         ``short_margin`` for a text of one or two words ("hello amigos" stays Spanish).
         """
-        codes = []
-        for code in sorted({*languages, *SHIPPED}):
-            try:
-                codes.append(IsoCode639_1.from_str(code))
-            except ValueError:
-                continue  # a language lingua does not know: it is never detected
-        self._codes = codes
-        self._detector: LanguageDetector | None = None
+        self._languages = sorted({*languages, *SHIPPED})
+        self._codes: dict[str, IsoCode639_1] | None = None  # those lingua knows, once imported
+        self._detectors: dict[frozenset[str], LanguageDetector] = {}
         self.min_letters = min_letters
         self.word_weight = word_weight
         self.margin = margin
         self.short_margin = short_margin
 
     def warm(self) -> None:
-        """Build the detector. Its trigram models (about 2 MiB per language) load on the
-        first text that needs them, in about 0.3 s for seven languages: a network whose
-        members write in their rooms' languages never loads them (see ``detect``)."""
-        if self._detector is None:
-            self._detector = (
-                LanguageDetectorBuilder.from_iso_codes_639_1(*self._codes)
-                .with_low_accuracy_mode()
-                .build()
-            )
+        """Import lingua and learn which of the languages it knows. Nothing calls this on the
+        bridge's way (the first line that needs lingua does it, in about 0.1 s): it is for a
+        benchmark or a test that wants that cost out of its figures. The trigram models of a
+        language load the first time a line has it as a candidate (about 1 MiB each)."""
+        if self._codes is None:
+            from lingua import IsoCode639_1
+
+            codes = {}
+            for code in self._languages:
+                try:
+                    codes[code] = IsoCode639_1.from_str(code)
+                except ValueError:
+                    continue  # a language lingua does not know: it is never detected
+            self._codes = codes
+
+    def _detector(self, candidates: frozenset[str]) -> LanguageDetector:
+        """A low-accuracy lingua detector for ``candidates`` (lingua shares the models
+        between detectors: each language's loads once)."""
+        found = self._detectors.get(candidates)
+        if found is None:
+            from lingua import LanguageDetectorBuilder
+
+            assert self._codes is not None
+            codes = [self._codes[c] for c in sorted(candidates)]
+            builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+            found = self._detectors[candidates] = builder.with_low_accuracy_mode().build()
+        return found
 
     def scores(self, text: str) -> dict[str, float]:
         """Each candidate language's score for ``text`` (empty when it has too few letters)."""
         return self._scores(text)[0]
 
-    def _scores(self, text: str, min_letters: int | None = None) -> tuple[dict[str, float], int]:
-        """The scores, and how many words they were drawn from."""
+    def _scores(
+        self, text: str, min_letters: int | None = None, room: str | None = None
+    ) -> tuple[dict[str, float], int]:
+        """The scores, and how many words they were drawn from. Candidates: ``room``, the
+        languages whose function words ``text`` holds, and those without a word list; every
+        language when the text holds no listed word."""
         # lone surrogates (a forged event's JSON can carry them) cannot reach lingua: dropped
         words = _NOISE.sub(" ", text[:_SAMPLE_CHARS])
         if sum(ch.isalpha() for ch in words) < (min_letters or self.min_letters):
             return {}, 0
         self.warm()
-        assert self._detector is not None
+        assert self._codes is not None
+        tokens = [w.lower() for w in _WORD.findall(words)]
+        hits = {code: sum(t in vocabulary for t in tokens) for code, vocabulary in WORDS.items()}
+        heard = {code for code, n in hits.items() if n}
+        candidates = frozenset(
+            code
+            for code in self._codes
+            if not heard or code in heard or code == room or code not in WORDS
+        )
+        if len(candidates) < 2:  # lingua has nothing to choose between
+            return {code: 1.0 + self.word_weight for code in candidates}, len(tokens)
         found = {
             v.language.iso_code_639_1.name.lower(): v.value
-            for v in self._detector.compute_language_confidence_values(words)
+            for v in self._detector(candidates).compute_language_confidence_values(words)
         }
-        tokens = [w.lower() for w in _WORD.findall(words)]
-        if tokens:
-            for code, vocabulary in WORDS.items():
-                if code in found:
-                    share = sum(t in vocabulary for t in tokens) / len(tokens)
-                    found[code] += self.word_weight * share
+        for code, n in hits.items():
+            if code in found and tokens:
+                found[code] += self.word_weight * n / len(tokens)
         return found, len(tokens)
 
     def identify(self, text: str) -> str | None:
@@ -136,13 +169,13 @@ class Detector:
         """The language of ``text`` posted in a room whose language is ``default``.
 
         A text with more of the room language's function words than of any other language's
-        is in the room's language, without asking lingua (nor loading its models)."""
+        is in the room's language, without asking lingua (nor importing it)."""
         tokens = [w.lower() for w in _WORD.findall(_NOISE.sub(" ", text[:_SAMPLE_CHARS]))]
         if default in WORDS:
             hits = {code: sum(t in words for t in tokens) for code, words in WORDS.items()}
             if hits[default] > max(n for code, n in hits.items() if code != default):
                 return default
-        found, words = self._scores(text)
+        found, words = self._scores(text, room=default)
         if not found:
             return default
         best = max(found, key=found.__getitem__)

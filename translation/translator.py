@@ -9,6 +9,12 @@ that answers with a quota or auth error is set aside until the next hour
 confident) counts as the provider's failure, like HTML or a wrong number of segments. When no
 provider succeeds (or none is configured), the result says so and carries the original: the
 caller delivers it with a note, never drops it.
+
+With a ``memory`` (``translation.memory``) and ``scopes`` (the memory scopes, the circles, a
+message's tag belongs to), the scopes' corrections are asked first and answer with no
+provider call, the scopes' terms join the glossary's, and what the message was translated to
+is recorded for a later ``fix``. Without them (benches, ``translocal translate``) nothing
+changes and nothing more is read or written.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from translation.budget import DailyBudget
 from translation.cache import TranslationCache
 from translation.detect import Detector
 from translation.glossary import Glossary
+from translation.memory import Recalled, Recorded, TranslationMemory
 from translation.protect import Mark, Masked, mask, unmask
 from translation.providers import Provider, ProviderError, Unsupported
 from translation.suspend import Suspensions
@@ -70,7 +77,11 @@ class ChainTranslator:
         cooldown_s: float = 30.0,
         budget: DailyBudget | None = None,
         suspensions: Suspensions | None = None,
+        memory: TranslationMemory | None = None,
+        scopes: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
+        self.memory = memory
+        self.scopes = scopes  # a message's tag -> the memory scopes (circles) it belongs to
         self.providers = list(providers)
         self.budget = budget  # characters per provider per day; None: no limit
         self.cache = cache
@@ -91,18 +102,30 @@ class ChainTranslator:
         """``text`` in every language of ``targets``. ``tag`` names the message (for purges)."""
         if self.detector is not None and text:
             source = self.detector.detect(text, source)
-        masked = mask(text, tuple(marks), self.glossary.keep, self.glossary.terms)
         original = Result(text, "original", source, tuple(marks))
         todo = sorted(t for t in targets if t != source)
         results = dict.fromkeys(targets, original)
+        scopes = self.scopes(tag) if self.memory and self.scopes and tag and todo else ()
+        recalled = await self.memory.recall(scopes, todo, text) if self.memory else None
+        terms = _with(self.glossary.terms, recalled)
+        masked = mask(text, tuple(marks), self.glossary.keep, terms)
         if not todo:
             return results
         if masked.trivial:  # only links, emoji, mentions: nothing to translate
             return results
+        if recalled is not None:  # the circle's own corrections: no provider asked
+            for target, corrected in recalled.corrected.items():
+                self.stats.add(self.stats.hits, "memory")
+                results[target] = Result(corrected, "translated", source, (), "memory")
+            todo = [t for t in todo if t not in recalled.corrected]
         done = await asyncio.gather(
             *(self._one(masked, text, tuple(marks), source, t, tag) for t in todo)
         )
         results.update(zip(todo, done, strict=True))
+        if self.memory is not None and scopes and tag:
+            copies = {t: r.text for t, r in results.items() if r.status == "translated"}
+            if copies:  # only a translated copy can be fixed: keep no text for the others
+                await self.memory.keep_record(tag, Recorded(text, source, copies))
         return results
 
     async def _one(
@@ -165,7 +188,19 @@ class ChainTranslator:
     async def purge(self, tag: str) -> None:
         if self.cache is not None:
             await self.cache.purge(tag)
+        if self.memory is not None:
+            await self.memory.purge(tag)
 
     async def close(self) -> None:
         for provider in self.providers:
             await provider.close()
+
+
+def _with(terms: dict[str, dict[str, str]], recalled: Recalled | None) -> dict[str, dict[str, str]]:
+    """The glossary's terms, with the circles' own on top (theirs win for their languages)."""
+    if recalled is None or not recalled.terms:
+        return terms
+    merged = {term: dict(forced) for term, forced in terms.items()}
+    for term, forced in recalled.terms.items():
+        merged.setdefault(term, {}).update(forced)
+    return merged

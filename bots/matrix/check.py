@@ -132,6 +132,7 @@ async def _room(
     events_default = _int(levels.get("events_default"), 0)
     to_post = _int(events.get("m.room.message"), events_default)
     to_redact = _int(events.get("m.room.redaction"), events_default)
+    to_pin = _int(events.get("m.room.pinned_events"), _int(levels.get("state_default"), 50))
     encrypted = bool(await _state(client, room_id, "m.room.encryption"))
     its = f"the bot's power level in {chat} is {level}"
     if level < to_post:
@@ -142,8 +143,12 @@ async def _room(
         return RoomCheck(room.id, False, f"{its}, and {need}: raise its level")
     where = chat if chat == room_id else f"{chat} ({room_id})"
     crypt = "encrypted (the bot decrypts it)" if encrypted else "not encrypted"
+    pins = "" if level >= to_pin else (
+        f"; call-outs with pin: true stay unpinned here: pinning needs power level {to_pin} "
+        "(raise the bot's level to pin them)"
+    )  # fmt: skip
     return RoomCheck(room.id, True, f"matrix {where}: member, power level {level}, can post "
-                     f"and redact its copies, {crypt}")  # fmt: skip
+                     f"and redact its copies, {crypt}{pins}")  # fmt: skip
 
 
 def _dict(value: object) -> dict[str, Any]:

@@ -10,8 +10,12 @@ every field is checked for its type: an event is someone else's JSON.
 - Replies (m.in_reply_to, fallback stripped), threads (m.thread: a reply to the thread root,
   or to the event it genuinely replies to), edits (m.replace: the original's id, the text
   of m.new_content), redactions, reactions (m.annotation).
-- Images, files, audio and video: the envelope carries a Media; what to download is
-  returned beside it (the adapter fetches, decrypts and stores the bytes).
+- Images, files, audio and video: the envelope carries a Media (with the duration in
+  seconds where ``info.duration`` gives it in milliseconds); what to download is returned
+  beside it (the adapter fetches, decrypts and stores the bytes).
+- m.location: a ``geo:`` URI read into a Location; one that does not parse (out of range,
+  not numbers, longer than ``GEO_CHARS``) is kept as an unusable one, so the copy is a note.
+  Live locations (MSC3489 beacons) are state and beacon events, never carried.
 - ``!cmd args`` and ``/cmd args`` are commands.
 """
 
@@ -23,10 +27,14 @@ from typing import Any
 
 from bots.matrix.html_reader import html_to_spans, strip_reply_fallback
 from bots.matrix.settings import MAX_FILE
-from bridge.model.envelope import Envelope, Media, MediaKind, Sender, Span
+from bridge.model.envelope import Envelope, Location, Media, MediaKind, Sender, Span
 
 HTML = "org.matrix.custom.html"
 _COMMAND = re.compile(r"^[!/]([A-Za-z0-9_]{1,32})(?:\s+(.*))?$", re.DOTALL)
+GEO_CHARS = 256  # a longer geo: URI is not read (RFC 5870 URIs are short)
+_GEO = re.compile(r"geo:(-?\d{1,3}(?:\.\d{1,15})?),(-?\d{1,3}(?:\.\d{1,15})?)(?:,[^;]*)?(?:;.*)?",
+                  re.IGNORECASE | re.DOTALL)  # fmt: skip
+UNUSABLE = Location(latitude=0.0, longitude=0.0, live=True)  # never crosses: a note instead
 _MEDIA: dict[str, MediaKind] = {
     "m.image": "photo",
     "m.file": "file",
@@ -123,6 +131,9 @@ def read_event(
     reply_to = _reply_to(relation)
     if msgtype == "m.notice" or not msgtype:
         return None  # bots' and bridges' notices never re-enter; an empty (redacted) event
+    if msgtype == "m.location":
+        return Incoming(Envelope(kind="message", message_id=event_id, reply_to=reply_to,
+                                 location=read_geo(content), **base))  # fmt: skip
     if msgtype in _MEDIA:
         media_kind: MediaKind = _MEDIA[msgtype]
         if msgtype == "m.audio" and "org.matrix.msc3245.voice" in content:
@@ -143,6 +154,18 @@ def read_event(
     return Incoming(Envelope(
         kind="message", message_id=event_id, text=text, spans=spans, reply_to=reply_to, **base
     ))  # fmt: skip
+
+
+def read_geo(content: dict[str, Any]) -> Location:
+    """The place of an m.location event (its ``geo_uri``, or MSC3488's ``uri``), the
+    description as its title; UNUSABLE when it does not parse within range."""
+    extensible = _d(content.get("org.matrix.msc3488.location"))
+    uri = _s(content.get("geo_uri")) or _s(extensible.get("uri"))
+    found = _GEO.fullmatch(uri) if len(uri) <= GEO_CHARS else None
+    if found is None:
+        return UNUSABLE
+    title = _s(extensible.get("description"))
+    return Location.of(float(found.group(1)), float(found.group(2)), title) or UNUSABLE
 
 
 def _reply_to(relation: dict[str, Any]) -> str | None:
@@ -207,6 +230,7 @@ def _media(
         width=_int(info.get("w")),
         height=_int(info.get("h")),
         emoji=_s(content.get("body"))[:16] if kind == "sticker" else "",
+        duration=(_int(info.get("duration")) or 0) // 1000 or None,
     )
     text, spans = _caption(content) if kind != "sticker" else ("", ())
     fetch: Fetch | None = None

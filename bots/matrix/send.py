@@ -9,6 +9,11 @@ errors: backoff) and PermanentFailure (forbidden, not in the room, no such room)
 Every event carries ``"m.mentions": {}``: a copy mentions nobody of its own accord, so a
 carried "@room" or a name pings no one (the bot may have the power to ping the whole room).
 Call-outs go as ``m.notice``, as the bridge's notices do; members' copies never do.
+
+A reply copy goes into a Matrix thread when the room holds its thread's root (see
+bots/matrix/threads.py); a carried location goes as ``m.location`` with a ``geo:`` URI after
+the attribution; video and audio carry their duration (ms), size and shape in ``info``; a
+call-out with ``pin: true`` is appended to the room's pinned events.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from nio import (
 from bots.matrix.ingest import HTML
 from bots.matrix.render import render_parts
 from bots.matrix.settings import MAX_FILE
-from bridge.model.envelope import Delivery, Media
+from bots.matrix.threads import Threads, relation
+from bridge.model.envelope import Delivery, Location, Media
 from bridge.model.media import MediaStore
 from bridge.model.ports import Job, PermanentFailure, RetryLater
 
@@ -86,6 +92,7 @@ class Sender:
     def __init__(self, ctx: SendContext) -> None:
         self.ctx = ctx
         self.client = ctx.client
+        self.threads = Threads(ctx.client)
 
     async def deliver(self, job: Job, room_id: str | None) -> list[str]:
         d = job.delivery
@@ -128,14 +135,20 @@ class Sender:
                 d = d.model_copy(update={"text": f"{d.text}\n{note}" if d.text else note})
         msgtype = _msgtype(d)
         ids: list[str] = []
+        root = await self.threads.root_of(room_id, job.reply_to) if job.reply_to else None
         for i, (body, html) in enumerate(render_parts(d)):
             content: dict[str, Any] = {"msgtype": msgtype, "body": body, "format": HTML,
                                        "formatted_body": html, **NO_MENTIONS}  # fmt: skip
             if i == 0 and job.reply_to:
-                content["m.relates_to"] = {"m.in_reply_to": {"event_id": job.reply_to}}
+                content["m.relates_to"] = relation(root, job.reply_to)
             ids.append(await self._room_send(room_id, content, tx_id(d.key, i)))
+            self.threads.sent(ids[-1], content)
+        if d.location is not None:
+            ids.append(await self._room_send(room_id, _place(d.location), tx_id(d.key, "place")))
         if file_content is not None:
             ids.append(await self._room_send(room_id, file_content, tx_id(d.key, "media")))
+        if d.pin and ids:
+            await self.threads.pin(room_id, ids[0])
         return ids
 
     async def _edit(self, job: Job, room_id: str) -> list[str]:
@@ -157,7 +170,7 @@ class Sender:
             }
             await self._room_send(room_id, content, tx_id(d.key, i))
             edited.append(copy_id)
-        if d.media is None:  # the edit is shorter: fewer parts remain
+        if d.media is None and d.location is None:  # shorter: fewer parts remain
             for extra in job.copies[len(parts) :]:
                 await self._redact(room_id, extra, tx_id(d.key, f"redact:{extra}"))
         return edited
@@ -208,6 +221,8 @@ class Sender:
         info: dict[str, Any] = {"mimetype": mime, "size": len(data)}
         if media.width and media.height:
             info.update(w=media.width, h=media.height)
+        if media.duration:
+            info["duration"] = media.duration * 1000  # milliseconds
         content: dict[str, Any] = {"msgtype": _MSGTYPES[media.kind], "body": name,
                                    "filename": name, "info": info, **NO_MENTIONS}  # fmt: skip
         if encrypted and secrets is not None:
@@ -217,6 +232,16 @@ class Sender:
         if media.kind == "voice":
             content["org.matrix.msc3245.voice"] = {}
         return content, ""
+
+
+def _place(place: Location) -> dict[str, Any]:
+    """An m.location event (with MSC3488's fields, which Element reads): a pin on a map."""
+    geo = f"geo:{place.latitude},{place.longitude}"
+    label = ", ".join(x for x in (place.title, place.address) if x)
+    body = f"{label} ({geo})" if label else geo
+    return {"msgtype": "m.location", "body": body, "geo_uri": geo,
+            "org.matrix.msc3488.location": {"uri": geo, "description": label},
+            "org.matrix.msc3488.asset": {"type": "m.pin"}, **NO_MENTIONS}  # fmt: skip
 
 
 def _default_name(media: Media) -> str:

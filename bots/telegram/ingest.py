@@ -11,6 +11,11 @@ that is not configured). On the way it acts where Telegram leaves it to the bot:
 - an anonymous admin (``sender_chat`` set to the group itself) speaks as a moderator of that
   group; any other sender's rights come from getChatAdministrators, cached a few minutes, and
   are never assumed when Telegram cannot say;
+- a location (a venue with its title and address) goes in the envelope, a live one marked so
+  (the relay lets neither cross unless the circle carries locations, and a live one never);
+  the moves of a live location (edits) are not read at all;
+- video, audio, animations and video notes are fetched like any file (their metadata is
+  removed when stored, see bridge.model.scrub);
 - a file is downloaded and stored (images cleaned) up to the Bot API's getFile limit; a larger
   one, or one Telegram refuses, becomes a note instead, and so does one that fails
   ``FILE_TRIES`` times or for ``FILE_BUDGET_S`` (5xx, 429, timeouts): the message crosses
@@ -27,14 +32,17 @@ import contextlib
 import logging
 import re
 import time
+import warnings
+from datetime import timedelta
 
 from telegram import Bot, Message, Update
 from telegram.error import BadRequest, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from bots.telegram.render import entities_to_spans
 from bots.telegram.settings import MAX_FILE, TelegramSettings, chat_id
 from bridge.model import keys
-from bridge.model.envelope import Envelope, Media, MediaKind, Quoted, Sender
+from bridge.model.envelope import Envelope, Location, Media, MediaKind, Quoted, Sender
 from bridge.model.i18n import _, render
 from bridge.model.media import MediaStore
 from bridge.model.ports import BotContext
@@ -48,9 +56,11 @@ ADMINS_TTL_S = 300.0  # how long a chat's admin list is trusted
 # note: one update never holds up the others (the poll waits for each in turn)
 FILE_TRIES, FILE_BUDGET_S = 4, 60.0
 NOT_CARRIED = "file could not be carried"
-# files a bot may fetch but the bridge does not carry: (the kind they show as, the attribute)
-_NOT_CARRIED: tuple[tuple[MediaKind, str], ...] = (
-    ("video", "animation"), ("video", "video"), ("video", "video_note"), ("audio", "audio"),
+# video and audio as posted: (the kind they cross as, the Message attribute, the default
+# MIME type); a video note is a video (square, no file name); Telegram's animations are MP4s
+_AV: tuple[tuple[MediaKind, str, str], ...] = (
+    ("animation", "animation", "video/mp4"), ("video", "video", "video/mp4"),
+    ("video", "video_note", "video/mp4"), ("audio", "audio", "audio/mpeg"),
 )  # fmt: skip
 # in English: a chat that is not configured has no language the bridge knows
 NOT_CONFIGURED = _(
@@ -155,7 +165,10 @@ class Reader:
         entities = message.entities if message.text else message.caption_entities
         spans = entities_to_spans(text, [e.to_dict() for e in entities])
         found = _media_of(message)
-        if not text.strip() and found is None:
+        location = _location_of(message)
+        if edit and message.location is not None:
+            return None  # a live location moving: its first message said it does not cross
+        if not text.strip() and found is None and location is None:
             return None  # a service message (someone joined, a pin, a new topic): nothing to carry
         topic = message.message_thread_id if message.is_topic_message else None
         reply = message.reply_to_message
@@ -182,7 +195,7 @@ class Reader:
         return Envelope(
             key=key, kind="edit" if edit else "message", bot=self.id, chat=chat, topic=topic,
             message_id=str(message.message_id), sender=sender, text=text, spans=spans,
-            reply_to=reply_to, media=media, ts=message.date.timestamp(),
+            reply_to=reply_to, media=media, location=location, ts=message.date.timestamp(),
         )  # fmt: skip
 
     async def _fetch(self, media: Media, file_id: str | None) -> Media:
@@ -299,13 +312,43 @@ def _media_of(message: Message) -> tuple[Media, str | None] | None:
         return Media(kind="voice", mime=v.mime_type or "audio/ogg", size=v.file_size or 0), (
             v.file_id
         )
-    for kind, attr in _NOT_CARRIED:
+    for kind, attr, mime in _AV:
         found = getattr(message, attr, None)
         if found:
-            size = getattr(found, "file_size", None) or 0
-            return Media(kind=kind, size=size, note="not carried"), None
+            side = getattr(found, "length", None)  # a video note is a square
+            av = Media(kind=kind, name=getattr(found, "file_name", None) or "",
+                       mime=getattr(found, "mime_type", None) or mime, size=found.file_size or 0,
+                       duration=_seconds(found, "duration"),
+                       width=getattr(found, "width", None) or side,
+                       height=getattr(found, "height", None) or side)  # fmt: skip
+            return av, found.file_id
     if message.document:
         doc = message.document
         return Media(kind="file", name=doc.file_name or "", mime=doc.mime_type or "",
                      size=doc.file_size or 0), doc.file_id  # fmt: skip
     return None
+
+
+def _location_of(message: Message) -> Location | None:
+    """The place a message shares (a venue with its title and address); a live one marked
+    so. Coordinates out of range make an unusable location: the copy says it was not carried.
+    """
+    venue, point = message.venue, message.location
+    if venue is not None:
+        point = venue.location
+    if point is None:
+        return None
+    live = bool(_seconds(point, "live_period"))
+    title, address = (venue.title, venue.address) if venue is not None else ("", "")
+    found = Location.of(point.latitude, point.longitude, title, address, live=live)
+    return found or Location(latitude=0.0, longitude=0.0, live=True)  # never carried
+
+
+def _seconds(found: object, attr: str) -> int | None:
+    """A duration PTB gives as int or timedelta (it warns that the type will change)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = getattr(found, attr, None)
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -10,8 +10,12 @@ Telegram has no idempotency key, so a send is never repeated once it succeeded: 
 a long delivery already sent are remembered until the whole delivery is, and a retry goes on
 from the first part not sent. Texts are HTML (user content escaped, see render.py), split at
 4096 UTF-16 units; a file goes with its text as caption when that fits in 1024 units, else
-after it. A copy that can no longer be deleted (older than 48 hours) is blanked to
-"[retracted]". A call-out asking to be pinned is pinned when the bot has the right to.
+after it. Video goes as a video (a video note too: a bot cannot make a round one), an
+animation as an animation, MP3/M4A audio in the player (sendAudio), other audio and files as
+documents; beyond what Telegram takes, an honest note. A carried location goes after the text
+(a location takes no caption), as a venue when it has a title and an address. A copy that can
+no longer be deleted (older than 48 hours) is blanked to "[retracted]". A call-out asking to
+be pinned is pinned when the bot has the right to.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ RETRACTED = _("[retracted]")  # in the room's language (the delivery's)
 CAPTION = 1024  # UTF-16 units in a caption
 MAX_PHOTO = 10 * 1024 * 1024  # what sendPhoto takes; larger images go as documents
 MAX_UPLOAD = 50 * 1024 * 1024  # what a bot may upload at all
+_AUDIO = ("audio/mpeg", "audio/mp3", "audio/mp4", "audio/x-m4a", "audio/m4a", "audio/aac")
 
 
 def _retry_seconds(exc: RetryAfter) -> float:
@@ -94,7 +99,9 @@ class Sender:
             if i == 0 and job.reply_to:
                 reply = ReplyParameters(int(job.reply_to), allow_sending_without_reply=True)
             async with self.limiter.slot(chat):
-                if kind == "text":
+                if kind == "location":
+                    message = await self._send_location(chat, d, reply)
+                elif kind == "text":
                     message = await self.bot.send_message(
                         chat_id(chat), html, parse_mode=ParseMode.HTML,
                         message_thread_id=d.topic, reply_parameters=reply,
@@ -133,6 +140,8 @@ class Sender:
             note = media.describe(reason)
             d = d.model_copy(update={"text": f"{d.text}\n{note}" if d.text else note})
         texts = [("text", html) for html in render_parts(d)]
+        if d.location is not None:  # a location takes no caption: the text goes first
+            return [*texts, ("location", "")], None
         if method is None:
             return texts, None
         if method != "sticker":
@@ -163,13 +172,36 @@ class Sender:
             return await self.bot.send_photo(photo=data, filename=name, **common)
         if method == "voice":
             return await self.bot.send_voice(voice=data, filename=name, **common)
+        if method in ("video", "animation", "audio"):
+            common |= {"duration": media.duration, "filename": name, method: data}
+            if method != "audio":
+                common |= {"width": media.width, "height": media.height}
+            if method == "video":
+                return await self.bot.send_video(**common)
+            if method == "animation":
+                return await self.bot.send_animation(**common)
+            return await self.bot.send_audio(**common)
         return await self.bot.send_document(document=data, filename=name, **common)
+
+    async def _send_location(
+        self, chat: str, d: Delivery, reply: ReplyParameters | None
+    ) -> Message:
+        """A carried location: a venue when it has a title and an address, else a point."""
+        place = d.location
+        assert place is not None
+        common: dict[str, Any] = {
+            "chat_id": chat_id(chat), "latitude": place.latitude, "longitude": place.longitude,
+            "message_thread_id": d.topic, "reply_parameters": reply,
+        }  # fmt: skip
+        if place.title and place.address:
+            return await self.bot.send_venue(title=place.title, address=place.address, **common)
+        return await self.bot.send_location(**common)
 
     async def _edit(self, job: Job, chat: str) -> list[str]:
         d = job.delivery
         copies = list(job.copies)
         file_part = None
-        if d.media is not None and len(copies) > 1:  # the text went first, the file after it
+        if (d.media or d.location) is not None and len(copies) > 1:  # the file after the text
             file_part = copies.pop()
         parts = render_parts(d)
         for copy_id, html in zip(copies, parts, strict=False):
@@ -237,10 +269,17 @@ def _method_for(media: Media, size: int) -> str | None:
         return "photo"
     if media.kind == "voice" and media.mime in ("audio/ogg", "audio/opus"):
         return "voice"
+    if media.kind in ("video", "animation") and media.mime == "video/mp4":
+        return media.kind  # a video note crosses as a video: a bot cannot make one round
+    if media.kind == "animation" and media.mime == "image/gif":
+        return "animation"
+    if media.kind in ("audio", "voice") and media.mime in _AUDIO:
+        return "audio"  # sendAudio plays MP3 and M4A; other audio goes as a document
     return "document"
 
 
 def _default_name(media: Media) -> str:
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
-           "audio/ogg": "ogg", "application/pdf": "pdf"}.get(media.mime, "bin")  # fmt: skip
+           "audio/ogg": "ogg", "application/pdf": "pdf", "video/mp4": "mp4", "audio/mpeg": "mp3",
+           "audio/mp4": "m4a"}.get(media.mime, "bin")  # fmt: skip
     return f"{media.kind}.{ext}"

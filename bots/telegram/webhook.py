@@ -19,9 +19,11 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from aiohttp import web
+if TYPE_CHECKING:  # aiohttp's server side (about 3 MiB) is imported in webhook mode only
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ class WebhookListener:
 
     async def start(self, handle: Handler) -> None:
         self._handle = handle
+        from aiohttp import web
+
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post(self.path, self._post)
         self._runner = web.AppRunner(app, access_log=None)
@@ -70,6 +74,8 @@ class WebhookListener:
             self._runner = None
 
     async def _post(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             log.warning("telegram bot %s: a webhook request without the right secret from %s "

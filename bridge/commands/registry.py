@@ -41,7 +41,17 @@ log = logging.getLogger(__name__)
 Right = Literal["anyone", "moderator", "organizer"]
 Handler = Callable[["Call"], Awaitable[None]]
 # modules that register handlers, imported once by name (they import this module)
-HANDLER_MODULES = ("bridge.commands.threads", "bridge.commands.rooms", "bridge.callouts.chat")
+HANDLER_MODULES = (
+    "bridge.commands.threads",
+    "bridge.commands.rooms",
+    "bridge.callouts.chat",
+    "bridge.commands.filters",  # word filters, release/drop of held copies
+    "bridge.commands.quarantine",
+    "bridge.commands.consent",  # no (consent_minutes); the share timer
+    "bridge.commands.protect",  # block, unblock, blocks, report
+    "bridge.commands.forget",  # forgetme
+    "bridge.commands.fixes",  # fix: members correct translations, the circle learns
+)
 
 
 @dataclass(frozen=True)

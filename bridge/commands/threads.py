@@ -9,11 +9,16 @@ and each refusal is audited (ids only).
 
 from __future__ import annotations
 
+import json
+import time
+
 from bridge.commands.registry import Call, command, on_event
+from bridge.commands.timer import TIMER
 from bridge.config.models import CircleConfig
 from bridge.model import keys
 from bridge.model.envelope import Delivery, Envelope, MsgRef
 from bridge.model.i18n import Listing, _, ngettext
+from bridge.moderation.privacy import CONFIRM_S, KINDS, findings
 from bridge.moderation.purge import purge_text
 
 
@@ -62,18 +67,73 @@ async def _not_ours(call: Call, action: str, root: MsgRef) -> bool:
     return True
 
 
-async def _share(call: Call, target: MsgRef, circles: list[CircleConfig]) -> None:
+async def _paused(
+    call: Call, target: MsgRef, circles: list[CircleConfig], envelopes: list[Envelope]
+) -> bool:
+    """The privacy check (bridge.moderation.privacy): when the thread shows personal data,
+    nothing crosses until the moderator who shared sends ``share confirm`` within 10 minutes.
+    Kept meanwhile: ids and the kinds found, never the text."""
+    kinds = findings([e.text for e in envelopes], call.room.language)
+    if not kinds:
+        return False
+    pending = {"target": target.id, "circles": [c.id for c in circles], "kinds": kinds}
+    async with call.redis.pipeline(transaction=True) as pipe:
+        pipe.set(keys.pending_share(call.room.id, call.who), json.dumps(pending), ex=CONFIRM_S)
+        pipe.zadd(keys.LAPSE_DUE, {f"{call.room.id}\t{call.who}": time.time() + CONFIRM_S})
+        await pipe.execute()  # the timer says when it lapsed (bridge.commands.consent)
+    word = call.router.command_prefix(call.room) + "share confirm"
+    await call.say(_("Not shared yet: this thread contains {found}. Check it; to share it "
+                     "anyway, send {command} within 10 minutes. Otherwise nothing crosses.",
+                     found=Listing(tuple(KINDS[k] for k in kinds)), command=word))  # fmt: skip
+    await call.audit("share", "paused", message=target.id,
+                     detail=f"privacy check: {','.join(kinds)}")  # fmt: skip
+    return True
+
+
+async def _confirm(call: Call) -> None:
+    """``share confirm``: the share this moderator's privacy check paused here, carried now."""
+    raw = await call.redis.getdel(keys.pending_share(call.room.id, call.who))
+    await call.redis.zrem(keys.LAPSE_DUE, f"{call.room.id}\t{call.who}")
+    if not raw:
+        await call.say(_("Nothing to confirm: no share of yours is waiting here. A share the "
+                         "privacy check paused lapses after 10 minutes."))  # fmt: skip
+        await call.audit("share", "refused", detail="confirm: nothing waiting")
+        return
+    pending = json.loads(raw)
+    named = set(pending["circles"])
+    circles = [c for c in call.router.circles_of_room(call.room.id) if c.id in named]
+    await _share(call, MsgRef(room=call.room.id, id=pending["target"]), circles, confirmed=True)
+
+
+async def _share(
+    call: Call, target: MsgRef, circles: list[CircleConfig], *, confirmed: bool = False
+) -> None:
     router, moderation = call.router, call.moderation
     origin, root = await router.maps.canonical(target.room, target.id)
     root = root or origin
     if await _not_ours(call, "share", root):
         return
+    remembered = await moderation.recent.thread_so_far(root)
+    older = _quoted(call, target, origin, remembered)
+    thread = ([older] if older else []) + remembered
+    if not confirmed and await _paused(call, target, circles, thread):
+        if older is not None:  # kept where bodies wait anyway, so that the confirm finds it
+            await moderation.recent.remember(older, call.room, root)
+        return
+    waiting = [c for c in circles if c.consent_minutes > 0]
+    if waiting:  # its authors may answer no first
+        from bridge.commands import consent  # here: its `no` comes after these in the help
+
+        if older is not None:
+            await moderation.recent.remember(older, call.room, root)
+        await consent.ask(call, root, waiting, thread)
+        circles = [c for c in circles if c.consent_minutes == 0]
+        if not circles:
+            return
     for circle in circles:
         await moderation.state.share(circle.id, root)
     carried = 0
-    remembered = await moderation.recent.thread_so_far(root)
-    older = _quoted(call, target, origin, remembered)
-    for envelope in ([older] if older else []) + remembered:
+    for envelope in thread:
         room = router.room_of(envelope)
         if room is None:
             continue
@@ -145,6 +205,16 @@ def _quoted(
     _("the thread so far crosses now, in order, and later replies follow"),
 )
 async def share(call: Call) -> None:
+    if call.args.strip() == "confirm":  # a share the privacy check paused
+        await _confirm(call)
+        return
+    word, _sep, rest = call.args.strip().partition(" ")
+    if word in ("consented", "lapsed"):  # the share timer's own (bridge.commands.consent)
+        from bridge.commands import consent
+
+        if call.who == TIMER:
+            await (consent.carry if word == "consented" else consent.lapse)(call, rest)
+        return
     circles = _circles_named(call)
     if circles is None:
         await call.say(_("This room is in no circle named {circle}.", circle=call.args.split()[0]))
@@ -204,10 +274,7 @@ async def retract(call: Call) -> None:
         return
     origin = found[0]
     redis = call.redis
-    record = {
-        str(k): str(v)
-        for k, v in (await redis.hgetall(keys.origin(origin.room, origin.id))).items()
-    }
+    record = await call.router.maps.record(origin)
     author = record.get(".sender") == call.who
     if not author and not (call.moderator and origin.room == call.room.id):
         await call.say(

@@ -140,7 +140,11 @@ class CircleConfig(Model):
     anonymous: bool = False
     show_original: bool = False
     allow_unencrypted: bool = False
+    carry_locations: bool = False  # a location crosses as one; else a note (a live one never)
     share_reaction: str = Field(default="🕊", min_length=1, max_length=16)
+    # after a share, authors may answer `no` for this long; the thread waits (0: no wait)
+    consent_minutes: int = Field(default=0, ge=0, le=1440)
+    fixes: Literal["moderated", "open"] = "moderated"  # members' fix: a moderator accepts
 
     @field_validator("tags")
     @classmethod
@@ -172,6 +176,7 @@ class RetentionConfig(Model):
     audit_days: int = Field(default=90, ge=1, le=3650)
     translation_cache_days: int = Field(default=7, ge=0, le=3650)
     recent_hours: int = Field(default=24, ge=0, le=24 * 90)
+    translation_memory_days: int = Field(default=365, ge=1, le=3650)  # fixes, terms
 
 
 PROVIDER_NAMES = (

@@ -20,7 +20,7 @@ SpanKind = Literal[
     "bold", "italic", "underline", "strike", "code", "pre", "link", "mention", "spoiler"
 ]
 Action = Literal["send", "edit", "delete"]
-MediaKind = Literal["photo", "file", "voice", "sticker", "video", "audio"]
+MediaKind = Literal["photo", "file", "voice", "sticker", "video", "audio", "animation"]
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -81,6 +81,7 @@ class Media(_Frozen):
     width: int | None = None
     height: int | None = None
     emoji: str = ""  # a sticker's emoji
+    duration: int | None = None  # seconds, for video and audio, where the platform says
     blob: str = ""  # the Redis key of the bytes; "" when they are not carried
     note: str = ""  # why not carried, e.g. "too large to carry"
 
@@ -98,6 +99,47 @@ class Media(_Frozen):
         if why:
             parts.append(why)
         return "[" + ", ".join(parts) + "]"
+
+
+LABEL_CHARS = 256  # a venue's title or address is cut to this many characters
+
+
+class Location(_Frozen):
+    """A place a message shares: a point, with a venue's title and address when it is one.
+    Crosses only where the circle says ``carry_locations: true``, and a live location never
+    does (the relay puts a note in its place). Built through ``Location.of``, which refuses
+    what is out of range instead of failing the envelope: a place is someone else's JSON."""
+
+    latitude: float = Field(ge=-90.0, le=90.0)
+    longitude: float = Field(ge=-180.0, le=180.0)
+    title: str = Field(default="", max_length=LABEL_CHARS)
+    address: str = Field(default="", max_length=LABEL_CHARS)
+    live: bool = False  # a live location, or one that could not be read: it never crosses
+
+    _whole_labels = field_validator("title", "address", mode="before")(_whole)
+
+    @classmethod
+    def of(
+        cls, latitude: object, longitude: object, title: object = "", address: object = "",
+        *, live: bool = False,
+    ) -> Location | None:  # fmt: skip
+        """The location, or None when the coordinates are not numbers within range."""
+        lat, lon = _coordinate(latitude, 90.0), _coordinate(longitude, 180.0)
+        if lat is None or lon is None:
+            return None
+        return cls(latitude=lat, longitude=lon, live=live,
+                   title=title[:LABEL_CHARS] if isinstance(title, str) else "",
+                   address=address[:LABEL_CHARS] if isinstance(address, str) else "")  # fmt: skip
+
+
+def _coordinate(value: object, bound: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return number if -bound <= number <= bound else None  # NaN and infinities fail too
 
 
 def human_size(size: int) -> str:
@@ -138,6 +180,7 @@ class Envelope(_Frozen):
     command: str | None = None
     args: str = ""
     media: Media | None = None
+    location: Location | None = None
     quoted: Quoted | None = None  # a command's replied-to message, when the platform gives it
     encrypted: bool = False
     # an action (Matrix /me): ``text`` is the action alone; the relay puts the actor in front,
@@ -165,6 +208,7 @@ class Delivery(_Frozen):
     text: str = ""
     spans: tuple[Span, ...] = ()
     media: Media | None = None  # the adapter sends it, or its describe() note when it cannot
+    location: Location | None = None  # only where the circle carries locations
     language: str = ""  # of the target room
     source_language: str = ""  # what the text was taken to be in
     translated: bool = False  # text is a translation from source_language: say so

@@ -43,14 +43,23 @@ def sent(delivery_key: str) -> str:
     return f"{PREFIX}sent:{delivery_key}"
 
 
+MAP = f"{PREFIX}map:"  # the message map (bridge.relay.maps): the two below
+
+
 def origin(room: str, message_id: str) -> str:
     """Hash: one field per target room -> its copy's ids; ``.sender``, ``.root``, ``.ts``."""
-    return f"{PREFIX}map:o:{room}:{message_id}"
+    return f"{MAP}o:{room}:{message_id}"
 
 
 def copy(room: str, message_id: str) -> str:
     """A copy's origin, as ``<room>/<message id>``."""
-    return f"{PREFIX}map:c:{room}:{message_id}"
+    return f"{MAP}c:{room}:{message_id}"
+
+
+def retracted(origin: str) -> str:
+    """Set by a retract (``<room>/<id>``) for as long as the map lives: a copy still on its
+    way is not sent, or is deleted as soon as its send is recorded."""
+    return f"{PREFIX}retracted:{origin}"
 
 
 # Moderation (ids only, never text, except the recent-messages buffer, which expires)
@@ -59,6 +68,49 @@ PAUSED = f"{PREFIX}paused"  # set of room ids: nothing crosses into or out of th
 OPTED_OUT = f"{PREFIX}optout"  # set of sender ids whose messages never cross
 MOD_VERSION = f"{PREFIX}mod:version"  # counts every moderation change, for in-process mirrors
 MOD_FLAGS = f"{PREFIX}mod:flags"  # sorted set: the shared/held/hidden keys set, by expiry time
+# word filters, quarantine and the privacy check (bridge.moderation.filters, .privacy)
+FILTERS = f"{PREFIX}filters"  # set of "<room>\t<term>": filter terms added at run time
+QUARANTINED = f"{PREFIX}quarantined"  # set of room ids: nothing crosses out of them
+
+
+def quarantine_votes(room: str) -> str:
+    """Set: the rooms whose moderators asked to quarantine ``room``."""
+    return f"{PREFIX}quarantine:votes:{room}"
+
+
+def release_votes(room: str) -> str:
+    """Set: "inside" / "outside", once a moderator of each side asked to release ``room``."""
+    return f"{PREFIX}quarantine:release:{room}"
+
+
+def filter_hold(hold_id: str) -> str:
+    """A copy a word filter held (the delivery's JSON, text included), until a moderator
+    releases or drops it; expires with the recent-messages buffer."""
+    return f"{PREFIX}filterhold:{hold_id}"
+
+
+CONSENT_DUE = f"{PREFIX}consent:due"  # zset: consent id -> when its share carries (Unix s)
+LAPSE_DUE = f"{PREFIX}pendingshare:due"  # zset: "<room>\t<who>" -> when a paused share lapses
+
+
+def consent(consent_id: str) -> str:
+    """A share waiting for its authors' consent (JSON: ids, circles, authors; no text)."""
+    return f"{PREFIX}consent:{consent_id}"
+
+
+def no_consent(root: str, sender: str) -> str:
+    """While ``sender`` answered ``no`` for the thread ``root`` (a member of MOD_FLAGS)."""
+    return f"{PREFIX}noconsent:{root}:{sender}"
+
+
+def consent_refusals(consent_id: str) -> str:
+    """Set: the authors who answered ``no`` to a consent notice."""
+    return f"{PREFIX}consent:{consent_id}:no"
+
+
+def pending_share(room: str, who: str) -> str:
+    """A share the privacy check paused (ids and the kinds found, no text), for 10 minutes."""
+    return f"{PREFIX}pendingshare:{room}:{who}"
 
 
 # The three flags below are members of MOD_FLAGS (not keys of their own).
@@ -80,6 +132,34 @@ def shared_log(circle: str) -> str:
 def hidden(room: str, root: str) -> str:
     """While the thread ``root`` is hidden from ``room``."""
     return f"{PREFIX}hidden:{room}:{root}"
+
+
+def blocked(room: str, sender_hash: str) -> str:
+    """A flag (in MOD_FLAGS) while a sender, by a per-circle keyed hash, is blocked in ``room``."""
+    return f"{PREFIX}blocked:{room}:{sender_hash}"
+
+
+def blocks(room: str) -> str:
+    """Hash: block id -> JSON {name shown at block time, until (Unix s, 0 = forever), hashes}."""
+    return f"{PREFIX}blocks:{room}"
+
+
+BLOCK_KEY = f"{PREFIX}mod:blockkey"  # the hashing key of blocks when no pseudonym_key is set
+
+
+def reports(origin: str) -> str:
+    """Set: keyed hashes of the members who reported the message ``origin`` (merged reports)."""
+    return f"{PREFIX}reports:{origin}"
+
+
+def forget_lock(person_hash: str) -> str:
+    """Held while one forgetme of a person runs (by a keyed hash, not the id)."""
+    return f"{PREFIX}forget:lock:{person_hash}"
+
+
+def forget_done(person_hash: str) -> str:
+    """Set for an hour after a person's forgetme: one per person per hour."""
+    return f"{PREFIX}forget:done:{person_hash}"
 
 
 def recent(room: str, message_id: str) -> str:
@@ -105,6 +185,19 @@ def media(digest: str) -> str:
 
 TRANSLATION_CACHE = f"{PREFIX}tcache:"  # + provider:source:target:hash, and tag:<message>
 TRANSLATION_BUDGET = f"{PREFIX}tbudget:"  # + provider:YYYY-MM-DD, characters spent
+# per circle (translation.memory): seg:<circle>:<target>:<hash>, index:<circle>,
+# terms:<circle>; src:<message> (what a message was translated to, for fix), tag:<message>
+TRANSLATION_MEMORY = f"{PREFIX}tmem:"
+
+
+def fix_proposal(proposal: str) -> str:
+    """A member's correction waiting for a moderator (JSON, its text included; expires)."""
+    return f"{PREFIX}fix:{proposal}"
+
+
+def fix_index(room: str, message_id: str) -> str:
+    """The proposal a copy (or the ``fix`` command itself) of ``room`` stands for."""
+    return f"{PREFIX}fix:at:{room}:{message_id}"
 
 
 def bot_state(bot: str, name: str) -> str:

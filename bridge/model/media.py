@@ -17,14 +17,16 @@ import io
 import logging
 import warnings
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 from redis.asyncio import Redis
 
 from bridge.model import keys
 from bridge.model.envelope import Media
 from bridge.model.scrub import scrub
+
+if TYPE_CHECKING:  # Pillow is imported when an image is carried: a few MiB a bridge may never need
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ def clean_image(data: bytes) -> Cleaned | None:
     PNG, WebP and GIF keep their format (animation kept); anything else becomes PNG. Only the
     colour profile survives: it holds no personal data and keeps colours right.
     """
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -79,6 +83,8 @@ def clean_image(data: bytes) -> Cleaned | None:
 
 
 def _reencode(image: Image.Image) -> Cleaned:
+    from PIL import ImageOps
+
     fmt = image.format or "PNG"
     icc = image.info.get("icc_profile")
     extra: dict[str, Any] = {"icc_profile": icc} if icc else {}

@@ -32,10 +32,10 @@ from __future__ import annotations
 import io
 import logging
 import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mutagen
-from mutagen.mp4 import Atom, Atoms
+if TYPE_CHECKING:  # mutagen is imported where a file needs it: most bridges carry no audio
+    from mutagen.mp4 import Atom
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ _OOXML_PARTS = {
     "docProps/app.xml": _EMPTY_APP,
     "docProps/custom.xml": _EMPTY_CUSTOM,
 }
-AV_KINDS = ("video", "audio", "voice")
+AV_KINDS = ("video", "audio", "voice", "animation")
 
 
 class Unscrubbable(Exception):
@@ -111,6 +111,8 @@ def is_mp4(data: bytes) -> bool:
 
 
 def _mp4(data: bytes) -> bytes:
+    from mutagen.mp4 import Atoms
+
     try:
         atoms = Atoms(io.BytesIO(data))
     except Exception as exc:  # mutagen raises several kinds for a broken file
@@ -200,6 +202,8 @@ def _fresh(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
 
 def _audio(data: bytes) -> bytes | None:
     """Audio mutagen recognises, its tags deleted; None when mutagen does not know it."""
+    import mutagen
+
     try:
         found: Any = mutagen.File(io.BytesIO(data))
     except mutagen.MutagenError:

@@ -12,6 +12,7 @@ import re
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import regex
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
 from translation.languages import check_language
@@ -72,6 +73,21 @@ class BotSettings(Model):
     platform: str
 
 
+def _check_filter(terms: list[str]) -> list[str]:
+    """A word filter term is a word or phrase, or ``/a regular expression/`` that compiles
+    (with the ``regex`` module, as bridge.moderation.filters matches it)."""
+    for term in terms:
+        if not term.strip():
+            raise ValueError("a filter term is empty")
+        if len(term) > 2 and term.startswith("/") and term.endswith("/"):
+            try:
+                regex.compile(term[1:-1])
+            except regex.error as exc:
+                msg = f"{term!r} does not compile: {exc}"  # "... at position N"
+                raise ValueError(msg) from None
+    return terms
+
+
 class RoomConfig(Model):
     id: Identifier
     bot: str
@@ -82,3 +98,5 @@ class RoomConfig(Model):
     topic: int | None = Field(default=None, ge=1)
     send: bool = True
     receive: bool = True
+    # incoming copies matching one of these are held for the room's moderators
+    filter: Annotated[list[str], AfterValidator(_check_filter)] = Field(default_factory=list)

@@ -8,21 +8,26 @@ root of every message in the message map). Per circle:
 - ``tagged``: a message carrying one of the circle's tags shares its thread from there on.
 
 Over that, per room and person: a paused room sends and receives nothing; a thread hidden
-from a room no longer reaches it; an opted-out person's messages never cross. It implements
+from a room no longer reaches it; an opted-out person's messages never cross; a sender a
+room blocked (by a keyed hash, ``sender_hash``) no longer reaches that room. It implements
 the relay's ``Policy`` seam; the commands that change the state are in ``bridge.commands``.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Mapping
 
 from redis.asyncio import Redis
 
 from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.model import keys
-from bridge.model.envelope import Envelope, MsgRef
+from bridge.model.envelope import Delivery, Envelope, MsgRef
+from bridge.moderation.filters import FilterSet, Holds, screen
 from bridge.moderation.recent import RecentBuffer
 from bridge.moderation.state import ModerationState
+from bridge.relay.attribution import pseudonym
 from bridge.relay.seams import Gate
 
 _TAG = re.compile(r"#(\w+)")
@@ -33,6 +38,10 @@ class ModerationPolicy:
         self.config = config
         self.state = ModerationState(redis, config.retention.message_map_days * 86400)
         self.recent = RecentBuffer(config, redis)
+        self.filters = FilterSet(config, self.state)  # word filters, mirrored with the state
+        self.holds = Holds(config, redis)
+        self._key: bytes | None = None  # blocks' hashing key (sender_hash)
+        self._hashes: dict[tuple[str, str], str] = {}  # (circle, sender) -> hash, worked out once
 
     async def gate(
         self,
@@ -49,7 +58,11 @@ class ModerationPolicy:
         await state.fresh()
         if room.id in state.paused_rooms or envelope.sender.id in state.opted_out:
             return Gate(frozenset(), frozenset())
+        if room.id in state.quarantined:  # two other rooms' moderators hold it (quarantine)
+            return Gate(frozenset(), frozenset())
         thread = str(root)
+        if state.flags and keys.no_consent(thread, envelope.sender.id) in state.flags:
+            return Gate(frozenset(), frozenset())  # its author answered no (consent_minutes)
         allowed = set()
         for circle in circles:
             if keys.held(circle.id, thread) in state.flags:
@@ -64,7 +77,39 @@ class ModerationPolicy:
             for t in rooms
             if t not in state.paused_rooms and keys.hidden(t, thread) not in state.flags
         )
-        return Gate(frozenset(allowed), open_rooms)
+        blocked = await self.blocked_rooms(envelope.sender.id, circles, open_rooms)  # block
+        return Gate(frozenset(allowed), open_rooms - blocked)
+
+    # --- blocks (bridge.commands.protect): a sender by a per-circle keyed hash, per room ---
+
+    async def sender_hash(self, circle: str, sender: str) -> str:
+        """The keyed hash a block names a sender by in ``circle`` (their pseudonym there):
+        stable across name changes, not linkable to the person without the key. The key is
+        the config's pseudonym_key, else one made once for this Redis (``keys.BLOCK_KEY``)."""
+        found = self._hashes.get((circle, sender))
+        if found is None:
+            if self._key is None:
+                configured = self.config.pseudonym_key
+                if configured is not None:
+                    self._key = configured.get_secret_value().encode()
+                else:
+                    await self.state.redis.set(keys.BLOCK_KEY, secrets.token_hex(32), nx=True)
+                    self._key = str(await self.state.redis.get(keys.BLOCK_KEY)).encode()
+            if len(self._hashes) >= 10_000:
+                self._hashes.clear()
+            found = self._hashes[(circle, sender)] = pseudonym(self._key, circle, sender)
+        return found
+
+    async def blocked_rooms(
+        self, sender: str, circles: list[CircleConfig], rooms: frozenset[str]
+    ) -> frozenset[str]:
+        """Of ``rooms``, those that blocked ``sender``: from the mirror, no round trip."""
+        flags = self.state.flags
+        out = set()
+        for circle in circles:
+            hashed = await self.sender_hash(circle.id, sender)
+            out |= {t for t in circle.rooms if t in rooms and keys.blocked(t, hashed) in flags}
+        return frozenset(out)
 
     async def remember(self, envelope: Envelope, room: RoomConfig, root: MsgRef) -> None:
         """Kept for a later share, unless its author opted out or its room is paused: then
@@ -76,6 +121,18 @@ class ModerationPolicy:
 
     async def revise(self, envelope: Envelope, room: RoomConfig) -> None:
         await self.recent.revise(envelope, room)
+
+    async def screen(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        deliveries: list[Delivery],
+        rooms: Mapping[str, RoomConfig],
+        prefixes: Mapping[str, str],
+    ) -> list[Delivery]:
+        """New copies a room's word filter matches are held (bridge.moderation.filters)."""
+        await self.state.fresh()
+        return await screen(self.filters, self.holds, envelope, room, deliveries, rooms, prefixes)
 
 
 class CarryCheck:

@@ -29,6 +29,8 @@ class ModerationState:
         self.flags: set[str] = set()
         self.paused_rooms: set[str] = set()
         self.opted_out: set[str] = set()
+        self.quarantined: set[str] = set()  # rooms nothing crosses out of (quarantine)
+        self.filter_terms: frozenset[str] = frozenset()  # "<room>\t<term>" added at run time
         self._version: int | None = None
         self._checked = 0.0
         self._loaded = 0.0
@@ -48,11 +50,15 @@ class ModerationState:
             pipe.zrange(keys.MOD_FLAGS, 0, -1)
             pipe.smembers(keys.PAUSED)
             pipe.smembers(keys.OPTED_OUT)
-            version_now, _, flags, paused, opted_out = await pipe.execute()
+            pipe.smembers(keys.QUARANTINED)
+            pipe.smembers(keys.FILTERS)
+            version_now, _, flags, paused, opted_out, quarantined, terms = await pipe.execute()
         self._version = int(version_now or 0)
         self.flags = {str(f) for f in flags}
         self.paused_rooms = {str(p) for p in paused}
         self.opted_out = {str(o) for o in opted_out}
+        self.quarantined = {str(q) for q in quarantined}
+        self.filter_terms = frozenset(str(t) for t in terms)
         self._loaded = now
 
     async def _change(self, setting: dict[str, int], clearing: list[str]) -> None:
@@ -83,6 +89,20 @@ class ModerationState:
             await pipe.execute()
         (self.opted_out.add if out else self.opted_out.discard)(sender)
 
+    async def change_set(self, key: str, member: str, add: bool) -> bool:
+        """Add to or remove from one of the mirrored sets (filters, quarantined rooms) and
+        bump the version; whether it changed anything. The mirror reads it back next time."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            (pipe.sadd if add else pipe.srem)(key, member)
+            pipe.incr(keys.MOD_VERSION)
+            changed, _ = await pipe.execute()
+        self._checked = 0.0  # this process sees its own change at once
+        return bool(changed)
+
+    async def refuse(self, root: MsgRef, senders: set[str]) -> None:
+        """These authors said ``no`` to the thread's share: their messages in it stay home."""
+        await self._change({keys.no_consent(str(root), s): self.flag_ttl_s for s in senders}, [])
+
     async def hide(self, room: str, root: MsgRef) -> None:
         await self._change({keys.hidden(room, str(root)): self.flag_ttl_s}, [])
 
@@ -106,3 +126,10 @@ class ModerationState:
 
     async def shared_this_week(self, circle: str) -> int:
         return int(await self.redis.zcount(keys.shared_log(circle), time.time() - WEEK_S, "+inf"))
+
+    async def block(self, room: str, hashes: list[str], ttl_s: int) -> None:
+        """Block a sender (by their keyed hashes, one per circle) from reaching ``room``."""
+        await self._change({keys.blocked(room, h): ttl_s for h in hashes}, [])
+
+    async def unblock(self, room: str, hashes: list[str]) -> None:
+        await self._change({}, [keys.blocked(room, h) for h in hashes])

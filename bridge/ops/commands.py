@@ -1,4 +1,5 @@
-"""The click commands ``translocal status`` and ``translocal deadletters``.
+"""The click commands ``translocal status``, ``translocal deadletters`` and ``translocal
+glossary``.
 
 They are made here with the CLI's own ``-c`` option, error guard and config loader, handed
 in by ``bridge.cli`` (which imports this module, never the reverse), so that the CLI module
@@ -48,4 +49,30 @@ def ops_commands(
         for line in asyncio.run(shell(config, action, dead_id, time.time())):
             click.echo(line)
 
-    return [status, deadletters]
+    @click.group()
+    def glossary() -> None:
+        """A circle's translation memory and glossary, out to a file and back (TMX or YAML)."""
+
+    @glossary.command("export")
+    @config_option
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--circle", required=True, help="The circle whose corrections and terms.")
+    @guarded
+    def glossary_export(config_path: Path, file: Path, circle: str) -> None:
+        """Write the circle's corrections and terms to FILE (.tmx: TMX 1.4; else YAML)."""
+        from bridge.ops.glossary import export
+
+        click.echo(asyncio.run(export(load(config_path).config, circle, file)))
+
+    @glossary.command("import")
+    @config_option
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--circle", required=True, help="The circle that learns them.")
+    @guarded
+    def glossary_import(config_path: Path, file: Path, circle: str) -> None:
+        """Teach the circle the corrections and terms in FILE: all of them, or none."""
+        from bridge.ops.glossary import import_file
+
+        click.echo(asyncio.run(import_file(load(config_path).config, circle, file)))
+
+    return [status, deadletters, glossary]

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -38,9 +38,10 @@ from bridge.infra.lease import Leases
 from bridge.infra.metrics import DEAD_LETTERS, MESSAGES_OUT, RELAY_LAG, RETRIES
 from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
-from bridge.model.envelope import Delivery
+from bridge.model.envelope import Delivery, MsgRef
 from bridge.model.ports import Bot, Job, PermanentFailure, RetryLater
 from bridge.relay.chat_queue import ChatQueue
+from bridge.relay.maps import MapReader
 from bridge.relay.worker import worker_id
 
 T = TypeVar("T")
@@ -86,6 +87,7 @@ class Deliverer:
         self.platform = platform  # for metrics labels
         self.stream = keys.outbox(bot.id)
         self.map_ttl_s = map_ttl_s
+        self.maps = MapReader(redis, map_ttl_s)
         self.on_dead_letter = on_dead_letter
         self.name = name or worker_id()
         self.leases = Leases(redis, self.name, lease_ms)
@@ -211,19 +213,20 @@ class Deliverer:
         if delivery is None:  # deleted while pending, or not a delivery: acknowledge it
             await self._through(done)
             return
-        if await self._through(lambda: self.redis.exists(keys.sent(delivery.key))):
+        if await self._through(lambda: self._sent(delivery)):
             await self._through(done)
             return
         job = await self._through(lambda: self._resolve(delivery))
-        if job is None:  # an edit or delete of a copy that was never made here
-            await self._through(done)
+        if job is None or await self._through(lambda: self._retracted(delivery)):
+            await self._through(done)  # a copy never made here; or of a retracted message
             return
         ids = await self._attempt(job)
         if ids is None:
             await self._through(done)
             return
         # sent: record it whatever it takes, or the next owner would send it again
-        await self._through(lambda: self._record(entry_id, delivery, ids, job))
+        if await self._through(lambda: self._record(entry_id, delivery, ids, job)):
+            await self._withdraw(delivery, ids)  # retracted while it was on its way
         self.delivered += 1
         if not delivery.notice:
             MESSAGES_OUT.labels(delivery.room, self.platform, delivery.action).inc()
@@ -259,8 +262,17 @@ class Deliverer:
         return Job(d, copies=tuple(copies)) if copies else None
 
     async def _copies(self, origin_room: str, origin_id: str, room: str) -> list[str]:
-        raw = cast(str | None, await self.redis.hget(keys.origin(origin_room, origin_id), room))
-        return list(json.loads(raw)) if raw else []
+        return await self.maps.copies(MsgRef(room=origin_room, id=origin_id), room)
+
+    async def _sent(self, d: Delivery) -> bool:
+        return bool(await self.redis.exists(keys.sent(d.key)))
+
+    async def _retracted(self, d: Delivery) -> bool:
+        """A copy (or an edit of one) of a message retracted since it was planned: it waited
+        in this chat's queue while the retract ran, and is not sent at all."""
+        if not _copy(d) and d.action != "edit":
+            return False
+        return bool(await self.redis.exists(keys.retracted(str(d.origin))))
 
     async def _attempt(self, job: Job) -> list[str] | None:
         """Deliver until it succeeds; None when it failed for good (dead-lettered)."""
@@ -300,11 +312,15 @@ class Deliverer:
             return True
         return bool(await self.redis.sismember(keys.bot_state(d.bot, "encrypted"), d.chat))
 
-    async def _record(self, entry_id: str, d: Delivery, ids: list[str], job: Job) -> None:
+    async def _record(self, entry_id: str, d: Delivery, ids: list[str], job: Job) -> bool:
+        """The copy in the message map, the entry acknowledged, in one transaction. True when
+        its origin was retracted meanwhile (the send was on its way): delete it now."""
         ttl = self.map_ttl_s
         async with self.redis.pipeline(transaction=True) as pipe:
-            if d.notice:
-                pass
+            if d.notice:  # no map record; a notice that takes replies (a held copy's) is
+                if d.origin.id != "notice":  # found by its ids
+                    for message_id in ids:
+                        pipe.set(keys.copy(d.room, message_id), str(d.origin), ex=ttl)
             elif d.action == "send":
                 origin_key = keys.origin(d.origin.room, d.origin.id)
                 pipe.hset(origin_key, d.room, json.dumps(ids))
@@ -322,8 +338,21 @@ class Deliverer:
             pipe.set(keys.sent(d.key), json.dumps(ids), ex=ttl)
             pipe.xack(self.stream, keys.DELIVER_GROUP, entry_id)
             pipe.xdel(self.stream, entry_id)
-            await pipe.execute()
+            pipe.exists(keys.retracted(str(d.origin)))
+            results = await pipe.execute()
         await replicated(self.redis)  # a replica holds the record before the next send
+        return _copy(d) and bool(results[-1])
+
+    async def _withdraw(self, d: Delivery, ids: list[str]) -> None:
+        """Delete a copy whose origin was retracted while it was being sent, and forget it."""
+        gone = d.model_copy(update={"action": "delete", "key": f"{d.key}:retracted"})
+        if await self._attempt(Job(gone, copies=tuple(ids))) is None:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.origin(d.origin.room, d.origin.id), d.room)
+            for message_id in ids:
+                pipe.delete(keys.copy(d.room, message_id))
+            await pipe.execute()
 
     async def _dead_letter(self, d: Delivery, reason: str) -> None:
         self.dead_letters += 1
@@ -337,3 +366,8 @@ class Deliverer:
                 await self.on_dead_letter(d, reason)
             except Exception:
                 log.exception("bot %s: the dead-letter notice failed", self.bot.id)
+
+
+def _copy(d: Delivery) -> bool:
+    """A copy of a member's message (not a notice, not a call-out): what a retract reaches."""
+    return d.action == "send" and not d.notice and not d.callout

@@ -1,9 +1,22 @@
-"""Reads of the message map the relay needs: which origin a message of a room stands for, and
-that origin's thread root. The map itself is written by the relay worker's commit script
-(origin records) and the deliverers (copy records); see bridge.model.keys."""
+"""The message map: origin message <-> its copies, ids only, one small key per message.
+
+- ``tl:map:o:<room>:<id>`` (``keys.origin``), a hash per origin message: ``.sender`` (who
+  wrote it), ``.root`` (its thread root, ``<room>/<id>``), ``.ts``, ``.media`` (the
+  ``tl:media:`` key of its carried file, for retract) and, per room with a copy, that copy's
+  platform ids as a JSON list. The relay worker's commit script writes the dotted fields with
+  the inbox entry; each deliverer adds its room's field once the copy is sent.
+- ``tl:map:c:<room>:<id>`` (``keys.copy``): the origin ``<room>/<id>`` a copy (or a notice
+  that takes replies, such as a held copy's) stands for.
+
+Every key expires after ``retention.message_map_days``. A bucketed layout (records packed in
+small hashes) measured 248 bytes a message instead of ~1,160, but cost the relay 30% of its
+throughput in bench/relay.py (each lookup walked chains of buckets inside Redis), so it was not
+kept: see docs/high-availability.md, "Redis memory".
+"""
 
 from __future__ import annotations
 
+import json
 from typing import cast
 
 from redis.asyncio import Redis
@@ -20,15 +33,33 @@ def parse_ref(value: str | None) -> MsgRef | None:
 
 
 class MapReader:
-    """Reads of the message map the relay needs: which origin a message stands for."""
+    """Reads of the message map the relay, its deliverers and the commands need."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, keep_s: int = 7 * 86400) -> None:
         self.redis = redis
+        self.keep_s = keep_s
 
     async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]:
         """The origin a message of ``room`` stands for (itself, or the origin of a copy), and
         that origin's thread root when it is known."""
-        copy_of = cast(str | None, await self.redis.get(keys.copy(room, message_id)))
-        ref = parse_ref(copy_of) or MsgRef(room=room, id=message_id)
+        ref = await self.copy_of(room, message_id) or MsgRef(room=room, id=message_id)
         root = cast(str | None, await self.redis.hget(keys.origin(ref.room, ref.id), ".root"))
         return ref, parse_ref(root)
+
+    async def copy_of(self, room: str, message_id: str) -> MsgRef | None:
+        """The origin a copy (or a notice that takes replies) in ``room`` stands for."""
+        return parse_ref(cast(str | None, await self.redis.get(keys.copy(room, message_id))))
+
+    async def record(self, origin: MsgRef) -> dict[str, str]:
+        """An origin's record: ``.sender``, ``.root``, ``.ts``, ``.media`` and, per room with a
+        copy, that copy's ids as a JSON list. Empty when the map does not know it."""
+        found = await self.redis.hgetall(keys.origin(origin.room, origin.id))
+        return {str(k): str(v) for k, v in found.items()}
+
+    async def copies(self, origin: MsgRef, room: str) -> list[str]:
+        raw = cast(str | None, await self.redis.hget(keys.origin(origin.room, origin.id), room))
+        return [str(x) for x in json.loads(raw)] if raw else []
+
+    async def strip(self, origin: MsgRef) -> None:
+        """Forget who sent ``origin``, its root and its file; its copies stay mapped."""
+        await self.redis.hdel(keys.origin(origin.room, origin.id), ".sender", ".root", ".media")

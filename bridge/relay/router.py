@@ -20,7 +20,7 @@ from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.infra.metrics import MESSAGES_IN
 from bridge.model import keys
 from bridge.model.envelope import Action, Delivery, Envelope, MsgRef, Sender, Span, SpanKind
-from bridge.model.i18n import Listing, Param, _
+from bridge.model.i18n import Listing, Param, _, render
 from bridge.model.platforms import Platform
 from bridge.relay.attribution import acted, attribution
 from bridge.relay.limits import Limits, held_text
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 CREDITS_KEPT = 10_000  # attributions worked out (see _credit)
 AUTHORS_KEPT = 50_000  # origins planned by this worker whose senders it remembers (see _authors)
+LOCATION_NOT_CARRIED = _("[location not carried]")  # circles without carry_locations: true
 
 
 @dataclass
@@ -64,7 +65,7 @@ class Router:
         self.actions: Actions = actions or NoActions()
         self.limits = Limits(config.limits)  # this worker's buckets (see bridge.relay.limits)
         self.translator = translator or PassThrough()
-        self.maps = MapReader(redis)
+        self.maps = MapReader(redis, config.retention.message_map_days * 86400)
         self.platform_of = {b.id: b.platform for b in config.bots}
         self.rooms = {r.id: r for r in config.rooms}
         self._by_chat: dict[tuple[str, str, int | None], RoomConfig] = {
@@ -197,7 +198,8 @@ class Router:
                 text = held_text(over, envelope.sender.name)
                 plan.deliveries.append(await self.notice_to(room, text, envelope))
             return plan
-        plan.deliveries += await self._render(envelope, room, origin, targets, "send", parent)
+        out = await self._render(envelope, room, origin, targets, "send", parent)
+        plan.deliveries += await self.policy.screen(envelope, room, out, self.rooms, self.prefix_of)
         return plan
 
     async def _follow_up(self, envelope: Envelope, room: RoomConfig, origin: MsgRef) -> Plan:
@@ -211,8 +213,7 @@ class Router:
         text purged from everything the bridge holds, audited. Only the author's delete of a
         message no copy was recorded of yet goes quietly: the buffer forgets it, and copies
         still on their way are deleted after them."""
-        found = await self.redis.hgetall(keys.origin(origin.room, origin.id))
-        record = {str(k): str(v) for k, v in found.items()}
+        record = await self.maps.record(origin)
         author = record.get(".sender") or self._authors.get((origin.room, origin.id))
         if author is None:
             return Plan(envelope, reason=f"{envelope.kind} of a message the bridge does not know")
@@ -268,10 +269,12 @@ class Router:
             return []
         targets = await self._targets(envelope, room, root, policy=True)
         await self._unencrypted(envelope, targets)
-        copied = await self.redis.hkeys(keys.origin(origin.room, origin.id))
+        copied = await self.maps.record(origin)
+        await self.redis.delete(keys.retracted(str(origin)))  # shared again after a retract
         for room_id in copied:  # it crossed there before: no second copy
             targets.pop(str(room_id), None)
-        return await self._render(envelope, room, origin, targets, "send", parent)
+        made = await self._render(envelope, room, origin, targets, "send", parent)
+        return await self.policy.screen(envelope, room, made, self.rooms, self.prefix_of)
 
     def circles_of_room(self, room_id: str) -> list[CircleConfig]:
         return [self.circles[c] for c in self.circles_of.get(room_id, [])]
@@ -354,6 +357,10 @@ class Router:
             translated = result is not None and result.status == "translated"
             original = envelope.text if translated and circle.show_original else ""
             keep = envelope.encrypted and not circle.allow_unencrypted and action != "delete"
+            location = envelope.location if action != "delete" else None
+            if location is not None and (location.live or not circle.carry_locations):
+                location, note = None, render(LOCATION_NOT_CARRIED, target.language)
+                text = f"{text}\n{note}" if text else note
             if envelope.emote and action != "delete":  # the actor as this circle shows people
                 text, spans = acted(credit, text, spans)
                 original = acted(credit, original, ())[0] if original else ""
@@ -368,6 +375,7 @@ class Router:
                 untranslated=result is not None and result.status == "failed",
                 original=original,
                 keep_encrypted=keep,
+                location=location,
             )
             if out:  # what all copies share is validated once, in the first
                 out.append(out[0].sibling(target, **own))

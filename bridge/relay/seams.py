@@ -48,9 +48,26 @@ class Policy(Protocol):
     async def revise(self, envelope: Envelope, room: RoomConfig) -> None:
         """An edit or a delete of a message."""
 
+    async def screen(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        deliveries: list[Delivery],
+        rooms: Mapping[str, RoomConfig],
+        prefixes: Mapping[str, str],
+    ) -> list[Delivery]:
+        """The new copies as they may go: a copy a target room's word filter holds is
+        replaced by a notice to its moderators (``prefixes``: each bot's command prefix)."""
+        ...
+
 
 class MapView(Protocol):
+    """The message map, as bridge.relay.maps.MapReader reads it (ids only)."""
+
     async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]: ...
+    async def copy_of(self, room: str, message_id: str) -> MsgRef | None: ...
+    async def record(self, origin: MsgRef) -> dict[str, str]: ...
+    async def strip(self, origin: MsgRef) -> None: ...
 
 
 class RouterView(Protocol):
@@ -106,6 +123,16 @@ class BasePolicy:
 
     async def revise(self, envelope: Envelope, room: RoomConfig) -> None:
         return None
+
+    async def screen(
+        self,
+        envelope: Envelope,
+        room: RoomConfig,
+        deliveries: list[Delivery],
+        rooms: Mapping[str, RoomConfig],
+        prefixes: Mapping[str, str],
+    ) -> list[Delivery]:
+        return deliveries
 
 
 class NoActions:

@@ -3,12 +3,15 @@
 With ``translation.daily_char_budget``, each provider spends from a daily budget shared by
 every process (``translation.budget``); the day it runs out, ``ops_room`` gets one notice
 (never a text), and messages cross untranslated with a note until midnight UTC.
+
+Each circle has a translation memory and glossary of its own (``translation.memory``, taught
+by members' ``fix``): a message is looked up in those of its room's circles, in config order.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -22,6 +25,7 @@ from translation.budget import DailyBudget, OnExhausted
 from translation.cache import TranslationCache
 from translation.detect import Detector
 from translation.glossary import Glossary, load_glossary
+from translation.memory import TranslationMemory
 from translation.protect import Mark
 from translation.providers import Provider, make_provider
 from translation.suspend import OnBlocked, Suspensions
@@ -93,9 +97,34 @@ def build_translator(config: Config, redis: Redis | None) -> ChainTranslator:
         detector=detector,
         budget=budget,
         suspensions=suspensions,
+        memory=circle_memory(config, redis) if redis is not None else None,
+        scopes=circles_of_tag(config),
     )
     chain.stats.observe = _count
     return chain
+
+
+def circle_memory(config: Config, redis: Redis) -> TranslationMemory:
+    """The circles' translation memory and glossary (what ``fix`` teaches)."""
+    return TranslationMemory(
+        redis,
+        keys.TRANSLATION_MEMORY,
+        config.retention.translation_memory_days * 86400,
+        record_ttl_s=max(config.retention.translation_cache_days, 1) * 86400,
+    )
+
+
+def circles_of_tag(config: Config) -> Callable[[str], list[str]]:
+    """A message's tag (``<room>/<id>``, its origin) -> the circles of its room, in order."""
+    circles: dict[str, list[str]] = {}
+    for circle in config.circles:
+        for room in circle.rooms:
+            circles.setdefault(room, []).append(circle.id)
+
+    def of(tag: str) -> list[str]:
+        return circles.get(tag.partition("/")[0], [])
+
+    return of
 
 
 def build_providers(config: Config) -> list[Provider]:

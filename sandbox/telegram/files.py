@@ -1,5 +1,7 @@
 """Stored files: bytes under file_ids, the Message fields they show as (PhotoSize list,
-Document, Voice, Sticker), their size limits and getFile paths.
+Document, Voice, Sticker, Video, Audio, Animation, VideoNote), their size limits and getFile
+paths. Video and audio are not decoded: their duration and size are what the sender declares
+(Telegram reads them from the file), and the bytes are kept as they came, tags included.
 
 Telegram reads an uploaded photo's or sticker's dimensions and refuses what is not an image;
 this sandbox reads PNG, GIF, JPEG and WebP headers for the same purpose and never re-encodes:
@@ -24,8 +26,15 @@ _PREFIX = {
     "document": "BQACAgIAAxkBAA",
     "voice": "AwACAgIAAxkBAA",
     "sticker": "CAACAgIAAxkBAA",
+    "video": "BAACAgIAAxkBAA",
+    "audio": "CQACAgIAAxkBAA",
+    "animation": "CgACAgIAAxkBAA",
+    "video_note": "DQACAgIAAxkBAA",
 }
-_FOLDER = {"photo": "photos", "document": "documents", "voice": "voice", "sticker": "stickers"}
+_FOLDER = {"photo": "photos", "document": "documents", "voice": "voice", "sticker": "stickers",
+           "video": "videos", "audio": "music", "animation": "animations",
+           "video_note": "video_notes"}  # fmt: skip
+AV_KINDS = ("video", "audio", "animation", "video_note")  # shown with their duration
 PHOTO_BOXES = (90, 320, 800, 1280, 2560)  # the sides of the smaller sizes Telegram makes
 STICKER_ONLY_WEBP = "sticker must be a static .WEBP image (the only sticker format modelled)"
 
@@ -90,9 +99,12 @@ def store(
     declared_size: int | None = None,
     duration: int = 0,
     emoji: str | None = None,
+    width: int = 0,
+    height: int = 0,
 ) -> StoredFile:
-    """Keeps bytes under a new file_id as a photo, document, voice note or sticker (checked
-    as Telegram checks them) and works out the Message field they show as."""
+    """Keeps bytes under a new file_id as a photo, document, voice note, sticker, video,
+    audio file, animation or video note (checked as Telegram checks them) and works out the
+    Message field they show as."""
     if not data:
         raise bad_request("file must be non-empty")
     if kind == "photo":
@@ -111,20 +123,29 @@ def store(
         if file_name and "." in file_name:
             extension = "." + file_name.rsplit(".", 1)[1]
     stored = _new(world, kind, data, extension, mime_type, declared_size)
-    stored.file_name = file_name if kind == "document" else None
+    stored.file_name = file_name if kind in ("document", "video", "audio", "animation") else None
     if kind == "photo":
         stored.shown = _photo_sizes(world, stored)
     elif kind == "document":
         stored.shown = _document(stored)
     elif kind == "voice":
         stored.shown = {**_common(stored), "duration": duration, "mime_type": stored.mime_type}
+    elif kind in AV_KINDS:
+        stored.shown = _av(stored, duration, width, height)
     else:
         stored.shown = _sticker(stored, emoji)
     return stored
 
 
 def store_upload(
-    world: World, upload: Upload, kind: str, *, duration: int = 0, emoji: str | None = None
+    world: World,
+    upload: Upload,
+    kind: str,
+    *,
+    duration: int = 0,
+    emoji: str | None = None,
+    width: int = 0,
+    height: int = 0,
 ) -> StoredFile:
     """Keeps a bot's upload; the MIME type is the part's, else guessed from the file name."""
     mime = upload.content_type
@@ -138,6 +159,8 @@ def store_upload(
         mime_type=mime,
         duration=duration,
         emoji=emoji,
+        width=width,
+        height=height,
     )
 
 
@@ -152,7 +175,10 @@ def existing(world: World, file_id: str, kind: str) -> StoredFile:
 
 
 def media(stored: StoredFile) -> JSON:
-    """The Message field of a stored file: {"photo": [...]}, {"document": {...}}, ..."""
+    """The Message field of a stored file: {"photo": [...]}, {"document": {...}}, ...; an
+    animation shows as a document too, as Telegram keeps it for older clients."""
+    if stored.kind == "animation":
+        return {"animation": stored.shown, "document": _document(stored)}
     return {stored.kind: stored.shown}
 
 
@@ -205,6 +231,20 @@ def _photo_sizes(world: World, original: StoredFile) -> list[JSON]:
 
 def _document(stored: StoredFile) -> JSON:
     result = _common(stored)
+    if stored.file_name:
+        result["file_name"] = stored.file_name
+    if stored.mime_type:
+        result["mime_type"] = stored.mime_type
+    return result
+
+
+def _av(stored: StoredFile, duration: int, width: int, height: int) -> JSON:
+    """Video, Audio, Animation or VideoNote: a video note is a square of side ``length``."""
+    result: JSON = {**_common(stored), "duration": max(0, duration)}
+    if stored.kind == "video_note":
+        return {**result, "length": max(width, height)}
+    if stored.kind != "audio":
+        result.update(width=width, height=height)
     if stored.file_name:
         result["file_name"] = stored.file_name
     if stored.mime_type:

@@ -1,5 +1,5 @@
 """Bot API methods that send or change media: sendPhoto, sendDocument, sendVoice, sendSticker,
-editMessageCaption.
+sendVideo, sendAudio, sendAnimation, editMessageCaption.
 
 A file comes as an upload (up to 50 MB, a photo up to 10 MB) or as the file_id of a stored file
 of the same kind; URLs are refused, as nothing leaves this machine. Captions follow the rules of
@@ -19,7 +19,7 @@ from sandbox.telegram.world import bad_request
 
 def _file(
     api: Api, params: Params, kind: str, *, duration: int = 0, emoji: str | None = None
-) -> StoredFile:
+) -> StoredFile:  # width and height, for video, as the sender gives them
     """The file of the call's `kind` field: an upload, stored, or a stored file_id."""
     source = upload(params, kind)
     if isinstance(source, str):
@@ -30,7 +30,10 @@ def _file(
             f"file of size {len(source.data)} bytes is too big for a photo; "
             f"the maximum size is {limit} bytes"
         )
-    return files.store_upload(api.world, source, kind, duration=duration, emoji=emoji)
+    width, height = (max(0, params.integer(side) or 0) for side in ("width", "height"))
+    return files.store_upload(
+        api.world, source, kind, duration=duration, emoji=emoji, width=width, height=height
+    )
 
 
 def _send(
@@ -76,6 +79,25 @@ def send_voice(api: Api, state: BotState, params: Params) -> object:
     """A voice note; its duration is the one the sender gives (0 when it gives none)."""
     duration = max(0, params.integer("duration") or 0)
     return _send(api, state, params, "voice", duration=duration)
+
+
+@method("sendVideo")
+def send_video(api: Api, state: BotState, params: Params) -> object:
+    """A video (MP4); its duration, width and height are the ones the sender gives."""
+    return _send(api, state, params, "video", duration=max(0, params.integer("duration") or 0))
+
+
+@method("sendAudio")
+def send_audio(api: Api, state: BotState, params: Params) -> object:
+    """A music file (MP3 or M4A), shown in the player; its duration as the sender gives it."""
+    return _send(api, state, params, "audio", duration=max(0, params.integer("duration") or 0))
+
+
+@method("sendAnimation")
+def send_animation(api: Api, state: BotState, params: Params) -> object:
+    """An animation (a silent MP4, or a GIF): shown as animation and as document."""
+    duration = max(0, params.integer("duration") or 0)
+    return _send(api, state, params, "animation", duration=duration)
 
 
 @method("sendSticker")

@@ -1,5 +1,6 @@
 """What the humans in the sandbox do: set up chats, join, post (text, or a photo, document,
-voice note or sticker), edit, react, open topics, upgrade a group. Tests drive these through
+voice note or sticker; video, audio and places in ``posts``), edit, react, open topics,
+upgrade a group. Tests drive these through
 BotApiServer or the /_sandbox control API."""
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from sandbox.telegram.model import (
     member_view,
     render_chat,
 )
+from sandbox.telegram.posts import Posts
 from sandbox.telegram.world import ApiError, World, bad_request
 
 MAX_SUPERGROUP = 10**10
 
 
-class People:
+class People(Posts):
     """The user side of the sandbox, acting on a World."""
 
     def __init__(self, world: World) -> None:

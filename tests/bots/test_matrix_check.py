@@ -70,7 +70,8 @@ async def test_check_reports_membership_power_and_encryption_with_fixes(
     assert found["plain"].ok, found["plain"].detail
     assert found["plain"].detail == (
         f"matrix #{alias}:localhost ({plain}): member, power level 0, can post and redact its "
-        "copies, not encrypted"
+        "copies, not encrypted; call-outs with pin: true stay unpinned here: pinning needs "
+        "power level 50 (raise the bot's level to pin them)"
     )
     assert found["secret"].ok
     assert "encrypted (the bot decrypts it)" in found["secret"].detail

@@ -74,6 +74,7 @@ async def test_a_second_retract_after_a_reshare_deletes_the_new_copies(
         cdmx = net.bot("a")
         secret = await cdmx.post("a1", "Nos vemos en Calle Sol 5", name="Ana")
         await cdmx.command("a1", "share", reply_to=secret, who="mod", admin=True)
+        await cdmx.command("a1", "share", "confirm", who="mod", admin=True)  # an address
         await eventually(lambda: len(copies("b1", "Calle Sol")) == 1)
         await cdmx.command("a1", "retract", reply_to=secret, who="ana")
         await eventually(lambda: copies("b1", "Calle Sol") == [])
@@ -89,6 +90,7 @@ async def test_a_second_retract_after_a_reshare_deletes_the_new_copies(
                               text="Nos vemos en Calle Sol 5"),
             )
         )  # fmt: skip
+        await cdmx.command("a1", "share", "confirm", who="mod", admin=True)  # an address
         await eventually(lambda: len(copies("b1", "Calle Sol")) == 1, what="the re-shared copy")
 
         await cdmx.command("a1", "retract", reply_to=secret, who="ana")

@@ -108,6 +108,7 @@ async def test_retract_deletes_every_copy_and_purges_the_text(
         cdmx = net.bot("a")
         secret = await cdmx.post("a1", "La dirección es Calle Sol 5", name="Ana")
         await cdmx.command("a1", "share", reply_to=secret, who="mod", admin=True)
+        await cdmx.command("a1", "share", "confirm", who="mod", admin=True)  # an address
         await eventually(lambda: len(copies("b1", "Calle Sol")) == 1)
         await eventually(lambda: len(copies("c1", "Calle Sol")) == 1)
         assert await redis_client.exists(keys.recent("cdmx", secret))
