@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.app import App
+from bridge.callouts.clock import Clock
 from bridge.config.load import LoadedConfig, load_config
 from tests.helpers import NO_LIMITS, write_config
 from tests.memory_bot import NETWORK, MemoryNetwork
@@ -63,6 +64,14 @@ async def running(
 ) -> AsyncIterator[tuple[App, MemoryNetwork]]:
     async with running_app(App(loaded, role=role, lease_ms=lease_ms)) as app:
         yield app, NETWORK
+
+
+def on_clock(loaded: LoadedConfig, clock: Clock | None = None) -> App:
+    """The bridge of ``loaded``, its call-outs on ``clock`` (one the test moves) if given."""
+    app = App(loaded, lease_ms=1000)
+    if clock is not None:
+        app.callout_clock = clock
+    return app
 
 
 @contextlib.asynccontextmanager

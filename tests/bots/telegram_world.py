@@ -102,3 +102,21 @@ def world_config(
 
 def texts(tg: BotApiServer, chat: int) -> list[str]:
     return [m["text"] for m in tg.messages(chat)]
+
+
+@contextlib.asynccontextmanager
+async def one_group(
+    token: str, username: str, chat: int, member: int, admin: int
+) -> AsyncIterator[BotApiServer]:
+    """A sandbox Bot API server with one group ("Inquilinas CDMX"): the bridge bot in it as
+    an admin, ``member`` ("Ana") and the group's admin ``admin`` ("Beto")."""
+    server = BotApiServer(limits=False)
+    async with server:
+        server.add_bot(token, username)
+        server.add_user(member, "Ana")
+        server.add_user(admin, "Beto")
+        server.create_chat(chat, "Inquilinas CDMX")
+        server.add_member(chat, int(token.split(":", 1)[0]), admin=True)
+        server.add_member(chat, member)
+        server.add_member(chat, admin, admin=True)
+        yield server

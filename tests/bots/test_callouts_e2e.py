@@ -4,8 +4,6 @@ language, and the report back to its author. The scheduler's clock is moved by t
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,13 +12,12 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bridge.app import App
 from bridge.callouts.clock import ManualClock
 from bridge.config.load import LoadedConfig, load_config
 from sandbox.libretranslate import LibreTranslateServer
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
-from tests.harness import eventually
+from tests.harness import eventually, on_clock, running_app
 from tests.helpers import sandbox_bot, write_config
 from tests.memory_bot import NETWORK
 from tests.synapse_fixture import PASSWORD, create_room, joined, member, texts, unique
@@ -80,20 +77,6 @@ def config(
     return load_config(path, env={"TOKEN_A": TOKEN_A, "TOKEN_B": TOKEN_B})
 
 
-@contextlib.asynccontextmanager
-async def bridge(loaded: LoadedConfig, clock: ManualClock) -> AsyncIterator[App]:
-    app = App(loaded, lease_ms=1000)
-    app.callout_clock = clock
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(app.run(stop, ready))
-    await asyncio.wait_for(ready.wait(), 20)
-    try:
-        yield app
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
-
-
 def tg_texts(tg: BotApiServer, chat: int) -> list[str]:
     return [m["text"] or "" for m in tg.messages(chat)]
 
@@ -106,7 +89,7 @@ async def test_a_call_out_reaches_telegram_groups_in_their_languages_and_reports
     libre: LibreTranslateServer,
 ) -> None:
     clock = ManualClock(datetime(2030, 5, 1, 10, tzinfo=UTC))
-    async with bridge(config(tmp_path, redis_url, tg, libre), clock):
+    async with running_app(on_clock(config(tmp_path, redis_url, tg, libre), clock)):
         command = tg.post(
             CDMX, ANA, "/callout add 2030-05-01 18:00 instant net | Bloqueo mañana a las 7 frente "
             "al edificio.",
@@ -172,7 +155,7 @@ async def test_a_call_out_scheduled_in_matrix_reaches_synapse_and_telegram_and_r
         }  # fmt: skip
         loaded = load_config(write_config(tmp_path / "mx.yaml", cfg), env={})
         clock = ManualClock(datetime(2030, 5, 1, 10, tzinfo=UTC))
-        async with bridge(loaded, clock):
+        async with running_app(on_clock(loaded, clock)):
             await joined(lena, berlin, bot)
             command = await lena.say(
                 berlin, "!callout add 2030-05-01 18:00 instant net | Blockade morgen um 7 Uhr "

@@ -6,8 +6,6 @@ quarantine by Berlin and NYC that holds CDMX."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +13,11 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bridge.app import App
-from bridge.config.load import LoadedConfig, load_config
+from bridge.config.load import load_config
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
-from tests.harness import eventually
+from tests.bots.telegram_world import one_group
+from tests.harness import eventually, on_clock, running_app
 from tests.helpers import sandbox_bot, write_config
 from tests.synapse_fixture import PASSWORD, create_room, joined, member, unique
 
@@ -30,29 +28,8 @@ ANA, BETO = 2021, 2022  # Ana is a member; Beto is the group's admin
 
 @pytest.fixture
 async def tg() -> AsyncIterator[BotApiServer]:
-    server = BotApiServer(limits=False)
-    async with server:
-        server.add_bot(TOKEN, "cdmx_filter_bot")
-        server.add_user(ANA, "Ana")
-        server.add_user(BETO, "Beto")
-        server.create_chat(CDMX, "Inquilinas CDMX")
-        server.add_member(CDMX, 5000021, admin=True)
-        server.add_member(CDMX, ANA)
-        server.add_member(CDMX, BETO, admin=True)
+    async with one_group(TOKEN, "cdmx_filter_bot", CDMX, ANA, BETO) as server:
         yield server
-
-
-@contextlib.asynccontextmanager
-async def bridge(loaded: LoadedConfig) -> AsyncIterator[App]:
-    app = App(loaded, lease_ms=1000)
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(app.run(stop, ready))
-    await asyncio.wait_for(ready.wait(), 20)
-    try:
-        yield app
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 def tg_texts(tg: BotApiServer) -> list[str]:
@@ -98,7 +75,7 @@ async def test_a_word_held_then_released_a_phone_number_confirmed_and_a_room_qua
             "circles": [{"id": "net", "relay": "moderated", "rooms": ["cdmx", "berlin", "nyc"]}],
         }  # fmt: skip
         loaded = load_config(write_config(tmp_path / "filters.yaml", cfg), env={})
-        async with bridge(loaded):
+        async with running_app(on_clock(loaded)):
             await joined(lena, berlin, bot)
             await joined(sam, nyc, bot)
 

@@ -10,8 +10,6 @@ again, Berlin reads the corrected German, and the translation stand-in counts no
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +17,12 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from bridge.app import App
 from bridge.config.load import load_config
 from sandbox.libretranslate import LibreTranslateServer
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
+from tests.bots.telegram_world import one_group
+from tests.harness import on_clock, running_app
 from tests.helpers import sandbox_bot, write_config
 from tests.synapse_fixture import PASSWORD, create_room, joined, member, texts, unique
 
@@ -38,28 +37,8 @@ RIGHT = "Morgen ist eine Zwangsräumung in der Calle Sol, kommt alle."
 
 @pytest.fixture
 async def tg() -> AsyncIterator[BotApiServer]:
-    server = BotApiServer(limits=False)
-    async with server:
-        server.add_bot(TOKEN, "cdmx_fix_bot")
-        server.add_user(ANA, "Ana")
-        server.add_user(BETO, "Beto")
-        server.create_chat(CDMX, "Inquilinas CDMX")
-        server.add_member(CDMX, 5000021, admin=True)
-        server.add_member(CDMX, ANA)
-        server.add_member(CDMX, BETO, admin=True)
+    async with one_group(TOKEN, "cdmx_fix_bot", CDMX, ANA, BETO) as server:
         yield server
-
-
-@contextlib.asynccontextmanager
-async def running(app: App) -> AsyncIterator[App]:
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(app.run(stop, ready))
-    await asyncio.wait_for(ready.wait(), 20)
-    try:
-        yield app
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 def edits(events: list[dict[str, Any]], sender: str) -> list[str]:
@@ -108,7 +87,7 @@ async def test_a_berlin_member_fixes_a_wrong_german_copy_and_the_circle_remember
         def said(events: list[dict[str, Any]], words: str) -> list[str]:
             return [c["body"] for c in texts(events, sender=bot) if words in c["body"]]
 
-        async with running(App(loaded, lease_ms=1000)):
+        async with running_app(on_clock(loaded)):
             await joined(lena, berlin, bot)
             first = tg.post(CDMX, ANA, SPANISH)
             tg.post(CDMX, BETO, "/share", reply_to=first["message_id"])

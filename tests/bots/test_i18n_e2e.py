@@ -9,8 +9,6 @@ nothing of the bridge's own texts reaches it (the sandbox LibreTranslate logs ev
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,14 +18,14 @@ import pytest
 import redis.asyncio
 import telegram
 
-from bridge.app import App
 from bridge.callouts.clock import ManualClock
-from bridge.config.load import LoadedConfig, load_config
+from bridge.config.load import load_config
 from sandbox.libretranslate import LibreTranslateServer
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from sandbox.telegram.server import bot_kwargs
-from tests.harness import eventually
+from tests.bots.telegram_world import one_group
+from tests.harness import eventually, on_clock, running_app
 from tests.helpers import sandbox_bot, write_config
 from tests.synapse_fixture import PASSWORD, create_room, joined, member, texts, unique
 
@@ -41,15 +39,7 @@ GERMAN = "Wir stehen an eurer Seite"
 
 @pytest.fixture
 async def tg() -> AsyncIterator[BotApiServer]:
-    server = BotApiServer(limits=False)
-    async with server:
-        server.add_bot(TOKEN, "cdmx_bridge_bot")
-        server.add_user(ANA, "Ana")
-        server.add_user(BETO, "Beto")
-        server.create_chat(CDMX, "Inquilinas CDMX")
-        server.add_member(CDMX, 5000011, admin=True)
-        server.add_member(CDMX, ANA)
-        server.add_member(CDMX, BETO, admin=True)
+    async with one_group(TOKEN, "cdmx_bridge_bot", CDMX, ANA, BETO) as server:
         yield server
 
 
@@ -57,20 +47,6 @@ async def tg() -> AsyncIterator[BotApiServer]:
 async def libre() -> AsyncIterator[LibreTranslateServer]:
     async with LibreTranslateServer() as server:
         yield server
-
-
-@contextlib.asynccontextmanager
-async def bridge(loaded: LoadedConfig, clock: ManualClock) -> AsyncIterator[App]:
-    app = App(loaded, lease_ms=1000)
-    app.callout_clock = clock
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(app.run(stop, ready))
-    await asyncio.wait_for(ready.wait(), 20)
-    try:
-        yield app
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 def tg_texts(tg: BotApiServer) -> list[str]:
@@ -112,7 +88,7 @@ async def test_a_spanish_telegram_group_and_a_german_matrix_room_read_the_bridge
         def said(events: list[dict[str, Any]], words: str) -> list[str]:
             return [c["body"] for c in texts(events, sender=bot) if words in c["body"]]
 
-        async with bridge(loaded, clock):
+        async with running_app(on_clock(loaded, clock)):
             await joined(lena, berlin, bot)
             async with telegram.Bot(TOKEN, **bot_kwargs(tg)) as reader:  # the menu, read back
                 menus = {code: await reader.get_my_commands(language_code=code or None)
