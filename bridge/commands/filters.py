@@ -15,6 +15,7 @@ from bridge.commands.quarantine import release_room
 from bridge.commands.registry import Call, command
 from bridge.model import keys
 from bridge.model.i18n import Listing, _
+from bridge.model.settings import MAX_FILTERS
 from bridge.moderation.filters import HELD_PREFIX, TermError, compile_term
 
 
@@ -44,6 +45,12 @@ async def filter_words(call: Call) -> None:
         await call.audit("filter", "refused", detail="usage")
         return
     if action == "add":
+        if len(filters.terms(room.id)) >= MAX_FILTERS:  # each is tried on every copy
+            text = _("This room has {limit} word filters, the most it may have: remove one "
+                     "first. Nothing was changed.", limit=MAX_FILTERS)  # fmt: skip
+            await call.say(text)
+            await call.audit("filter", "refused", detail="too many")
+            return
         try:
             compile_term(term)
         except TermError as exc:

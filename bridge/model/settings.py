@@ -73,6 +73,9 @@ class BotSettings(Model):
     platform: str
 
 
+MAX_FILTERS = 100  # word filter terms in one room (config and chat together)
+
+
 def _check_filter(terms: list[str]) -> list[str]:
     """A word filter term is a word or phrase, or ``/a regular expression/`` that compiles
     (with the ``regex`` module, as bridge.moderation.filters matches it)."""
@@ -99,4 +102,6 @@ class RoomConfig(Model):
     send: bool = True
     receive: bool = True
     # incoming copies matching one of these are held for the room's moderators
-    filter: Annotated[list[str], AfterValidator(_check_filter)] = Field(default_factory=list)
+    filter: Annotated[list[str], AfterValidator(_check_filter)] = Field(
+        default_factory=list, max_length=MAX_FILTERS
+    )

@@ -11,6 +11,7 @@ import redis.asyncio
 
 from bridge.config.load import load_config
 from bridge.model import keys
+from bridge.model.settings import MAX_FILTERS
 from bridge.moderation.audit import Audit
 from bridge.moderation.filters import TermError, compile_term
 from tests.bridge.test_moderation import answers, copies, settled
@@ -143,3 +144,25 @@ async def test_a_retract_purges_a_held_copy_and_a_later_release_finds_nothing(
         await eventually(lambda: any("schon durchgelassen" in a for a in answers("b1")))
         await settled(net, "b1")
         assert not copies("b1", "secreta")
+
+
+def test_a_room_takes_at_most_max_filters_terms(tmp_path: Path) -> None:
+    rooms = [dict(r) for r in ROOMS]
+    rooms[1]["filter"] = [f"word{n}" for n in range(MAX_FILTERS + 1)]
+    cfg = {"redis": {"url": "redis://127.0.0.1:1"}, "bots": [{"id": b, "platform": "memory"}
+           for b in "abc"], "rooms": rooms,
+           "circles": [{"id": "net", "rooms": ["cdmx", "berlin", "nyc"]}]}  # fmt: skip
+    with pytest.raises(Exception, match=r"rooms\[1\]\.filter"):
+        load_config(write_config(tmp_path / "many.yaml", cfg), env={})
+
+
+async def test_a_moderator_cannot_add_a_filter_past_the_limit(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    """Every term is tried on every copy into the room: their number is bounded."""
+    rooms = [dict(r) for r in ROOMS]
+    rooms[2]["filter"] = [f"word{n}" for n in range(MAX_FILTERS)]
+    async with running(memory_config(tmp_path, redis_url, rooms=rooms)) as (_, net):
+        await net.bot("c").command("c1", "filter", "add one-more", who="mod", admin=True)
+        await eventually(lambda: any(str(MAX_FILTERS) in a for a in answers("c1")), what="no")
+    assert not await redis_client.smembers(keys.FILTERS)
