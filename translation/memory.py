@@ -58,6 +58,7 @@ class Recorded:
     text: str
     source: str
     copies: dict[str, str] = field(default_factory=dict)  # target language -> translation
+    name: str = ""  # the author's display name, so that a corrected copy keeps its attribution
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,12 @@ class TranslationMemory:
         if self.record_ttl_s <= 0:
             return
         value = json.dumps(
-            {"text": record.text, "source": record.source, "copies": record.copies},
+            {
+                "text": record.text,
+                "source": record.source,
+                "copies": record.copies,
+                "name": record.name,
+            },
             ensure_ascii=False,
         )
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -162,7 +168,8 @@ class TranslationMemory:
             return None
         try:
             data = json.loads(str(raw))
-            return Recorded(str(data["text"]), str(data["source"]), dict(data["copies"]))
+            return Recorded(str(data["text"]), str(data["source"]), dict(data["copies"]),
+                            str(data.get("name", "")))  # fmt: skip
         except (ValueError, KeyError, TypeError):
             return None
 

@@ -98,8 +98,10 @@ class ChainTranslator:
         targets: set[str],
         marks: Sequence[Mark] = (),
         tag: str | None = None,
+        author: str = "",
     ) -> dict[str, Result]:
-        """``text`` in every language of ``targets``. ``tag`` names the message (for purges)."""
+        """``text`` in every language of ``targets``. ``tag`` names the message (for purges);
+        ``author`` is its sender's display name, kept with the record a ``fix`` reads."""
         if self.detector is not None and text:
             source = self.detector.detect(text, source)
         original = Result(text, "original", source, tuple(marks))
@@ -125,7 +127,7 @@ class ChainTranslator:
         if self.memory is not None and scopes and tag:
             copies = {t: r.text for t, r in results.items() if r.status == "translated"}
             if copies:  # only a translated copy can be fixed: keep no text for the others
-                await self.memory.keep_record(tag, Recorded(text, source, copies))
+                await self.memory.keep_record(tag, Recorded(text, source, copies, author))
         return results
 
     async def _one(

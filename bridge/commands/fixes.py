@@ -268,7 +268,7 @@ async def _apply(call: Call, origin: MsgRef, record: Recorded, proposal: dict[st
 
 async def _credit(call: Call, origin: MsgRef, circle: CircleConfig) -> str:
     """The copy's attribution as it was made: the sender from the recent-messages buffer
-    (their display name), else the id the message map keeps (the name then reads "someone")."""
+    (their display name), else the name kept with what the message was translated to."""
     sender: Sender | None = None
     raw = cast(str | None, await call.redis.get(keys.recent(origin.room, origin.id)))
     if raw is not None:
@@ -276,9 +276,10 @@ async def _credit(call: Call, origin: MsgRef, circle: CircleConfig) -> str:
             sender = Envelope.model_validate_json(raw).sender
         except ValidationError:
             sender = None
-    if sender is None:
+    if sender is None:  # the name kept with what the message was translated to
         found = (await call.router.maps.record(origin)).get(".sender")
-        sender = Sender(id=str(found or "unknown:unknown"))
+        kept = await _memory(call).record_of(str(origin))
+        sender = Sender(id=str(found or "unknown:unknown"), name=kept.name if kept else "")
     source = call.router.rooms[origin.room]
     platform = call.router.platform_of[source.bot]
     key = (

@@ -343,7 +343,7 @@ class Router:
             languages = {target.language for target, _c, _k in targets.values()}
             marks = [Mark(sp.start, sp.end, sp.kind, sp.url) for sp in envelope.spans]
             results = await self.translator.translate(
-                envelope.text, room.language, languages, marks, tag=str(origin)
+                envelope.text, room.language, languages, marks, str(origin), envelope.sender.name
             )
         out: list[Delivery] = []
         for target, credit, circle in targets.values():

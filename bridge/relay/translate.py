@@ -40,6 +40,7 @@ class Translator(Protocol):
         targets: set[str],
         marks: Sequence[Mark] = (),
         tag: str | None = None,
+        author: str = "",
     ) -> dict[str, Result]:
         """``text`` (in ``source``) in every language of ``targets``, each translated once."""
         ...
@@ -59,6 +60,7 @@ class PassThrough:
         targets: set[str],
         marks: Sequence[Mark] = (),
         tag: str | None = None,
+        author: str = "",
     ) -> dict[str, Result]:
         return dict.fromkeys(targets, Result(text, "original", source, tuple(marks)))
 

@@ -110,8 +110,8 @@ async def test_only_a_moderator_of_this_room_accepts_and_then_the_memory_answers
         after = libre.calls
 
     (edited,) = edits_in("b1")
-    # an ``all`` circle keeps no recent messages: the name is not held, the room is
-    assert edited.startswith("someone (CDMX): ")
+    # the corrected copy keeps its attribution, also in an ``all`` circle (no recent buffer)
+    assert edited.startswith("Ana (CDMX): ")
     assert RIGHT in edited
     assert WRONG not in edited
     assert "✎ korrigiert von einem Mitglied aus Berlin" in edited
