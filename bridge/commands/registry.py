@@ -77,15 +77,24 @@ def command(
     return register
 
 
+def listed() -> list[Spec]:
+    """The commands in the order help and menus show them: by ``HANDLER_MODULES``, then as
+    each module registers them (whichever module another import loaded first)."""
+    rank = {name: i for i, name in enumerate(HANDLER_MODULES)}
+    order = list(COMMANDS)
+    return sorted(
+        COMMANDS.values(),
+        key=lambda spec: (rank.get(spec.handler.__module__, len(rank)), order.index(spec.name)),
+    )
+
+
 def command_menu() -> dict[str, list[tuple[str, str]]]:
     """Each command and what it does, in every language with a catalog ("" for English):
     what a platform's command menu shows (Telegram's setMyCommands per language_code)."""
     load_handlers()
     menu = {}
     for language in ["", *active().languages()]:
-        menu[language] = [
-            (spec.name, render(spec.summary, language or "en")) for spec in COMMANDS.values()
-        ]
+        menu[language] = [(spec.name, render(spec.summary, language or "en")) for spec in listed()]
     return menu
 
 

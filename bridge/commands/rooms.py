@@ -4,7 +4,7 @@ the bot posts once when it joins a configured room.
 
 from __future__ import annotations
 
-from bridge.commands.registry import COMMANDS, Call, RouterView, Spec, command, on_event
+from bridge.commands.registry import Call, RouterView, Spec, command, listed, on_event
 from bridge.config.models import CircleConfig, RoomConfig
 from bridge.model import keys
 from bridge.model.i18n import Language, Lines, Listing, Message, Param, _, has_catalog, ngettext
@@ -115,7 +115,7 @@ def help_line(prefix: str, spec: Spec) -> Message:
 async def help_(call: Call) -> None:
     prefix = call.router.command_prefix(call.room)
     parts: list[Param] = [_("Translocal commands:")]
-    parts += [help_line(prefix, spec) for spec in COMMANDS.values()]
+    parts += [help_line(prefix, spec) for spec in listed()]
     if not has_catalog(call.room.language):
         parts.append(_("(These texts are machine-translated from English.)"))
     await call.say(Lines(tuple(parts)))

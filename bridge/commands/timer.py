@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from bridge.config.models import Config
 from bridge.infra.bus import Inbox
+from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
 from bridge.model.envelope import Envelope, Sender
 
@@ -42,10 +43,12 @@ class Clock(Protocol):
 
 
 async def run_timer(config: Config, redis: Redis, clock: Clock, stop: asyncio.Event) -> None:
-    """Until ``stop``: each due consent or lapse becomes an internal command in its room."""
+    """Until ``stop``: each due consent or lapse becomes an internal command in its room.
+    While Redis is away (a restart, a failover) it waits and tries again, like every part."""
     inbox = Inbox(redis, config.redis.shards)
     rooms = {r.id: r for r in config.rooms}
-    while not stop.is_set():
+
+    async def step() -> None:
         now = clock.now().timestamp()
         for consent_id in [str(m) for m in await redis.zrangebyscore(keys.CONSENT_DUE, 0, now)]:
             if not await redis.zrem(keys.CONSENT_DUE, consent_id):
@@ -69,6 +72,8 @@ async def run_timer(config: Config, redis: Redis, clock: Clock, stop: asyncio.Ev
         ]
         when = datetime.fromtimestamp(min(upcoming), UTC) if upcoming else None
         await clock.sleep_until(when, stop, 1.0)
+
+    await step_until_stopped(step, stop, "share timer")
 
 
 def _internal(bot: str, chat: str, topic: int | None, args: str) -> Envelope:
