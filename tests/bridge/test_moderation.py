@@ -297,3 +297,19 @@ async def _is(result: Any, expected: object) -> bool:
     if expected is None:  # a gate that lets nothing cross
         return not value.circles and not value.rooms
     return bool(value == expected)
+
+
+async def test_a_share_carries_replies_to_replies(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    """The whole thread crosses on a share: a reply to a reply too, as a reply."""
+    async with running(memory_config(tmp_path, redis_url, relay="moderated")) as (_, net):
+        cdmx = net.bot("a")
+        root = await cdmx.post("a1", "Raíz del hilo", name="Ana")
+        first = await cdmx.post("a1", "Primera respuesta", who="leo", name="Leo", reply_to=root)
+        await cdmx.post("a1", "Respuesta a la respuesta", name="Ana", reply_to=first)
+        await settled(net)
+        await cdmx.command("a1", "share", reply_to=root, who="mod", admin=True)
+        await eventually(lambda: len(copies("b1", "Respuesta a la")) == 1)
+        (answer,) = copies("b1", "Respuesta a la")
+        assert answer.reply_to == copies("b1", "Primera")[0].id
