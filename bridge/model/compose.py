@@ -22,12 +22,14 @@ import html
 import itertools
 import re
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 
 import regex
 
-from bridge.model.envelope import Delivery, Span
-from bridge.model.i18n import Language, Message, _, render
+from bridge.model.envelope import Delivery, MsgRef, Span
+from bridge.model.i18n import Language, Message, Param, _, render
+from bridge.model.settings import RoomConfig
 
 __all__ = [
     "MARKER",
@@ -301,3 +303,21 @@ def to_html(doc: str, marks: Sequence[Mark], start: int, end: int, escape: Escap
         out.append(escape(doc[here:there], [m[3] for m in stack]))
     out += [m[4] for m in reversed(stack)]
     return "".join(out)
+
+
+def notice_in(
+    room: RoomConfig, text: Param, *, key: str | None = None, reply_to: str | None = None
+) -> Delivery:
+    """The bridge's own notice in ``room`` (a reply to ``reply_to``, a message id there).
+    A marked text is rendered from the catalogs (English where the room's language has none:
+    use ``localize`` first where a translator is at hand)."""
+    return Delivery.to(
+        room,
+        key=key or f"notice:{uuid.uuid4().hex}",
+        action="send",
+        origin=MsgRef(room=room.id, id="notice"),
+        reply_to=MsgRef(room=room.id, id=reply_to) if reply_to else None,
+        text=render(text, room.language),
+        language=room.language,
+        notice=True,
+    )

@@ -56,7 +56,7 @@ class ModerationPolicy:
             return Gate(frozenset(), frozenset())
         state = self.state
         await state.fresh()
-        if room.id in state.paused_rooms or envelope.sender.id in state.opted_out:
+        if state.silenced(room.id, envelope.sender.id):
             return Gate(frozenset(), frozenset())
         if room.id in state.quarantined:  # two other rooms' moderators hold it (quarantine)
             return Gate(frozenset(), frozenset())
@@ -115,7 +115,7 @@ class ModerationPolicy:
         """Kept for a later share, unless its author opted out or its room is paused: then
         it may never cross, so the bridge keeps none of it."""
         await self.state.fresh()
-        if room.id in self.state.paused_rooms or envelope.sender.id in self.state.opted_out:
+        if self.state.silenced(room.id, envelope.sender.id):
             return
         await self.recent.remember(envelope, room, root)
 
@@ -159,9 +159,7 @@ class CarryCheck:
         if not rooms:
             return False
         await self.state.fresh()
-        if sender in self.state.opted_out:
-            return False
-        return any(room not in self.state.paused_rooms for room in rooms)
+        return any(not self.state.silenced(room, sender) for room in rooms)
 
 
 def _tagged(circle: CircleConfig, envelope: Envelope) -> bool:

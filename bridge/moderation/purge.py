@@ -31,7 +31,7 @@ async def purge_text(config: Config, redis: Redis, origin: MsgRef) -> int:
     keep_s = config.retention.message_map_days * 86400
     # copies still on their way are not sent, or deleted once recorded (bridge.relay.deliverer)
     await redis.set(keys.retracted(str(origin)), 1, ex=keep_s)
-    blobs = await _blobs(MapReader(redis, keep_s), origin)
+    blobs = await _blobs(MapReader(redis), origin)
     purged = await redis.delete(keys.recent(origin.room, origin.id))
     # the copies a room's word filter holds (bridge.moderation.filters.hold_of): one per room
     purged += await redis.delete(*(keys.filter_hold(f"{origin}>{r.id}") for r in config.rooms))

@@ -106,6 +106,11 @@ class ModerationState:
     async def hide(self, room: str, root: MsgRef) -> None:
         await self._change({keys.hidden(room, str(root)): self.flag_ttl_s}, [])
 
+    def silenced(self, room: str, sender: str) -> bool:
+        """Whether nothing of ``sender``'s in ``room`` may ever cross (from the mirror): the
+        room is paused or the sender opted out. Call ``fresh`` first."""
+        return room in self.paused_rooms or sender in self.opted_out
+
     async def paused(self, room: str) -> bool:
         await self.fresh()
         return room in self.paused_rooms

@@ -87,7 +87,7 @@ class Deliverer:
         self.platform = platform  # for metrics labels
         self.stream = keys.outbox(bot.id)
         self.map_ttl_s = map_ttl_s
-        self.maps = MapReader(redis, map_ttl_s)
+        self.maps = MapReader(redis)
         self.on_dead_letter = on_dead_letter
         self.name = name or worker_id()
         self.leases = Leases(redis, self.name, lease_ms)

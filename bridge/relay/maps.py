@@ -35,9 +35,8 @@ def parse_ref(value: str | None) -> MsgRef | None:
 class MapReader:
     """Reads of the message map the relay, its deliverers and the commands need."""
 
-    def __init__(self, redis: Redis, keep_s: int = 7 * 86400) -> None:
+    def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self.keep_s = keep_s
 
     async def canonical(self, room: str, message_id: str) -> tuple[MsgRef, MsgRef | None]:
         """The origin a message of ``room`` stands for (itself, or the origin of a copy), and

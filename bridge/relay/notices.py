@@ -13,10 +13,9 @@ protected: command words, ids, labels and times are placeholders, never translat
 
 from __future__ import annotations
 
-import uuid
-
-from bridge.config.models import Config, RoomConfig
-from bridge.model.envelope import Delivery, MsgRef
+from bridge.config.models import Config
+from bridge.model.compose import notice_in
+from bridge.model.envelope import Delivery
 from bridge.model.i18n import PLACEHOLDER, Param, has_catalog, placeholders, render, templates
 from bridge.relay.translate import Translator
 from translation.protect import Mark
@@ -38,24 +37,6 @@ async def localize(text: Param, language: str, translator: Translator) -> str:
         if placeholders(result.text) == placeholders(msgid):
             machine[msgid] = result.text
     return render(text, language, machine)
-
-
-def notice_in(
-    room: RoomConfig, text: Param, *, key: str | None = None, reply_to: str | None = None
-) -> Delivery:
-    """The bridge's own notice in ``room`` (a reply to ``reply_to``, a message id there).
-    A marked text is rendered from the catalogs (English where the room's language has none:
-    use ``localize`` first where a translator is at hand)."""
-    return Delivery.to(
-        room,
-        key=key or f"notice:{uuid.uuid4().hex}",
-        action="send",
-        origin=MsgRef(room=room.id, id="notice"),
-        reply_to=MsgRef(room=room.id, id=reply_to) if reply_to else None,
-        text=render(text, room.language),
-        language=room.language,
-        notice=True,
-    )
 
 
 def notice(config: Config, text: Param, fallback_room: str, key: str | None = None) -> Delivery:

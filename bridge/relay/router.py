@@ -65,7 +65,7 @@ class Router:
         self.actions: Actions = actions or NoActions()
         self.limits = Limits(config.limits)  # this worker's buckets (see bridge.relay.limits)
         self.translator = translator or PassThrough()
-        self.maps = MapReader(redis, config.retention.message_map_days * 86400)
+        self.maps = MapReader(redis)
         self.platform_of = {b.id: b.platform for b in config.bots}
         self.rooms = {r.id: r for r in config.rooms}
         self._by_chat: dict[tuple[str, str, int | None], RoomConfig] = {

@@ -19,8 +19,8 @@ from redis.asyncio import Redis
 from bridge.config.models import Config
 from bridge.infra.metrics import TRANSLATIONS
 from bridge.model import keys
-from bridge.model.envelope import Delivery, MsgRef
-from bridge.model.i18n import _, render
+from bridge.model.compose import notice_in
+from bridge.model.i18n import Param, _
 from translation.budget import DailyBudget, OnExhausted
 from translation.cache import TranslationCache
 from translation.detect import Detector
@@ -145,13 +145,20 @@ def build_providers(config: Config) -> list[Provider]:
     ]
 
 
+async def _to_ops(config: Config, redis: Redis, text: Param, kind: str) -> None:
+    """One of translation's operational notices, into ``ops_room``'s outbox (none without
+    an ops_room: the warning in the log is all there is). Never a text of a member's."""
+    if config.ops_room is None:
+        return
+    room = config.room(config.ops_room)
+    delivery = notice_in(room, text, key=f"notice:{kind}:{uuid.uuid4().hex[:8]}")
+    await redis.xadd(keys.outbox(room.bot), {"d": delivery.model_dump_json()})
+
+
 def _tell_ops_blocked(config: Config, redis: Redis) -> OnBlocked:
     """A provider set aside by a quota or auth error: one notice to ``ops_room`` (a day)."""
 
     async def tell(provider: str, reason: str) -> None:
-        if config.ops_room is None:
-            return  # the warning in the log is all there is
-        room = config.room(config.ops_room)
         if reason == "quota":
             text = _(
                 "Translation by {provider} answered that its quota is spent: it is skipped "
@@ -164,41 +171,20 @@ def _tell_ops_blocked(config: Config, redis: Redis) -> OnBlocked:
                 "hour; check the key in the config.",
                 provider=provider,
             )
-        delivery = Delivery.to(
-            room,
-            key=f"notice:blocked:{provider}:{uuid.uuid4().hex[:8]}",
-            action="send",
-            origin=MsgRef(room=room.id, id="notice"),
-            text=render(text, room.language),
-            language=room.language,
-            notice=True,
-        )
-        await redis.xadd(keys.outbox(room.bot), {"d": delivery.model_dump_json()})
+        await _to_ops(config, redis, text, f"blocked:{provider}")
 
     return tell
 
 
 def _tell_ops(config: Config, redis: Redis) -> OnExhausted:
     async def tell(provider: str, limit: int) -> None:
-        if config.ops_room is None:
-            return  # the warning in the log is all there is
-        room = config.room(config.ops_room)
         text = _(
             "Translation by {provider} has used its daily budget of {limit} characters: "
             "until midnight UTC, messages cross untranslated, with a note.",
             provider=provider,
             limit=limit,
         )
-        delivery = Delivery.to(
-            room,
-            key=f"notice:budget:{provider}:{uuid.uuid4().hex[:8]}",
-            action="send",
-            origin=MsgRef(room=room.id, id="notice"),
-            text=render(text, room.language),
-            language=room.language,
-            notice=True,
-        )
-        await redis.xadd(keys.outbox(room.bot), {"d": delivery.model_dump_json()})
+        await _to_ops(config, redis, text, f"budget:{provider}")
 
     return tell
 

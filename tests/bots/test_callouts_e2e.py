@@ -17,6 +17,7 @@ from bridge.config.load import LoadedConfig, load_config
 from sandbox.libretranslate import LibreTranslateServer
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
+from tests.bots.test_matrix import matrix_bot
 from tests.harness import eventually, on_clock, running_app
 from tests.helpers import sandbox_bot, write_config
 from tests.memory_bot import NETWORK
@@ -140,8 +141,7 @@ async def test_a_call_out_scheduled_in_matrix_reaches_synapse_and_telegram_and_r
             "redis": {"url": redis_url, "shards": 4},
             "bots": [
                 sandbox_bot("tg-a", TOKEN_A, tg.url),
-                {"id": "mx", "platform": "matrix", "homeserver": synapse.url, "user_id": bot,
-                 "password": PASSWORD, "sync_timeout_ms": 1000},
+                matrix_bot(synapse, bot),
             ],
             "rooms": [
                 {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX",

@@ -17,6 +17,7 @@ from bridge.config.load import load_config
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from tests.bots.telegram_world import one_group
+from tests.bots.test_matrix import matrix_bot
 from tests.harness import eventually, on_clock, running_app
 from tests.helpers import sandbox_bot, write_config
 from tests.synapse_fixture import PASSWORD, create_room, joined, member, unique
@@ -63,8 +64,7 @@ async def test_a_word_held_then_released_a_phone_number_confirmed_and_a_room_qua
             "redis": {"url": redis_url, "shards": 4},
             "bots": [
                 sandbox_bot("tg", TOKEN, tg.url),
-                {"id": "mx", "platform": "matrix", "homeserver": synapse.url, "user_id": bot,
-                 "password": PASSWORD, "sync_timeout_ms": 1000},
+                matrix_bot(synapse, bot),
             ],
             "rooms": [
                 {"id": "cdmx", "bot": "tg", "chat": CDMX, "language": "es", "label": "CDMX"},

@@ -22,6 +22,7 @@ from sandbox.libretranslate import LibreTranslateServer
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from tests.bots.telegram_world import one_group
+from tests.bots.test_matrix import matrix_bot
 from tests.harness import on_clock, running_app
 from tests.helpers import sandbox_bot, write_config
 from tests.synapse_fixture import PASSWORD, create_room, joined, member, texts, unique
@@ -71,8 +72,7 @@ async def test_a_berlin_member_fixes_a_wrong_german_copy_and_the_circle_remember
             "redis": {"url": redis_url, "shards": 4},
             "bots": [
                 sandbox_bot("tg", TOKEN, tg.url),
-                {"id": "mx", "platform": "matrix", "homeserver": synapse.url, "user_id": bot,
-                 "password": PASSWORD, "sync_timeout_ms": 1000},
+                matrix_bot(synapse, bot),
             ],
             "rooms": [
                 {"id": "cdmx", "bot": "tg", "chat": CDMX, "language": "es", "label": "CDMX"},

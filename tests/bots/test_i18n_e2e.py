@@ -25,6 +25,7 @@ from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from sandbox.telegram.server import bot_kwargs
 from tests.bots.telegram_world import one_group
+from tests.bots.test_matrix import matrix_bot
 from tests.harness import eventually, on_clock, running_app
 from tests.helpers import sandbox_bot, write_config
 from tests.synapse_fixture import PASSWORD, create_room, joined, member, texts, unique
@@ -69,8 +70,7 @@ async def test_a_spanish_telegram_group_and_a_german_matrix_room_read_the_bridge
             "redis": {"url": redis_url, "shards": 4},
             "bots": [
                 sandbox_bot("tg", TOKEN, tg.url),
-                {"id": "mx", "platform": "matrix", "homeserver": synapse.url, "user_id": bot,
-                 "password": PASSWORD, "sync_timeout_ms": 1000},
+                matrix_bot(synapse, bot),
             ],
             "rooms": [
                 {"id": "cdmx", "bot": "tg", "chat": CDMX, "language": "es", "label": "CDMX",
