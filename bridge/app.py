@@ -20,12 +20,14 @@ from typing import Any
 
 from bridge.callouts.clock import Clock, WallClock
 from bridge.callouts.scheduler import Scheduler
+from bridge.commands.links import Linker
 from bridge.commands.registry import Commands, command_menu
 from bridge.commands.timer import run_timer
 from bridge.config.load import LoadedConfig
 from bridge.config.models import Config
 from bridge.infra.bus import Inbox
 from bridge.infra.connection import RedisHandle, open_redis
+from bridge.infra.links import LinkStore, follow, load
 from bridge.infra.logs import quiet
 from bridge.infra.metrics import (
     BOT_HEALTHY,
@@ -41,6 +43,7 @@ from bridge.model.catalogs import Catalogs
 from bridge.model.catalogs import use as use_catalogs
 from bridge.model.envelope import Delivery
 from bridge.model.i18n import Param, ngettext
+from bridge.model.links import PENDING_MAX
 from bridge.model.platforms import Platform, load_all
 from bridge.model.ports import Bot, BotContext
 from bridge.model.redaction import add_secrets
@@ -152,11 +155,13 @@ class App:
         self.callout_clock: Clock | None = None  # tests inject one; else the wall clock
         self.scheduler: Scheduler | None = None
         self.health_every_s = HEALTH_EVERY_S  # how often each bot's health is written
+        self.links_clock: Callable[[], float] = time.time  # invites, pending chats (tests)
+        self.links_every_s = 1.0  # how often the linked rooms' version is read
 
     def _wants(self, part: str) -> bool:
         return self.role in ("all", part)
 
-    def _parts(self, handle: RedisHandle) -> list[Part]:
+    def _parts(self, handle: RedisHandle, links: LinkStore, version: int) -> list[Part]:
         cfg = self.config
         redis = handle.client
         map_ttl = cfg.retention.message_map_days * 86400
@@ -166,6 +171,7 @@ class App:
         if self._wants("bots"):
             inbox = Inbox(redis, cfg.redis.shards)
             may_carry = CarryCheck(cfg, redis)  # a file is fetched only when it may cross
+            linker = Linker(cfg, redis, links, self.links_clock)
             for settings in cfg.bots:
                 platform = known[settings.platform]
                 if platform.factory is None:
@@ -183,6 +189,10 @@ class App:
                     media_ttl_s=cfg.retention.recent_hours * 3600,
                     commands=command_menu(),
                     may_carry=functools.partial(may_carry, settings.id),
+                    link=linker,
+                    clock=self.links_clock,
+                    refuse_servers=frozenset(cfg.link.refuse_servers),
+                    pending_limit=PENDING_MAX if cfg.link.invites else 0,
                 )
                 bot = platform.factory(ctx)
                 self.bots[settings.id] = bot
@@ -219,6 +229,9 @@ class App:
             self.scheduler = Scheduler(cfg, redis, callout_translator, clock)
             parts.append(Part("call-out translation", _nothing, callout_translator.close))
             parts.append(task_part("call-outs", self.scheduler.run))
+        # every role: rooms linked or unlinked from chat, seen within a second, no restart
+        parts.append(task_part("linked rooms", lambda stop: follow(
+            cfg, links, stop, version, [self._serve], self.links_every_s)))  # fmt: skip
         if self.bots:  # stopped last: the deliverers have drained by then
             parts.insert(0, Part("bot clients", _nothing, self._close_bots))
         if self.metrics is not None:
@@ -255,6 +268,11 @@ class App:
         with contextlib.suppress(Exception):  # stopped: no report is better than a stale "ok"
             assert self.redis is not None
             await self.redis.client.delete(*(keys.bot_state(b, "status") for b in self.bots))
+
+    async def _serve(self) -> None:
+        """Tell each bot its rooms, after rooms were linked or unlinked."""
+        for bot_id, bot in self.bots.items():
+            await bot.serve(self.config.rooms_of(bot_id))
 
     async def _close_bots(self) -> None:
         for bot in self.bots.values():
@@ -321,7 +339,9 @@ class App:
         try:
             version = await upgrade(self.redis.client)
             log.info("redis layout at schema version %d", version)
-            for part in self._parts(self.redis):
+            links = LinkStore(self.redis.client, self.links_clock)
+            linked = await load(self.config, links)  # before any part reads the rooms
+            for part in self._parts(self.redis, links, linked):
                 await part.start()
                 started.append(part)
             log.info(

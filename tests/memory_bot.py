@@ -23,7 +23,7 @@ from bridge.model.envelope import Delivery, Envelope, Media, Sender, Span
 from bridge.model.media import MediaStore
 from bridge.model.platforms import Platform, TextLimit, register
 from bridge.model.ports import BotContext, Job, PermanentFailure, RetryLater
-from bridge.model.settings import BotSettings
+from bridge.model.settings import BotSettings, RoomConfig
 
 
 class MemorySettings(BotSettings):
@@ -113,6 +113,7 @@ class MemoryBot:
         self.trouble: str | None = None
         self._echoes: set[asyncio.Task[None]] = set()
         self.closed = False
+        self.served: list[list[str]] = []  # the room ids of each serve(), in order
 
     async def start(self) -> None:
         self.network.bots[self.id] = self
@@ -122,6 +123,9 @@ class MemoryBot:
 
     async def stop(self) -> None:
         return None
+
+    async def serve(self, rooms: list[RoomConfig]) -> None:
+        self.served.append([r.id for r in rooms])  # each change, as the bridge told it
 
     async def close(self) -> None:
         self.closed = True

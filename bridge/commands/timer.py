@@ -46,9 +46,9 @@ async def run_timer(config: Config, redis: Redis, clock: Clock, stop: asyncio.Ev
     """Until ``stop``: each due consent or lapse becomes an internal command in its room.
     While Redis is away (a restart, a failover) it waits and tries again, like every part."""
     inbox = Inbox(redis, config.redis.shards)
-    rooms = {r.id: r for r in config.rooms}
 
     async def step() -> None:
+        rooms = {r.id: r for r in config.rooms}  # linked rooms come and go (bridge.config.linked)
         now = clock.now().timestamp()
         for consent_id in [str(m) for m in await redis.zrangebyscore(keys.CONSENT_DUE, 0, now)]:
             if not await redis.zrem(keys.CONSENT_DUE, consent_id):

@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     Field,
+    PrivateAttr,
     SecretStr,
     TypeAdapter,
     ValidationError,
@@ -271,6 +272,7 @@ class CalloutConfig(Model):
     language: Language
     text: str = Field(min_length=1, max_length=4000)
     pin: bool = False
+    rsvp: bool = False  # copies invite ✊/🤔 or `rsvp yes|maybe|no`; the report counts them
     report_to: str | None = None
 
     @model_validator(mode="after")
@@ -280,6 +282,26 @@ class CalloutConfig(Model):
         if not self.circles and not self.rooms:
             raise ValueError("give circles, rooms, or both")
         return self
+
+
+class LinkConfig(Model):
+    """Rooms linked from chat (docs/adding-a-city.md)."""
+
+    # false: `invite` is refused, and a bot added to an unconfigured chat leaves it at once
+    invites: bool = True
+    # Matrix servers whose users' invites the bot declines (e.g. "spam.example")
+    refuse_servers: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list
+    )
+
+    @field_validator("refuse_servers")
+    @classmethod
+    def _servers(cls, servers: list[str]) -> list[str]:
+        cleaned = [s.strip().lower() for s in servers]
+        for server in cleaned:
+            if not re.fullmatch(r"[a-z0-9.-]+(:[0-9]{1,5})?", server):
+                raise ValueError(f"{server!r} is not a server name (like matrix.example.org)")
+        return cleaned
 
 
 class Config(Model):
@@ -297,6 +319,12 @@ class Config(Model):
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     callouts: list[CalloutConfig] = Field(default_factory=list)
+    link: LinkConfig = Field(default_factory=LinkConfig)
+    # rooms linked from chat, laid over ``rooms`` and the circles' rooms by
+    # bridge.config.linked.merge (in place: every part of a run shares this object);
+    # counted in ``_generation`` so that what a part worked out from the rooms is redone
+    _linked: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _generation: int = PrivateAttr(default=0)
 
     @field_validator("pseudonym_key")
     @classmethod

@@ -234,3 +234,34 @@ def callout_report_lock(callout_id: str, occurrence: str) -> str:
 def callout_reports(callout_id: str) -> str:
     """List: the latest delivery reports of a call-out (JSON), newest first."""
     return f"{PREFIX}callout:{callout_id}:reports"
+
+
+# Rooms linked from chat (bridge.infra.links): settings and ids, never a code in the clear
+LINKED = f"{PREFIX}linked"  # hash: room id -> a LinkedRoom's JSON
+LINKED_VERSION = f"{PREFIX}linked:version"  # counts every link and unlink, for every process
+LINKED_CHATS = f"{PREFIX}linked:chats"  # hash: "<bot>\t<chat>" -> room id (one room a chat)
+
+
+def invite(digest: str) -> str:
+    """Hash: an invite code's circle, maker and expiry, under the code's SHA-256 (48 h)."""
+    return f"{PREFIX}invite:{digest}"
+
+
+def invites(circle: str) -> str:
+    """Sorted set: the digests of a circle's open invites, by expiry (``invite list``)."""
+    return f"{PREFIX}invites:{circle}"
+
+
+def link_failures(bot: str, chat: str) -> str:
+    """Wrong codes tried from one chat this hour; five and the chat is refused for an hour."""
+    return f"{PREFIX}linkfail:{bot}:{chat}"
+
+
+def join_notice(room: str) -> str:
+    """Set for an hour once a room's join (or leave) notice went out: one an hour at most."""
+    return f"{PREFIX}joinnotice:{room}"
+
+
+def pending_chats(bot: str) -> str:
+    """Sorted set: chats a bot was added to that are not linked yet, by when it leaves them."""
+    return f"{PREFIX}pending:{bot}"

@@ -9,6 +9,7 @@ updates), then ``close`` once its deliverer has drained. ``health`` is asked by 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 from redis.asyncio import Redis
 
 from bridge.model.envelope import Delivery, Envelope
-from bridge.model.i18n import Param
+from bridge.model.i18n import Param, _
+from bridge.model.links import PENDING_MAX, LinkAnswer, LinkRequest
 from bridge.model.settings import BotSettings, RoomConfig
 
 Emit = Callable[[Envelope], Awaitable[object]]
@@ -39,6 +41,10 @@ async def _no_notice(text: Param) -> None:
 
 async def _may(chat: str, sender: str) -> bool:
     return True
+
+
+async def _no_links(request: LinkRequest) -> LinkAnswer:
+    return LinkAnswer(_("This bridge does not link rooms from chat."), request.hint or "en")
 
 
 # language code -> the command menu in it: (command word, what it does), in help's order;
@@ -65,6 +71,14 @@ class BotContext(Generic[S]):
     # sender opted out): its file is then not downloaded at all (the composition root asks
     # the moderation state)
     may_carry: Callable[[str, str], Awaitable[bool]] = field(default=_may)
+    # ``link CODE ...`` from a chat the bot does not serve: the bridge checks the code and
+    # answers; a LinkAnswer with a room means the bot serves that chat from now on
+    link: Callable[[LinkRequest], Awaitable[LinkAnswer]] = field(default=_no_links)
+    clock: Callable[[], float] = field(default=time.time)  # pending chats' windows
+    pending_limit: int = PENDING_MAX  # chats waiting for a link at once (0: invites are off)
+    pending_sweep_s: float = 30.0  # how often the bot leaves chats whose window has passed
+    # Matrix: invites from users on these servers are declined (config link.refuse_servers)
+    refuse_servers: frozenset[str] = frozenset()
 
 
 @runtime_checkable
@@ -85,6 +99,11 @@ class Bot(Protocol):
     async def health(self) -> str | None:
         """None when the platform answers and the bot's credentials hold; else one line
         saying what is wrong (no text, no token)."""
+
+    async def serve(self, rooms: list[RoomConfig]) -> None:
+        """The rooms this bot serves now (the config's and those linked from chat), after a
+        room was linked or unlinked while it runs: a new one is read from now on, one gone
+        is read no more."""
 
     async def deliver(self, job: Job) -> list[str]:
         """Send, edit or delete one copy; return the platform ids of the parts sent or edited.

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 from redis.asyncio import Redis
 
+from bridge.config.linked import generation
 from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.model import keys
 from bridge.model.envelope import Delivery, Envelope, MsgRef
@@ -143,7 +144,14 @@ class CarryCheck:
     later replays the thread), so the file is fetched."""
 
     def __init__(self, config: Config, redis: Redis) -> None:
+        self.config = config
         self.state = ModerationState(redis, config.retention.message_map_days * 86400)
+        self._derive()
+
+    def _derive(self) -> None:
+        """The rooms that may send somewhere: again after rooms were linked or unlinked."""
+        config = self.config
+        self._generation = generation(config)
         receiving = {
             room.id: {other for c in config.circles if room.id in c.rooms for other in c.rooms
                       if other != room.id and config.room(other).receive}
@@ -155,6 +163,8 @@ class CarryCheck:
                 self._rooms.setdefault((room.bot, room.chat), []).append(room.id)
 
     async def __call__(self, bot: str, chat: str, sender: str) -> bool:
+        if self._generation != generation(self.config):
+            self._derive()
         rooms = self._rooms.get((bot, chat))
         if not rooms:
             return False

@@ -16,6 +16,7 @@ from typing import cast
 from prometheus_client import Counter
 from redis.asyncio import Redis
 
+from bridge.config.linked import generation
 from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.infra.metrics import MESSAGES_IN
 from bridge.model import keys
@@ -67,10 +68,6 @@ class Router:
         self.translator = translator or PassThrough()
         self.maps = MapReader(redis)
         self.platform_of = {b.id: b.platform for b in config.bots}
-        self.rooms = {r.id: r for r in config.rooms}
-        self._by_chat: dict[tuple[str, str, int | None], RoomConfig] = {
-            (r.bot, r.chat, r.topic): r for r in config.rooms
-        }
         self.prefix_of = {
             b.id: platforms[b.platform].command_prefix if b.platform in platforms else "/"
             for b in config.bots
@@ -90,15 +87,28 @@ class Router:
                 self.own.add(identity)
             if platform is not None and platform.encryption:
                 self.may_encrypt.add(bot.id)
+        self._generation = -1
+        self._derive()
+        self.key = (
+            config.pseudonym_key.get_secret_value().encode() if config.pseudonym_key else None
+        )
+        self.redis = redis
+
+    def _derive(self) -> None:
+        """What the router works out from the rooms: again whenever rooms were linked or
+        unlinked (bridge.config.linked)."""
+        config = self.config
+        self._generation = generation(config)
+        self.rooms = {r.id: r for r in config.rooms}
+        self._by_chat: dict[tuple[str, str, int | None], RoomConfig] = {
+            (r.bot, r.chat, r.topic): r for r in config.rooms
+        }
         self.circles_of: dict[str, list[str]] = {r.id: [] for r in config.rooms}
         self.circles = {c.id: c for c in config.circles}
         for circle in config.circles:
             for room_id in circle.rooms:
                 self.circles_of[room_id].append(circle.id)
-        self.key = (
-            config.pseudonym_key.get_secret_value().encode() if config.pseudonym_key else None
-        )
-        self.redis = redis
+        self._reaches.clear()
 
     def _credit(self, circle: CircleConfig, room: RoomConfig, platform: str, sender: Sender) -> str:
         """The attribution of ``sender`` in ``circle``, worked out once per name (a member's
@@ -130,6 +140,8 @@ class Router:
 
     def room_of(self, envelope: Envelope) -> RoomConfig | None:
         """The configured room an envelope comes from: the chat's topic, else the whole chat."""
+        if self._generation != generation(self.config):
+            self._derive()
         found = self._by_chat.get((envelope.bot, envelope.chat, envelope.topic))
         if found is None and envelope.topic is not None:
             found = self._by_chat.get((envelope.bot, envelope.chat, None))
