@@ -85,7 +85,7 @@ def merge(config: Config, found: list[LinkedRoom]) -> list[str]:
             dropped.append(item.room.id)
             continue
         wanted[item.room.id] = item
-    if wanted == config._linked:
+    if _placed(wanted) == _placed(config._linked):
         return dropped
     gone = set(config._linked)
     config.rooms[:] = [r for r in config.rooms if r.id not in gone] + [
@@ -95,9 +95,13 @@ def merge(config: Config, found: list[LinkedRoom]) -> list[str]:
         circle.rooms[:] = [r for r in circle.rooms if r not in gone] + [
             w.room.id for w in wanted.values() if w.circle == circle.id
         ]
-    config._linked = wanted
+    config._linked = wanted  # bridge.config.models.Config: ``_linked``, ``_generation``
     config._generation += 1
     return dropped
+
+
+def _placed(rooms: dict[str, LinkedRoom]) -> dict[str, tuple[RoomConfig, str]]:
+    return {k: (v.room, v.circle) for k, v in rooms.items()}
 
 
 def room_id_for(label: str) -> str:
