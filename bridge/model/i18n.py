@@ -5,8 +5,10 @@ appears): that makes a ``Message``, a msgid with its parameters, not a string. I
 string only where the room is known, per delivery: ``render(text, language)`` looks the msgid
 up in that language's catalog (``bridge.model.catalogs``), falls back to English for a
 message the catalog lacks, and fills the placeholders, each rendered in the same language
-(a ``Language`` is a CLDR language name from Babel, a ``When`` a date formatted for the
-room's locale and timezone, a ``Listing`` a list joined the way that language joins lists).
+(a ``Language`` is a CLDR language name, a ``When`` a date formatted for the room's locale
+and timezone, a ``Listing`` a list joined the way that language joins lists). Those CLDR items
+come from ``bridge.model.cldr``'s compact tables for the shipped languages, and from Babel,
+imported only then, for any other language (Babel's full CLDR data per locale is 1-5 MiB).
 
 Command words, ids, labels and times are always parameters, never words of a msgid: so a
 translator cannot translate ``/share``, and a language without a catalog can be
@@ -21,14 +23,14 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
 from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton, format_time
-from babel.lists import format_list
-
+from bridge.model import cldr
 from bridge.model.catalogs import active
+
+if TYPE_CHECKING:  # imported for a language without a compact CLDR table (see above)
+    from babel import Locale
 
 __all__ = [
     "Language",
@@ -150,12 +152,15 @@ def render(text: Param, language: str, machine: Mapping[str, str] | None = None)
         return "\n".join(render(p, language, machine) for p in text.parts)
     if isinstance(text, Listing):
         items = [render(p, language, machine) for p in text.items]
-        return format_list(items, style=text.style, locale=_locale(language)) if items else ""
+        return format_list(items, text.style, language) if items else ""
     if isinstance(text, Language):
         return language_name(text.code, language, text.form)
     if isinstance(text, When):
         return format_when(text, language)
     if isinstance(text, Weekday):
+        compact = _compact(language)
+        if compact is not None:
+            return compact.days["format"]["wide"][text.index]
         return str(_locale(language).days["format"]["wide"][text.index])
     return _message(text, language, machine or {})
 
@@ -178,11 +183,28 @@ def _message(message: Message, language: str, machine: Mapping[str, str]) -> str
     return english.format_map(values)
 
 
+def _compact(language: str) -> cldr.Compact | None:
+    """The shipped language's compact CLDR table; None: ask Babel (``_locale``)."""
+    return cldr.load(language)
+
+
 def _locale(language: str) -> Locale:
+    """Babel's locale for a language without a compact table (English for one CLDR lacks)."""
+    from babel import Locale, UnknownLocaleError
+
     try:
         return Locale.parse(language.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
         return Locale.parse("en")
+
+
+def format_list(items: list[str], style: Literal["standard", "unit"], language: str) -> str:
+    compact = _compact(language)
+    if compact is not None:
+        return compact.format_list(items, style)
+    from babel.lists import format_list as babel_format_list
+
+    return babel_format_list(items, style=style, locale=_locale(language))
 
 
 def format_number(n: int, language: str) -> str:
@@ -192,12 +214,18 @@ def format_number(n: int, language: str) -> str:
 def format_when(when: When, language: str) -> str:
     """Weekday, date and time in the room's locale, joined as it joins them; with a zone, in
     that zone, and its abbreviation after ("vie, 13 jun 2025, 17:00 CEST")."""
-    locale = _locale(language)
     at = when.at if when.tz is None else when.at.astimezone(ZoneInfo(when.tz))
     at = at.replace(tzinfo=None)
-    date = format_skeleton("yMMMEd", at, locale=locale)
-    time = format_time(at, "HH:mm", locale=locale)
-    joined = str(locale.datetime_formats["medium"]).replace("{1}", date).replace("{0}", time)
+    compact = _compact(language)
+    if compact is not None:
+        joined = compact.format_when(at)
+    else:
+        from babel.dates import format_skeleton, format_time
+
+        locale = _locale(language)
+        date = format_skeleton(cldr.SKELETON, at, locale=locale)
+        time = format_time(at, cldr.TIME, locale=locale)
+        joined = str(locale.datetime_formats["medium"]).replace("{1}", date).replace("{0}", time)
     if when.tz is None:
         return joined
     return f"{joined} {when.at.astimezone(ZoneInfo(when.tz)).tzname()}"
@@ -205,10 +233,14 @@ def format_when(when: When, language: str) -> str:
 
 def language_name(code: str, language: str, form: Literal["name", "from"] = "name") -> str:
     """CLDR's name of ``code`` in ``language`` (the code itself when CLDR has none)."""
-    locale = _locale(language)
-    name = locale.languages.get(code.split("-")[0]) or code
+    compact = _compact(language)
+    if compact is not None:
+        name, base = compact.languages.get(code.split("-")[0]) or code, compact.language
+    else:
+        locale = _locale(language)
+        name, base = str(locale.languages.get(code.split("-")[0]) or code), locale.language
     if form == "from":
-        return FROM_FORMS.get(locale.language, _plain)(name)
+        return FROM_FORMS.get(base, _plain)(name)
     return name
 
 
