@@ -52,6 +52,7 @@ from bridge.ops.page import render_page
 from bridge.ops.status import HEALTH_EVERY_S, gather, report_health
 from bridge.relay.deliverer import Deliverer
 from bridge.relay.notices import notice
+from bridge.relay.reactions import keep_for, run_edits
 from bridge.relay.router import Router
 from bridge.relay.translate import Translator, build_translator
 from bridge.relay.worker import RelayWorker
@@ -113,15 +114,21 @@ def adapters(names: Iterable[str]) -> dict[str, Platform]:
     return known
 
 
-def build_router(config: Config, redis: Any, translator: Translator | None = None) -> Router:
-    """The relay's router with moderation as its policy and the commands as its actions."""
+def build_router(
+    config: Config,
+    redis: Any,
+    translator: Translator | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Router:
+    """The relay's router with moderation as its policy and the commands as its actions
+    (``clock``: what invite codes expire by; tests inject one)."""
     moderation = ModerationPolicy(config, redis)
     return Router(
         config,
         adapters(b.platform for b in config.bots),
         redis,
         policy=moderation,
-        actions=Commands(moderation),
+        actions=Commands(moderation, clock),
         translator=translator,
     )
 
@@ -203,6 +210,7 @@ class App:
                     on_dead_letter=self.notify_dead_letter,
                     lease_ms=self.lease_ms,
                     platform=settings.platform,
+                    keep_for=keep_for(cfg),  # copies whose reactions are counted
                 )
                 self.deliverers[settings.id] = deliverer
                 parts.append(task_part(f"deliver-{settings.id}", deliverer.run))
@@ -216,13 +224,14 @@ class App:
             # line whose words do not say it is in its room's language (translation.detect)
             translator = build_translator(cfg, redis)
             parts.append(Part("translation", _nothing, translator.close))
-            router = build_router(cfg, redis, translator)
+            router = build_router(cfg, redis, translator, self.links_clock)
             self.relay = RelayWorker(
                 redis, router, shards=cfg.redis.shards, map_ttl_s=map_ttl, lease_ms=self.lease_ms
             )
             parts.append(task_part("relay", self.relay.run))
             timer = self.callout_clock or WallClock(self.clock_speed)  # consents, lapses
             parts.append(task_part("share timer", lambda stop: run_timer(cfg, redis, timer, stop)))
+            parts.append(task_part("reaction counts", lambda stop: run_edits(redis, timer, stop)))
         if self._wants("scheduler"):
             callout_translator = build_translator(cfg, redis)
             clock = self.callout_clock or WallClock(self.clock_speed)

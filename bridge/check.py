@@ -76,7 +76,7 @@ def producers() -> list[RowProducer]:
     """The parts of ``check``, in the table's order. Each takes the loaded config and returns
     its rows; a row whose ``exit_code`` is not 0 fails the check. A new part (the translation
     providers' rows, for one) is one more function in this list."""
-    return [_config_rows, _redis_rows, _circle_rows, _callout_rows, _room_rows,
+    return [_config_rows, _redis_rows, _linked_rows, _circle_rows, _callout_rows, _room_rows,
             _translation_rows]  # fmt: skip
 
 
@@ -124,6 +124,38 @@ async def _redis_rows(loaded: LoadedConfig) -> list[Row]:
         return rows
     finally:
         await handle.close()
+
+
+async def _linked_rows(loaded: LoadedConfig) -> list[Row]:
+    """Rooms linked from chat, laid over the config as a run lays them, so that the parts
+    after this one (circles, call-outs, each bot's rooms) check them like the file's rooms.
+    Read-only: a record the file's rooms win over is a warning here; the next run unlinks it."""
+    from bridge.ops.rooms import day, laid, stored, unreadable_line
+
+    cfg = loaded.config
+    try:
+        handle = await open_redis(cfg.redis, cfg.data_dir)
+    except ServiceUnavailable:  # the redis row says why, and fails the check
+        return [Row("linked rooms", SKIP, "Redis unreachable: rooms linked from chat not read")]
+    try:
+        found = await stored(handle.client)
+    finally:
+        await handle.close()
+    left_out = laid(cfg, found)
+    ids = [r.room.id for r in found.rooms if r.room.id not in left_out]
+    summary = f"{len(ids)} linked from chat: {', '.join(ids)}" if ids else "none linked from chat"
+    rows = [Row("linked rooms", WARN if found.unreadable else OK, summary if not found.unreadable
+                else f"{summary}; {unreadable_line(found.unreadable)}")]  # fmt: skip
+    for r in found.rooms:
+        why = left_out.get(r.room.id)
+        detail = (f"linked from chat into circle {r.circle} by {r.linked_by} on "
+                  f"{day(r.linked_at)}")  # fmt: skip
+        if why is None:
+            rows.append(Row(f"room {r.room.id}", OK, detail))
+        else:
+            rows.append(Row(f"room {r.room.id}", WARN, f"{detail}; left out: {why} (the next "
+                            "run unlinks it: the config file decides)"))  # fmt: skip
+    return rows
 
 
 def _bot_of(loaded: LoadedConfig, bot_id: str) -> str:

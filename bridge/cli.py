@@ -26,6 +26,7 @@ from bridge.infra.logs import setup_logging
 from bridge.model.errors import ConfigError, ConfigProblem, TranslocalError
 from bridge.model.redaction import add_secrets
 from bridge.ops.commands import ops_commands
+from bridge.ops.rooms import rooms_command
 from bridge.setup.command import init_command
 
 log = logging.getLogger("translocal")
@@ -259,6 +260,7 @@ def callouts_list(config_path: Path) -> None:
 @click.option("--language", required=True, help="ISO 639-1 code of the text's language.")
 @click.option("--text", required=True)
 @click.option("--report-to", default=None, help="A room that gets the delivery reports.")
+@click.option("--rsvp", is_flag=True, help="Members answer ✊/🤔 or rsvp; the report counts.")
 @_guarded
 def callouts_add(config_path: Path, **fields: Any) -> None:
     """Add a call-out; prints its short id."""
@@ -380,6 +382,7 @@ cli.add_command(init_command)  # translocal init [DIR]: bridge/setup/
 # status, deadletters, glossary: bridge/ops/
 for _command in ops_commands(config_option, _guarded, _load_nobots):
     cli.add_command(_command)
+cli.add_command(rooms_command(config_option, _guarded, _load_nobots))  # rooms list|unlink|export
 
 
 def main() -> None:

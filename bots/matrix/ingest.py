@@ -117,7 +117,8 @@ def read_event(
         target, key = _s(relation.get("event_id")), _s(relation.get("key"))
         if relation.get("rel_type") != "m.annotation" or not target or not key:
             return None
-        return Incoming(Envelope(kind="reaction", message_id=target, reaction=key, **base))
+        return Incoming(Envelope(kind="reaction", message_id=target, reaction=key,
+                                 reaction_id=event_id, **base))  # fmt: skip
     if kind == "m.sticker":
         return _media(content, "sticker", event_id, base, reply_to=_reply_to(relation))
     if kind != "m.room.message":

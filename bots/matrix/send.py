@@ -36,6 +36,7 @@ from nio import (
     UploadResponse,
 )
 
+from bots.matrix import polls
 from bots.matrix.ingest import HTML
 from bots.matrix.render import render_parts
 from bots.matrix.settings import MAX_FILE
@@ -136,6 +137,14 @@ class Sender:
         msgtype = _msgtype(d)
         ids: list[str] = []
         root = await self.threads.root_of(room_id, job.reply_to) if job.reply_to else None
+        if d.poll is not None:  # a native poll; the numbered list where the room refuses it
+            poll = polls.poll_content(d)
+            if job.reply_to:
+                poll["m.relates_to"] = relation(root, job.reply_to)
+            sent = await polls.send_poll(self.client, room_id, poll, tx_id(d.key, "poll"))
+            if sent is not None:
+                await polls.remember(self.ctx.media.redis, self.ctx.bot_id, sent, room_id, d)
+                return [sent]
         for i, (body, html) in enumerate(render_parts(d)):
             content: dict[str, Any] = {"msgtype": msgtype, "body": body, "format": HTML,
                                        "formatted_body": html, **NO_MENTIONS}  # fmt: skip

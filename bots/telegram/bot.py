@@ -37,10 +37,11 @@ from bridge.model.errors import ServiceUnavailable
 from bridge.model.i18n import _
 from bridge.model.media import MediaStore
 from bridge.model.ports import BotContext, Job
+from bridge.model.settings import RoomConfig
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "message_reaction", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "edited_message", "message_reaction", "my_chat_member", "poll"]
 
 
 class TelegramBot:
@@ -62,6 +63,7 @@ class TelegramBot:
         self.reader = Reader(self.bot, ctx, media)
         self.sender = Sender(self.bot, self.id, media, Limiter(settings.limits_scale))
         self._poller: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None  # leaves pending chats in time
         self.webhook: WebhookListener | None = None
         if settings.webhook_url:
             secret = secret_for(token)
@@ -84,6 +86,8 @@ class TelegramBot:
             ) from None
         await self.reader.load()
         await publish_commands(self.bot, self.id, self.ctx.commands)  # the menu, per language
+        self._sweeper = asyncio.create_task(self.reader.pending.sweep(),
+                                            name=f"telegram-pending-{self.id}")  # fmt: skip
         if self.webhook is not None:
             await self._start_webhook(self.webhook)
             return
@@ -125,6 +129,11 @@ class TelegramBot:
         """Stop taking updates in; deliveries still being made go on (see close())."""
         if self.webhook is not None:  # the webhook stays set: Telegram keeps what comes
             await self.webhook.stop()
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         poller, self._poller = self._poller, None
         while poller is not None and not poller.done():
             # redis-py can lose a cancellation that lands inside a command: ask again
@@ -136,6 +145,13 @@ class TelegramBot:
         """Release the HTTP client, once the deliverers are done with it."""
         with contextlib.suppress(TelegramError):
             await self.bot.shutdown()
+
+    async def serve(self, rooms: list[RoomConfig]) -> None:
+        """Read the chats of ``rooms`` from now on, and no other (a chat no longer served
+        is told so, and left, when it next speaks)."""
+        chats = {r.chat for r in rooms}
+        self.reader.chats.intersection_update(chats)  # in place: the pending side adds too
+        self.reader.chats.update(chats)
 
     # ---- updates in --------------------------------------------------------------------
 

@@ -69,4 +69,10 @@ async def _room(bot: Bot, room: RoomConfig, reads_all: bool) -> RoomCheck:
     rights = "admin" if admin else "member"
     reading = "reads all messages" if reads_all else "reads all messages as an admin"
     where = f", topic {room.topic}" if room.topic is not None else ""
-    return RoomCheck(room.id, True, f"telegram {room.chat}{where}: {rights}, can post, {reading}")
+    found = f"telegram {room.chat}{where}: {rights}, can post, {reading}"
+    if not admin:  # Telegram sends message_reaction updates to admin bots only
+        found += (
+            "; reactions do not reach it, so RSVP answers by ✊/🤔 (call-outs with rsvp: true) "
+            "and share reactions are not counted here: make the bot an admin of the group"
+        )
+    return RoomCheck(room.id, True, found)

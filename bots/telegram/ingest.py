@@ -39,6 +39,8 @@ from telegram import Bot, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bots.telegram.pending import Pending
+from bots.telegram.polls import poll_of, vote_envelope
 from bots.telegram.render import entities_to_spans
 from bots.telegram.settings import MAX_FILE, TelegramSettings, chat_id
 from bridge.model import keys
@@ -88,6 +90,7 @@ class Reader:
         self._admins: dict[str, tuple[float, frozenset[int]]] = {}  # chat -> (until, ids)
         self.username = ""
         self.file_budget_s = file_budget_s
+        self.pending = Pending(bot, ctx, self._refuse, lambda room: self.chats.add(room.chat))
 
     async def load(self) -> None:
         """What is known once the bot is connected: its username, the chats that migrated."""
@@ -108,7 +111,7 @@ class Reader:
                 return None
             configured = self._configured(str(joined.id))
             if configured is None:
-                await self._refuse(joined.id)
+                await self.pending.added(change)  # waits for a link, or is left at once
                 return None
             if change.old_chat_member.status not in ("left", "kicked"):
                 return None  # promoted or restricted, not added
@@ -119,6 +122,8 @@ class Reader:
             r = update.message_reaction
             chat = self._configured(str(r.chat.id))
             emoji = next((getattr(x, "emoji", None) for x in r.new_reaction), None)
+            if emoji is None and not r.new_reaction and r.old_reaction:
+                emoji = ""  # taken back: an empty reaction (an RSVP answer is withdrawn)
             if chat is None or emoji is None:
                 return None
             if r.actor_chat is not None and r.actor_chat.id == r.chat.id:  # an anonymous admin
@@ -132,6 +137,8 @@ class Reader:
                 key=key, kind="reaction", bot=self.id, chat=chat, message_id=str(r.message_id),
                 sender=who, reaction=emoji, admin=admin,
             )  # fmt: skip
+        if update.poll is not None:  # votes on a poll: counted only if this bot sent it
+            return await vote_envelope(self.ctx.redis, self.id, key, update.poll)
         message = update.message or update.edited_message
         if message is None:
             return None
@@ -140,8 +147,8 @@ class Reader:
             return None
         chat = self._configured(str(message.chat.id))
         if chat is None:
-            if message.chat.type in ("group", "supergroup") and not message.migrate_from_chat_id:
-                await self._refuse(message.chat.id)
+            if update.message is not None:  # pending: only /link is read; else refused
+                await self.pending.message(message)
             return None
         return await self._message_envelope(
             key, chat, message, edit=update.edited_message is not None
@@ -168,7 +175,8 @@ class Reader:
         location = _location_of(message)
         if edit and message.location is not None:
             return None  # a live location moving: its first message said it does not cross
-        if not text.strip() and found is None and location is None:
+        poll = poll_of(message)
+        if not text.strip() and found is None and location is None and poll is None:
             return None  # a service message (someone joined, a pin, a new topic): nothing to carry
         topic = message.message_thread_id if message.is_topic_message else None
         reply = message.reply_to_message
@@ -196,6 +204,7 @@ class Reader:
             key=key, kind="edit" if edit else "message", bot=self.id, chat=chat, topic=topic,
             message_id=str(message.message_id), sender=sender, text=text, spans=spans,
             reply_to=reply_to, media=media, location=location, ts=message.date.timestamp(),
+            poll=poll,
         )  # fmt: skip
 
     async def _fetch(self, media: Media, file_id: str | None) -> Media:

@@ -32,6 +32,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from telegram.warnings import PTBDeprecationWarning
 
 from bots.telegram.limits import Limiter
+from bots.telegram.polls import send_poll
 from bots.telegram.render import render_parts
 from bots.telegram.settings import chat_id
 from bridge.model.envelope import Delivery, Media
@@ -92,6 +93,13 @@ class Sender:
 
     async def _send(self, job: Job, chat: str) -> list[str]:
         d = job.delivery
+        if d.poll is not None and not self._progress.get(d.key):  # else: the list goes
+            reply = ReplyParameters(int(job.reply_to), allow_sending_without_reply=True) \
+                if job.reply_to else None  # fmt: skip
+            async with self.limiter.slot(chat):
+                native = await send_poll(self.bot, self.media.redis, self.id, chat, d, reply)
+            if native is not None:
+                return [str(native.message_id)]
         steps, data = await self._steps(d)
         sent = self._progress.setdefault(d.key, [])
         for i, (kind, html) in enumerate(steps[len(sent) :], start=len(sent)):

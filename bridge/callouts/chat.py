@@ -1,7 +1,7 @@
 """Call-outs from chat (``callout add|list|cancel|preview``, organizers only); the shell's
 are in ``bridge.callouts.shell``.
 
-    callout add <YYYY-MM-DD HH:MM | cron "m h dom mon dow"> [local|instant] <circle> | <text>
+    callout add <YYYY-MM-DD HH:MM | cron "m h dom mon dow"> [local|instant] [rsvp] <circle> | <text>
 
 The text is in the room's language. ``local`` (the default) fires at that wall time in each
 room's timezone; ``instant`` fires once everywhere, the time read in this room's timezone.
@@ -36,7 +36,8 @@ from bridge.model.i18n import Lines, Message, Param, When, _, ngettext
 from bridge.relay.notices import localize, notice_in
 
 USAGE = (
-    'callout add <YYYY-MM-DD HH:MM | cron "m h dom mon dow"> [local|instant] <circle> | <text>'
+    'callout add <YYYY-MM-DD HH:MM | cron "m h dom mon dow"> [local|instant] [rsvp] <circle> '
+    "| <text>"
     "; callout list; callout cancel ID; callout preview ID"
 )
 _QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and typographic: phones retype quotes
@@ -67,6 +68,9 @@ def parse_add(args: str, config: Config, room: RoomConfig) -> Request:
     mode: Mode = "local"
     if words and words[0].lower() in ("local", "instant"):
         mode = "instant" if words.pop(0).lower() == "instant" else "local"
+    rsvp = bool(words) and words[0].lower() == "rsvp"  # members answer; the report counts
+    if rsvp:
+        words.pop(0)
     if not words:
         raise CalloutRefused(_("name the circle it goes to, before the |"))
     circles = {c.id for c in config.circles}
@@ -78,7 +82,7 @@ def parse_add(args: str, config: Config, room: RoomConfig) -> Request:
         circles=tuple(w for w in words if w in circles),
         rooms=tuple(w for w in words if w not in circles),
         at=at, cron=cron, mode=mode, tz=room.timezone, language=room.language,
-        text=text.strip(), report_to=room.id,
+        text=text.strip(), report_to=room.id, rsvp=rsvp,
     )  # fmt: skip
 
 

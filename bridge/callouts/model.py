@@ -65,6 +65,7 @@ class Request(BaseModel):
     language: str
     text: str
     pin: bool = False
+    rsvp: bool = False  # members answer with ✊/🤔 or `rsvp yes|maybe|no` (bridge.callouts.rsvp)
     report_to: str | None = None  # the room that gets the reports
 
     @property

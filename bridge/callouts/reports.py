@@ -28,6 +28,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from bridge.callouts import rsvp
 from bridge.callouts.model import Callout, targets
 from bridge.callouts.store import CalloutStore
 from bridge.config.models import Config, RoomConfig
@@ -133,6 +134,9 @@ class Reports:
                   "lines": [[s, room, why] for s, room, why in lines]}  # fmt: skip
         await self.store.add_report(callout.id, report)
         text = report_text(callout, occ, lines, len(rooms))
+        if callout.rsvp:  # the answers so far; bridge.callouts.rsvp_report keeps them current
+            found = await rsvp.counts(self.redis, callout.id, occ)
+            text = Lines((*text.parts, *rsvp.lines(callout, self.config, found)))
         where = callout.report_to or self.config.ops_room
         async with self.redis.pipeline(transaction=True) as pipe:
             if where is not None:

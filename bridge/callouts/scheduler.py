@@ -41,12 +41,15 @@ from bridge.callouts.model import (
     zone_of,
 )
 from bridge.callouts.reports import OUTCOMES_S, Reports, circle_of, count_scheduled
+from bridge.callouts.rsvp import invite
+from bridge.callouts.rsvp_report import update_reports
 from bridge.callouts.store import CalloutStore
 from bridge.callouts.text import render
 from bridge.config.models import Config, RoomConfig
 from bridge.infra.metrics import CALLOUTS_FIRED
 from bridge.model import keys
 from bridge.model.envelope import Delivery, MsgRef
+from bridge.relay.notices import localize
 from bridge.relay.translate import Translator
 from bridge.relay.worker import worker_id
 
@@ -118,6 +121,7 @@ class Scheduler:
             if when is not None and (earliest is None or when < earliest):
                 earliest = when
         await self.reports.start(now, self.callouts)
+        await update_reports(self.reports, now, self.callouts)
         return earliest
 
     async def _reload(self) -> None:
@@ -189,6 +193,11 @@ class Scheduler:
         rendered = await render(
             self.translator, callout, self.config, {room.language for room in won}
         )
+        asks = {room.id: "" for room in won}  # an RSVP call-out's invitation, per room
+        if callout.rsvp:
+            for room in won:
+                shown = await localize(invite(room, self.config), room.language, self.translator)
+                asks[room.id] = "\n\n" + shown
         queued_ms = int(time.time() * 1000)
         async with self.redis.pipeline(transaction=True) as pipe:
             for room in won:
@@ -199,7 +208,7 @@ class Scheduler:
                     action="send",
                     origin=MsgRef(room=room.id, id=f"callout:{callout.id}:{stamp}"),
                     attribution=r.attribution,
-                    text=r.text,
+                    text=r.text + asks[room.id],
                     spans=r.spans,
                     language=room.language,
                     source_language=r.source,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -45,12 +46,16 @@ HANDLER_MODULES = (
     "bridge.commands.threads",
     "bridge.commands.rooms",
     "bridge.callouts.chat",
+    "bridge.callouts.rsvp",  # rsvp yes|maybe|no, and ✊/🤔 on a call-out's copy
     "bridge.commands.filters",  # word filters, release/drop of held copies
     "bridge.commands.quarantine",
     "bridge.commands.consent",  # no (consent_minutes); the share timer
     "bridge.commands.protect",  # block, unblock, blocks, report
     "bridge.commands.forget",  # forgetme
     "bridge.commands.fixes",  # fix: members correct translations, the circle learns
+    "bridge.commands.invites",  # invite, invite list|revoke, unlink: rooms linked from chat
+    "bridge.commands.polls",  # poll results, vote N; votes on poll copies, their close
+    "bridge.commands.reaction_counts",  # reactions counted for copies' count lines
 )
 
 
@@ -64,7 +69,9 @@ class Spec:
 
 
 COMMANDS: dict[str, Spec] = {}
-EVENTS: dict[str, Handler] = {}  # envelope kind ("reaction", "joined") -> handler
+# envelope kind ("reaction", "joined") -> its handlers, in registration order (a reaction
+# may share a thread and answer a call-out's RSVP: each handler looks for its own)
+EVENTS: dict[str, list[Handler]] = {}
 
 
 def command(
@@ -100,7 +107,10 @@ def command_menu() -> dict[str, list[tuple[str, str]]]:
 
 def on_event(kind: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        EVENTS[kind] = handler
+        found = EVENTS.setdefault(kind, [])
+        name = (handler.__module__, handler.__qualname__)
+        if all((h.__module__, h.__qualname__) != name for h in found):  # a module reloaded
+            found.append(handler)
         return handler
 
     return register
@@ -127,6 +137,7 @@ class Call:
     moderator: bool
     organizer: bool
     deliveries: list[Delivery] = field(default_factory=list)
+    clock: Callable[[], float] = time.time  # invites' expiry (App.links_clock in tests)
 
     @property
     def config(self) -> Config:
@@ -168,8 +179,11 @@ def is_moderator(config: Config, envelope: Envelope) -> bool:
 class Commands:
     """The relay's ``Actions``: runs command envelopes, reactions and joins."""
 
-    def __init__(self, moderation: ModerationPolicy) -> None:
+    def __init__(
+        self, moderation: ModerationPolicy, clock: Callable[[], float] = time.time
+    ) -> None:
         self.moderation = moderation
+        self.clock = clock
         load_handlers()
 
     def _call(self, router: RouterView, envelope: Envelope, room: RoomConfig) -> Call:
@@ -181,6 +195,7 @@ class Commands:
             self.moderation,
             moderator=is_moderator(config, envelope),
             organizer=envelope.sender.id in config.organizers,
+            clock=self.clock,
         )
 
     async def command(
@@ -211,9 +226,10 @@ class Commands:
     async def event(
         self, router: RouterView, envelope: Envelope, room: RoomConfig
     ) -> list[Delivery]:
-        handler = EVENTS.get(envelope.kind)
-        if handler is None:
+        handlers = EVENTS.get(envelope.kind, [])
+        if not handlers:
             return []
         call = self._call(router, envelope, room)
-        await handler(call)
+        for handler in handlers:
+            await handler(call)
         return call.deliveries

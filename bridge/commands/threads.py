@@ -15,6 +15,7 @@ import time
 from bridge.commands.registry import Call, command, on_event
 from bridge.commands.timer import TIMER
 from bridge.config.models import CircleConfig
+from bridge.infra.links import LinkStore
 from bridge.model import keys
 from bridge.model.envelope import Delivery, Envelope, MsgRef
 from bridge.model.i18n import Listing, _, ngettext
@@ -285,21 +286,25 @@ async def retract(call: Call) -> None:
             "retract", "refused", message=call.envelope.reply_to or "", detail=f"origin {origin}"
         )
         return
-    rooms = [r for r in record if not r.startswith(".") and r in call.router.rooms]
-    for room_id in rooms:
+    found_in = {r: call.router.rooms.get(r) for r in record if not r.startswith(".")}
+    for room_id, known in found_in.items():  # a room unlinked since: its copies go too
+        found_in[room_id] = known or await LinkStore(redis, time.time).retired(room_id)
+    where = {r: room for r, room in found_in.items() if room is not None}
+    rooms = list(where)
+    for room_id, target in where.items():
         call.deliveries.append(
             Delivery.to(
-                call.router.rooms[room_id],
+                target,
                 # each retract's own deletes: a copy made again after an earlier retract
                 # (a re-share) is deleted too, not skipped as already done
                 key=f"retract:{call.envelope.key}:{origin}>{room_id}",
                 action="delete",
                 origin=origin,
-                language=call.router.rooms[room_id].language,  # "[retracted]" in it
+                language=target.language,  # "[retracted]" in it
             )
         )
     purged = await purge_text(call.config, redis, origin)
-    labels = tuple(call.router.rooms[r].label for r in rooms)
+    labels = tuple(target.label for target in where.values())
     if labels:
         text = _("Retracted: the copies in {rooms} are being deleted, and the bridge no longer "
                  "holds its text. The original here stays until you delete it.",

@@ -142,6 +142,7 @@ class CircleConfig(Model):
     show_original: bool = False
     allow_unencrypted: bool = False
     carry_locations: bool = False  # a location crosses as one; else a note (a live one never)
+    carry_reactions: bool = False  # copies show a count line of reactions (bridge.relay.reactions)
     share_reaction: str = Field(default="🕊", min_length=1, max_length=16)
     # after a share, authors may answer `no` for this long; the thread waits (0: no wait)
     consent_minutes: int = Field(default=0, ge=0, le=1440)

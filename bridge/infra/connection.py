@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,21 +69,52 @@ def safe_url(url: str) -> str:
     return redis_url.safe(url)
 
 
+class _Sentinels(Sentinel):
+    """redis-py's Sentinel, its list of Sentinels kept whole under concurrent discovery.
+
+    ``discover_master`` moves the Sentinel that named the master to the front by an index it
+    read before awaiting the answer. Every new connection to the master runs a discovery (a
+    failover opens dozens at once), and a discovery that finishes after another one has
+    reordered the list writes with a stale index: one Sentinel ends up twice, another not at
+    all, never asked again (the bridge loses the master when the Sentinels left in the list
+    are down) and its connections never closed. The list is mended right after each
+    discovery, before any other task runs: each Sentinel once, the answering one first.
+    """
+
+    def __init__(self, hosts: list[tuple[str, int]], **kwargs: Any) -> None:
+        super().__init__(hosts, **kwargs)
+        self.watchers: tuple[Redis, ...] = tuple(self.sentinels)  # every one, once
+
+    async def discover_master(self, service_name: str) -> Any:
+        try:
+            return await super().discover_master(service_name)
+        finally:
+            kept = {id(w): w for w in self.sentinels}  # in order, each once
+            self.sentinels[:] = [*kept.values(), *(w for w in self.watchers if id(w) not in kept)]
+
+
 @dataclass
 class RedisHandle:
     client: Redis
     where: str  # a description safe to print
     version: str
     embedded: EmbeddedRedis | None = None
-    sentinel: Sentinel | None = None  # its connections to the Sentinels close with it
+    # the clients of the Sentinels as created (not the list discovery reorders): all close
+    watchers: tuple[Redis, ...] = ()
 
     async def close(self) -> None:
-        await self.client.aclose()
-        if self.sentinel is not None:
-            for watcher in self.sentinel.sentinels:
-                await watcher.aclose()
-        if self.embedded is not None:
-            await asyncio.to_thread(self.embedded.stop)
+        """Close the client, each Sentinel client and the embedded server, each even when
+        closing another one failed (no socket is left for the garbage collector)."""
+        try:
+            await self.client.aclose()
+        finally:
+            try:
+                for watcher in self.watchers:
+                    with contextlib.suppress(RedisError, OSError):
+                        await watcher.aclose()
+            finally:
+                if self.embedded is not None:
+                    await asyncio.to_thread(self.embedded.stop)
 
 
 async def open_redis(cfg: RedisConfig, data_dir: Path) -> RedisHandle:
@@ -92,12 +124,12 @@ async def open_redis(cfg: RedisConfig, data_dir: Path) -> RedisHandle:
     older than 6.2.
     """
     embedded: EmbeddedRedis | None = None
-    sentinel: Sentinel | None = None
+    watchers: tuple[Redis, ...] = ()
     if cfg.sentinel is not None:
         s = cfg.sentinel
         password = s.password.get_secret_value() if s.password else None
         hosts = [(h.rpartition(":")[0], int(h.rpartition(":")[2])) for h in s.hosts]
-        sentinel = Sentinel(
+        sentinel = _Sentinels(
             hosts,
             sentinel_kwargs={"password": password, "socket_timeout": 5},
             password=password,
@@ -109,6 +141,7 @@ async def open_redis(cfg: RedisConfig, data_dir: Path) -> RedisHandle:
             )
         )
         where = f"sentinel master {s.master!r} via {', '.join(s.hosts)}"
+        watchers = sentinel.watchers
     elif cfg.url:  # its password percent-encoded by the config (any character works)
         client = make_client(redis_url.normalize(cfg.url), socket_connect_timeout=5)
         where = safe_url(cfg.url)
@@ -117,24 +150,21 @@ async def open_redis(cfg: RedisConfig, data_dir: Path) -> RedisHandle:
         await asyncio.to_thread(embedded.start)
         client = make_client(embedded.url)
         where = f"embedded ({embedded.directory})"
+    handle = RedisHandle(client, where, "", embedded, watchers)  # closes all on a failure
     try:
         info = await client.info("server")
     except AuthenticationError:
-        await _abandon(client, embedded)
+        await handle.close()
         raise ServiceUnavailable(f"redis at {where} refused the credentials") from None
     except (RedisError, OSError) as exc:
-        await _abandon(client, embedded)
+        await handle.close()
         raise ServiceUnavailable(f"redis at {where} is unreachable: {exc}") from None
-    version = str(info.get("redis_version", "0"))
-    if tuple(int(p) for p in version.split(".")[:2]) < MIN_VERSION:
-        await _abandon(client, embedded)
-        raise ServiceUnavailable(f"redis at {where} is {version}; translocal needs 6.2 or newer")
-    log.info("redis %s at %s", version, where)
+    handle.version = str(info.get("redis_version", "0"))
+    if tuple(int(p) for p in handle.version.split(".")[:2]) < MIN_VERSION:
+        await handle.close()
+        raise ServiceUnavailable(
+            f"redis at {where} is {handle.version}; translocal needs 6.2 or newer"
+        )
+    log.info("redis %s at %s", handle.version, where)
     require_replicas(client, cfg.replicas_to_ack, cfg.replica_ack_timeout_ms)
-    return RedisHandle(client, where, version, embedded, sentinel)
-
-
-async def _abandon(client: Redis, embedded: EmbeddedRedis | None) -> None:
-    await client.aclose()
-    if embedded is not None:
-        await asyncio.to_thread(embedded.stop)
+    return handle

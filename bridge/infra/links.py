@@ -5,8 +5,9 @@
   the room is written and the version counted in one step, so two chats racing with one code
   cannot both win, and no room id or chat is linked twice.
 - Only a hint of a code (``tl-7K…``) ever reaches a log line or the audit.
-- Wrong codes are counted per chat for an hour; five and the chat is refused for the rest of
-  that hour.
+- Wrong codes are counted per chat for an hour; five and the chat is refused for an hour.
+  Expiry and refusal are read on the injected clock (``App.links_clock``), not Redis TTLs
+  alone, so that tests move time instead of waiting.
 - ``follow`` runs in every process: it reads ``keys.LINKED_VERSION`` every second and, when
   it moved, lays the linked rooms over the config (``bridge.config.linked.merge``) and tells
   the callers (the bots serve their new rooms). A linked room the config file now has too is
@@ -32,6 +33,7 @@ from bridge.config.linked import LinkedRoom, merge
 from bridge.config.models import Config
 from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
+from bridge.model.settings import RoomConfig
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,7 @@ if #invite == 0 then return {'unknown'} end
 local fields = {}
 for i = 1, #invite, 2 do fields[invite[i]] = invite[i + 1] end
 if fields['digest'] ~= ARGV[1] or fields['circle'] ~= ARGV[2] then return {'unknown'} end
+if tonumber(fields['expires']) <= tonumber(ARGV[6]) then return {'unknown'} end
 if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return {'id'} end
 if redis.call('HEXISTS', KEYS[3], ARGV[5]) == 1 then return {'chat'} end
 redis.call('DEL', KEYS[1])
@@ -154,6 +157,8 @@ class LinkStore:
         fields = cast(dict[str, str], await self.redis.hgetall(keys.invite(found)))
         if not fields or not hmac.compare_digest(fields.get("digest", ""), found):
             return None
+        if float(fields.get("expires", 0)) <= self.clock():  # by the clock the caller runs on
+            return None
         return fields.get("circle")
 
     async def revoke(self, circle: str, code: str) -> bool:
@@ -168,17 +173,24 @@ class LinkStore:
 
     # wrong codes
     async def refused(self, bot: str, chat: str) -> bool:
-        """Whether this chat tried ``FAILURES_ALLOWED`` wrong codes within the hour."""
-        tried = await self.redis.get(keys.link_failures(bot, chat))
-        return tried is not None and int(tried) >= FAILURES_ALLOWED
+        """Whether this chat tried ``FAILURES_ALLOWED`` wrong codes within an hour and that
+        hour of refusal (from the last of them) has not passed, by ``clock``."""
+        until = await self.redis.get(keys.link_refused(bot, chat))
+        return until is not None and float(until) > self.clock()
 
     async def failed(self, bot: str, chat: str) -> int:
-        """Count a wrong code; the count expires an hour after the first."""
+        """Count a wrong code: how many this chat tried in the last hour (by ``clock``, so
+        that tests move time); the ``FAILURES_ALLOWED``-th refuses the chat for an hour."""
+        now = self.clock()
         key = keys.link_failures(bot, chat)
         async with self.redis.pipeline(transaction=True) as tx:
-            tx.incr(key)
-            tx.expire(key, 3600, nx=True)
-            count, _ = await tx.execute()
+            tx.zremrangebyscore(key, "-inf", now - 3600)
+            tx.zadd(key, {secrets.token_hex(8): now})
+            tx.zcard(key)
+            tx.expire(key, 2 * 3600)
+            _gone, _added, count, _ttl = await tx.execute()
+        if int(count) >= FAILURES_ALLOWED:
+            await self.redis.set(keys.link_refused(bot, chat), repr(now + 3600), ex=2 * 3600)
         return int(count)
 
     # linked rooms
@@ -190,27 +202,48 @@ class LinkStore:
         result = await self._redeem(
             keys=[keys.invite(found), keys.LINKED, keys.LINKED_CHATS, keys.LINKED_VERSION,
                   keys.invites(circle)],
-            args=[found, circle, room.room.id, room.model_dump_json(), _chat_key(room)],
+            args=[found, circle, room.room.id, room.model_dump_json(), _chat_key(room),
+                  repr(self.clock())],
         )  # fmt: skip
         return Redeemed(*(str(x) for x in cast(list[str], result)))
 
-    async def unlink(self, room_id: str) -> LinkedRoom | None:
-        """Remove a linked room (its map entries stay until they expire); None if not linked."""
+    async def unlink(self, room_id: str, keep_s: int = 0) -> LinkedRoom | None:
+        """Remove a linked room; None if not linked. Its map entries stay until they expire,
+        and for ``keep_s`` (the message map's retention) its settings too, so that a retract
+        still deletes the copies made there (``retired``)."""
         raw = await self.redis.hget(keys.LINKED, room_id)
         if raw is None:
             return None
         found = _parse(room_id, str(raw))
         async with self.redis.pipeline(transaction=True) as tx:
             tx.hdel(keys.LINKED, room_id)
-            if found is not None:
+            if found is not None and found.room.id == room_id:  # not a copy under another key
                 tx.hdel(keys.LINKED_CHATS, _chat_key(found))
+                if keep_s > 0:
+                    tx.set(keys.unlinked(room_id), found.room.model_dump_json(), ex=keep_s)
             tx.incr(keys.LINKED_VERSION)
             await tx.execute()
         return found
 
+    async def retired(self, room_id: str) -> RoomConfig | None:
+        """A room unlinked within the map's retention, for a retract's deletes there."""
+        raw = await self.redis.get(keys.unlinked(room_id))
+        try:
+            return RoomConfig.model_validate_json(raw) if raw is not None else None
+        except ValidationError:
+            return None
+
     async def rooms(self) -> list[LinkedRoom]:
         raw = cast(dict[str, str], await self.redis.hgetall(keys.LINKED))
-        return [r for room_id, text in raw.items() if (r := _parse(room_id, text)) is not None]
+        found = []
+        for room_id, text in raw.items():
+            room = _parse(room_id, text)
+            if room is not None and room.room.id != room_id:  # written by hand, or forged
+                log.warning("linked room %s holds another room's record; left out", room_id)
+                room = None
+            if room is not None:
+                found.append(room)
+        return found
 
     async def version(self) -> int:
         return int(await self.redis.get(keys.LINKED_VERSION) or 0)

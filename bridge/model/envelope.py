@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bridge.model.settings import RoomConfig
 
-Kind = Literal["message", "edit", "delete", "reaction", "command", "joined"]
+Kind = Literal["message", "edit", "delete", "reaction", "command", "joined", "vote"]
 SpanKind = Literal[
     "bold", "italic", "underline", "strike", "code", "pre", "link", "mention", "spoiler"
 ]
@@ -150,6 +150,50 @@ def human_size(size: int) -> str:
     return f"{size} bytes"
 
 
+# A poll's limits across the network: Telegram's sendPoll ones (python-telegram-bot's
+# PollLimit, Bot API 9.x: a question of 1-300 characters, 2-12 options of 1-100), the strictest;
+# Matrix copies keep them too, so that every room votes on the same options. What an adapter
+# reads is first cut to POLL_READ options (MSC3381 allows 20) of POLL_READ_CHARS each.
+POLL_QUESTION, POLL_OPTION, POLL_OPTIONS, POLL_READ, POLL_READ_CHARS = 300, 100, 12, 20, 1200
+
+
+class Poll(_Frozen):
+    """A native poll, as a member posted it or as a copy shows it. Built by adapters through
+    ``Poll.of``, which cuts what is far too long instead of failing the envelope (a poll is
+    someone else's JSON); the relay shortens to the network's limits, with a note."""
+
+    question: str = ""
+    options: tuple[str, ...] = ()
+    multiple: bool = False  # members may pick several options
+    anonymous: bool = True  # the platform hides who voted for what
+
+    _whole_question = field_validator("question", mode="before")(_whole)
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _whole_options(cls, value: object) -> object:
+        return tuple(_whole(v) for v in value) if isinstance(value, list | tuple) else value
+
+    @classmethod
+    def of(cls, question: object, options: object, *, multiple: bool = False,
+           anonymous: bool = True) -> Poll:  # fmt: skip
+        texts = [o for o in options if isinstance(o, str)] if isinstance(options, list) else []
+        return cls(question=question[:POLL_READ_CHARS] if isinstance(question, str) else "",
+                   options=tuple(o[:POLL_READ_CHARS] for o in texts[:POLL_READ]),
+                   multiple=multiple, anonymous=anonymous)  # fmt: skip
+
+
+class Ballot(_Frozen):
+    """What a ``vote`` envelope says about a poll copy (its ``message_id``): one member's
+    latest choice (``choices``, option indices: a Matrix poll response, ``vote N``), or the
+    platform's own per-option totals (``counts``: Telegram counts its polls itself)."""
+
+    choices: tuple[int, ...] = ()
+    counts: tuple[int, ...] | None = None
+    voters: int = Field(default=0, ge=0)  # with counts: how many people voted
+    closed: bool = False  # the poll was closed (Telegram is_closed, Matrix poll.end)
+
+
 class Quoted(_Frozen):
     """The message a command replies to, as the platform showed it with the command (Telegram
     does): so that ``share`` can carry a message older than the recent-messages buffer."""
@@ -177,11 +221,14 @@ class Envelope(_Frozen):
     spans: tuple[Span, ...] = ()
     reply_to: str | None = None  # platform id of the message this one replies to
     reaction: str | None = None
+    reaction_id: str | None = None  # a reaction's own id, where its removal deletes it (Matrix)
     command: str | None = None
     args: str = ""
     media: Media | None = None
     location: Location | None = None
     quoted: Quoted | None = None  # a command's replied-to message, when the platform gives it
+    poll: Poll | None = None  # a message that is a poll
+    ballot: Ballot | None = None  # a vote envelope's vote or counts
     encrypted: bool = False
     # an action (Matrix /me): ``text`` is the action alone; the relay puts the actor in front,
     # as the target circle attributes people (a name, a pseudonym, or none)
@@ -209,6 +256,7 @@ class Delivery(_Frozen):
     spans: tuple[Span, ...] = ()
     media: Media | None = None  # the adapter sends it, or its describe() note when it cannot
     location: Location | None = None  # only where the circle carries locations
+    poll: Poll | None = None  # a poll copy: sent as a native poll where the platform can
     language: str = ""  # of the target room
     source_language: str = ""  # what the text was taken to be in
     translated: bool = False  # text is a translation from source_language: say so

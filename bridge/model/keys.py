@@ -34,12 +34,14 @@ RELAY_WORKERS = f"{PREFIX}relay:workers"  # zset: worker id -> last heartbeat (m
 
 # Idempotency and the message map (ids only, never text)
 def seen(envelope_key: str) -> str:
-    """Set once an inbound envelope has been relayed."""
+    """Set once an inbound envelope other than a message has been relayed (a message's map
+    record is its own seen mark: see bridge.relay.worker)."""
     return f"{PREFIX}seen:{envelope_key}"
 
 
 def sent(delivery_key: str) -> str:
-    """The ids of a delivered copy, set once it is sent."""
+    """The ids of a delivery other than a copy (an edit, a delete, a notice, a call-out), set
+    once it is sent; a copy's mark is its room's field in its origin's map record."""
     return f"{PREFIX}sent:{delivery_key}"
 
 
@@ -253,13 +255,24 @@ def invites(circle: str) -> str:
 
 
 def link_failures(bot: str, chat: str) -> str:
-    """Wrong codes tried from one chat this hour; five and the chat is refused for an hour."""
+    """Sorted set: wrong codes tried from one chat, by when (the last hour counts)."""
     return f"{PREFIX}linkfail:{bot}:{chat}"
+
+
+def link_refused(bot: str, chat: str) -> str:
+    """Until when (Unix seconds) a chat that tried five wrong codes in an hour is refused."""
+    return f"{PREFIX}linkrefused:{bot}:{chat}"
 
 
 def join_notice(room: str) -> str:
     """Set for an hour once a room's join (or leave) notice went out: one an hour at most."""
     return f"{PREFIX}joinnotice:{room}"
+
+
+def unlinked(room: str) -> str:
+    """A room unlinked from chat (its RoomConfig's JSON) while the message map may still name
+    it: a retract deletes the copies made there while it was linked."""
+    return f"{PREFIX}unlinked:{room}"
 
 
 def pending_chats(bot: str) -> str:

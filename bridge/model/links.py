@@ -18,11 +18,23 @@ from typing import cast
 from redis.asyncio import Redis
 
 from bridge.model import keys
-from bridge.model.i18n import Param
+from bridge.model.i18n import Message, Param, _
 from bridge.model.settings import RoomConfig
 
 PENDING_WINDOW_S = 15 * 60  # how long an unlinked chat may wait for its link
 PENDING_MAX = 20  # chats waiting at once, per bot; past that the bot leaves a new one at once
+
+
+def waiting_text(command: str, invite: str) -> Message:
+    """What a bot says once in a chat it keeps pending: how an admin links it (``command``:
+    the platform's ``link`` with its arguments; ``invite``: the command a moderator of the
+    network runs for a code), and that it leaves when the window passes. One text for every
+    platform, so that each catalog translates it once."""
+    return _("This chat is not part of the network yet, and nothing from here is carried "
+             "anywhere. An admin of this chat can link it with {command}, using a code from a "
+             "moderator of a room in the network (they get one with {invite}). If nobody "
+             "does, this bot leaves in {minutes} minutes.", command=command, invite=invite,
+             minutes=PENDING_WINDOW_S // 60)  # fmt: skip
 
 
 @dataclass(frozen=True)

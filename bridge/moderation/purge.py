@@ -21,6 +21,7 @@ from bridge.config.models import Config
 from bridge.infra.bus import compact
 from bridge.model import keys
 from bridge.model.envelope import Envelope, MsgRef
+from bridge.relay import reactions
 from bridge.relay.maps import MapReader
 from translation.cache import TranslationCache
 from translation.memory import TranslationMemory
@@ -33,6 +34,7 @@ async def purge_text(config: Config, redis: Redis, origin: MsgRef) -> int:
     await redis.set(keys.retracted(str(origin)), 1, ex=keep_s)
     blobs = await _blobs(MapReader(redis), origin)
     purged = await redis.delete(keys.recent(origin.room, origin.id))
+    purged += await redis.delete(*reactions.all_keys(origin))  # copies kept for reaction counts
     # the copies a room's word filter holds (bridge.moderation.filters.hold_of): one per room
     purged += await redis.delete(*(keys.filter_hold(f"{origin}>{r.id}") for r in config.rooms))
     if blobs:  # the same bytes sent again by someone else go too: they were these bytes

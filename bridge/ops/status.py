@@ -13,7 +13,7 @@ due). Everything comes from Redis, so any process, or the shell, sees the whole 
 - outbox and dead letters: counted from the streams (at most ``SCAN`` entries a bot).
 
 No message text, no attribution, no user id is read into a row. Rooms come from the config;
-``known_rooms`` is the one place linked rooms (added at run time, a later issue) will join.
+``known_rooms`` marks the rooms linked from chat (issue 18) "linked".
 """
 
 from __future__ import annotations
@@ -31,10 +31,12 @@ from redis.asyncio import Redis
 from bridge.callouts.clock import shared_now
 from bridge.callouts.model import from_config, upcoming
 from bridge.callouts.store import CalloutStore
+from bridge.config.linked import is_linked
 from bridge.config.models import Config, RoomConfig
 from bridge.infra.connection import open_redis
 from bridge.model import keys
 from bridge.ops.deadletters import Entries, age, letters, printable
+from bridge.ops.rooms import laid, stored
 
 HEALTH_EVERY_S = 30.0  # how often a running app writes each bot's health
 HEALTH_TTL_S = 120  # a report older than this is gone: the process is not running
@@ -55,7 +57,7 @@ class RoomRow:
     outbox: int
     outbox_more: bool  # the bot's outbox is longer than was counted
     dead_letters: int
-    source: str = "config"  # "linked" for rooms linked at run time (a later issue)
+    source: str = "config"  # "linked" for rooms linked from chat (issue 18)
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,9 @@ class Status:
 
 
 def known_rooms(config: Config) -> list[tuple[RoomConfig, str]]:
-    """Every room the status shows, with where it comes from. The seam for linked rooms: a
-    later issue adds those here, as ``(room, "linked")``."""
-    return [(room, "config") for room in config.rooms]
+    """Every room the status shows, with where it comes from: "config", or "linked" for a
+    room linked from chat (laid over ``config`` by the run's follower, or by ``shell``)."""
+    return [(room, "linked" if is_linked(config, room.id) else "config") for room in config.rooms]
 
 
 async def report_health(redis: Redis, bot_id: str, trouble: str | None, now: float) -> None:
@@ -188,10 +190,10 @@ def lines(status: Status) -> list[str]:
     out = [f"Translocal status, {datetime.fromtimestamp(now, UTC):%Y-%m-%d %H:%M:%S}Z", "Rooms:"]
     out += _table(
         ("room", "label", "platform", "lang", "circles", "paused", "last in", "last out",
-         "outbox", "dead"),
+         "outbox", "dead", "from"),
         ((r.id, printable(r.label, 40), r.platform, r.language, ",".join(r.circles) or "-",
           "PAUSED" if r.paused else "no", when(r.last_in, now), when(r.last_out, now),
-          f"{r.outbox}{'+' if r.outbox_more else ''}", str(r.dead_letters))
+          f"{r.outbox}{'+' if r.outbox_more else ''}", str(r.dead_letters), r.source)
          for r in status.rooms),
     )  # fmt: skip
     out.append("Bots:")
@@ -212,6 +214,7 @@ async def shell(config: Config, now: float) -> list[str]:
     """What ``translocal status`` prints, with the configured Redis open."""
     handle = await open_redis(config.redis, config.data_dir)
     try:
+        laid(config, await stored(handle.client))  # the rooms linked from chat too
         return lines(await gather(handle.client, config, now))
     finally:
         await handle.close()

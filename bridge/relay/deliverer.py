@@ -40,6 +40,7 @@ from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
 from bridge.model.envelope import Delivery, MsgRef
 from bridge.model.ports import Bot, Job, PermanentFailure, RetryLater
+from bridge.relay import reactions
 from bridge.relay.chat_queue import ChatQueue
 from bridge.relay.maps import MapReader
 from bridge.relay.worker import worker_id
@@ -81,8 +82,10 @@ class Deliverer:
         max_in_flight: int = 1000,
         name: str | None = None,
         platform: str = "",
+        keep_for: Callable[[Delivery], int] | None = None,
     ) -> None:
         self.redis = redis
+        self.keep_for = keep_for  # copies kept for their reaction counts (bridge.relay.reactions)
         self.bot = bot
         self.platform = platform  # for metrics labels
         self.stream = keys.outbox(bot.id)
@@ -265,6 +268,11 @@ class Deliverer:
         return await self.maps.copies(MsgRef(room=origin_room, id=origin_id), room)
 
     async def _sent(self, d: Delivery) -> bool:
+        """A copy is sent once its room has a field in the origin's map record (written with
+        the acknowledgement); anything else, once ``keys.sent`` is set. A copy keeps no key of
+        its own for this: issue 23's Redis bytes."""
+        if _copy(d):
+            return bool(await self.redis.hexists(keys.origin(d.origin.room, d.origin.id), d.room))
         return bool(await self.redis.exists(keys.sent(d.key)))
 
     async def _retracted(self, d: Delivery) -> bool:
@@ -335,7 +343,9 @@ class Deliverer:
                 pipe.hdel(keys.origin(d.origin.room, d.origin.id), d.room)
                 for message_id in job.copies:
                     pipe.delete(keys.copy(d.room, message_id))
-            pipe.set(keys.sent(d.key), json.dumps(ids), ex=ttl)
+            reactions.keep(pipe, d, self.keep_for(d) if self.keep_for else 0)
+            if not _copy(d):  # a copy's sent mark is its field in the origin's record
+                pipe.set(keys.sent(d.key), json.dumps(ids), ex=ttl)
             pipe.xack(self.stream, keys.DELIVER_GROUP, entry_id)
             pipe.xdel(self.stream, entry_id)
             pipe.exists(keys.retracted(str(d.origin)))

@@ -8,6 +8,11 @@
 - ``tl:map:c:<room>:<id>`` (``keys.copy``): the origin ``<room>/<id>`` a copy (or a notice
   that takes replies, such as a held copy's) stands for.
 
+The record is also the idempotency mark of its message and of its copies (issue 23's Redis
+bytes): the relay worker writes its first field HSETNX, so a re-ingested message makes no
+second plan, and a deliverer skips a copy whose room already has its field. Neither keeps a
+``keys.seen`` or ``keys.sent`` key of its own.
+
 Every key expires after ``retention.message_map_days``. A bucketed layout (records packed in
 small hashes) measured 248 bytes a message instead of ~1,160, but cost the relay 30% of its
 throughput in bench/relay.py (each lookup walked chains of buckets inside Redis), so it was not

@@ -21,12 +21,14 @@ from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.infra.metrics import MESSAGES_IN
 from bridge.model import keys
 from bridge.model.envelope import Action, Delivery, Envelope, MsgRef, Sender, Span, SpanKind
-from bridge.model.i18n import Listing, Param, _, render
+from bridge.model.i18n import Param, _, render
 from bridge.model.platforms import Platform
 from bridge.relay.attribution import acted, attribution
+from bridge.relay.encryption import Encryption
 from bridge.relay.limits import Limits, held_text
 from bridge.relay.maps import MapReader
-from bridge.relay.notices import localize, notice, notice_in
+from bridge.relay.notices import localize, notice_in
+from bridge.relay.polls import poll_copies
 from bridge.relay.seams import Actions, BasePolicy, NoActions, Policy
 from bridge.relay.translate import PassThrough, Translator
 from translation.protect import Mark
@@ -79,20 +81,21 @@ class Router:
         self._credits: dict[tuple[str, str, str, str], str] = {}
         self._reaches: dict[str, tuple[list[CircleConfig], frozenset[str]]] = {}
         self.own: set[str] = set()
-        self.may_encrypt: set[str] = set()  # bots whose rooms can be end-to-end encrypted
+        may_encrypt: set[str] = set()  # bots whose rooms can be end-to-end encrypted
         for bot in config.bots:
             platform = platforms.get(bot.platform)
             identity = platform.identity(bot) if platform else None
             if identity:
                 self.own.add(identity)
             if platform is not None and platform.encryption:
-                self.may_encrypt.add(bot.id)
+                may_encrypt.add(bot.id)
         self._generation = -1
         self._derive()
         self.key = (
             config.pseudonym_key.get_secret_value().encode() if config.pseudonym_key else None
         )
         self.redis = redis
+        self.encryption = Encryption(config, redis, may_encrypt)
 
     def _derive(self) -> None:
         """What the router works out from the rooms: again whenever rooms were linked or
@@ -160,7 +163,7 @@ class Router:
             return Plan(
                 envelope, await self.actions.command(self, envelope, room), reason="command"
             )
-        if envelope.kind == "reaction":
+        if envelope.kind in ("reaction", "vote"):  # a vote: bridge.commands.polls counts it
             return Plan(envelope, await self.actions.event(self, envelope, room), reason="reaction")
         origin = MsgRef(room=room.id, id=envelope.message_id)
         if envelope.kind == "message":
@@ -197,9 +200,9 @@ class Router:
             plan.reason = "send-only room is receive-only"
             return plan
         targets = await self._targets(envelope, room, root, policy=True)
-        held = await self._unencrypted(envelope, targets)
+        held = await self.encryption.withhold(envelope, targets)
         if held:
-            plan.deliveries.extend(await self._held_notice(room, root, held))
+            plan.deliveries.extend(await self.encryption.notice(room, root, held, self.translator))
         if not targets:
             plan.reason = "no circle lets it cross"
             return plan
@@ -210,7 +213,8 @@ class Router:
                 text = held_text(over, envelope.sender.name)
                 plan.deliveries.append(await self.notice_to(room, text, envelope))
             return plan
-        out = await self._render(envelope, room, origin, targets, "send", parent)
+        out = await (poll_copies(self, envelope, room, origin, targets, parent) if envelope.poll
+                     else self._render(envelope, room, origin, targets, "send", parent))
         plan.deliveries += await self.policy.screen(envelope, room, out, self.rooms, self.prefix_of)
         return plan
 
@@ -228,7 +232,7 @@ class Router:
         record = await self.maps.record(origin)
         author = record.get(".sender") or self._authors.get((origin.room, origin.id))
         if author is None:
-            return Plan(envelope, reason=f"{envelope.kind} of a message the bridge does not know")
+            return Plan(envelope, await self.actions.event(self, envelope, room), reason="unknown")
         copied = any(not field.startswith(".") for field in record)
         if envelope.kind == "delete" and (envelope.sender.id != author or copied):
             retract = envelope.model_copy(
@@ -242,7 +246,7 @@ class Router:
         plan = Plan(envelope, origin=origin)
         await self.policy.revise(envelope, room)
         targets = await self._targets(envelope, room, origin, policy=False)
-        await self._unencrypted(envelope, targets)
+        await self.encryption.withhold(envelope, targets)
         action: Action = "edit" if envelope.kind == "edit" else "delete"
         plan.deliveries = await self._render(envelope, room, origin, targets, action, None)
         return plan
@@ -280,12 +284,13 @@ class Router:
         if envelope.sender.is_bot or envelope.sender.id in self.own or not room.send:
             return []
         targets = await self._targets(envelope, room, root, policy=True)
-        await self._unencrypted(envelope, targets)
+        await self.encryption.withhold(envelope, targets)
         copied = await self.maps.record(origin)
         await self.redis.delete(keys.retracted(str(origin)))  # shared again after a retract
         for room_id in copied:  # it crossed there before: no second copy
             targets.pop(str(room_id), None)
-        made = await self._render(envelope, room, origin, targets, "send", parent)
+        made = await (poll_copies(self, envelope, room, origin, targets, parent) if envelope.poll
+                      else self._render(envelope, room, origin, targets, "send", parent))
         return await self.policy.screen(envelope, room, made, self.rooms, self.prefix_of)
 
     def circles_of_room(self, room_id: str) -> list[CircleConfig]:
@@ -301,45 +306,6 @@ class Router:
         shown = await localize(text, room.language, self.translator)
         key = f"answer:{answering.key}:{uuid.uuid4().hex[:8]}"
         return notice_in(room, shown, key=key, reply_to=answering.message_id)
-
-    async def _unencrypted(
-        self, envelope: Envelope, targets: dict[str, tuple[RoomConfig, str, CircleConfig]]
-    ) -> list[RoomConfig]:
-        """Takes out of ``targets`` the rooms an encrypted message may not reach: any room not
-        known to be encrypted, unless the circle allows unencrypted ones. Returns them."""
-        if not envelope.encrypted:
-            return []
-        held = []
-        for room_id, (target, _credit, circle) in list(targets.items()):
-            if circle.allow_unencrypted or await self._encrypted(target):
-                continue
-            del targets[room_id]
-            held.append(target)
-        return held
-
-    async def _encrypted(self, room: RoomConfig) -> bool:
-        """Whether the room's bot has seen it encrypted (adapters keep the set)."""
-        if room.bot not in self.may_encrypt:
-            return False
-        found = await self.redis.sismember(keys.bot_state(room.bot, "encrypted"), room.chat)
-        return bool(found)
-
-    async def _held_notice(
-        self, room: RoomConfig, root: MsgRef, held: list[RoomConfig]
-    ) -> list[Delivery]:
-        """Say once per thread (a day) why an encrypted thread did not reach some rooms."""
-        if not await self.redis.set(keys.notified(f"unencrypted:{root}"), 1, nx=True, ex=86400):
-            return []
-        text = _(
-            "A thread from {room}, an end-to-end-encrypted room, was not carried to {rooms}: "
-            "they are not encrypted, and the circle does not set {setting}.",
-            room=room.label,
-            rooms=Listing(tuple(r.label for r in held)),
-            setting="allow_unencrypted: true",
-        )
-        where = self.config.room(self.config.ops_room or room.id)
-        shown = await localize(text, where.language, self.translator)
-        return [notice(self.config, shown, room.id, key=f"notice:unencrypted:{root}")]
 
     async def _render(
         self,

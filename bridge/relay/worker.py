@@ -5,8 +5,10 @@
 - A shard newly taken is drained of its pending entries (a dead owner's) before new ones,
   which keeps the order of each origin room.
 - Every entry is committed by one Lua script: check the lease is still ours (fencing), mark
-  the envelope seen (SET NX: a re-ingested event makes no second copy), write the origin's
-  map record, XADD one delivery per target, XACK and XDEL. All of it or none of it.
+  the envelope seen, write the origin's map record, XADD one delivery per target, XACK and
+  XDEL. All of it or none of it. A message's map record is its own seen mark (its first
+  field written HSETNX: a re-ingested message makes no second copy, and keeps no key of its
+  own, issue 23's Redis bytes); other envelopes (edits, commands) get ``keys.seen`` (SET NX).
 """
 
 from __future__ import annotations
@@ -42,11 +44,19 @@ SEEN_TTL_S = 24 * 3600  # re-ingestion after a crash happens within minutes
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local nrec = tonumber(ARGV[6])
-if ARGV[4] ~= '0' and redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[4]) then
-  if nrec > 0 then
-    redis.call('HSET', KEYS[4], unpack(ARGV, 7, 6 + nrec))
+local fresh = false
+if ARGV[4] == '0' then
+  fresh = false
+elseif nrec > 0 then
+  fresh = redis.call('HSETNX', KEYS[4], ARGV[7], ARGV[8]) == 1
+  if fresh then
+    if nrec > 2 then redis.call('HSET', KEYS[4], unpack(ARGV, 9, 6 + nrec)) end
     redis.call('EXPIRE', KEYS[4], ARGV[5])
   end
+else
+  fresh = redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[4])
+end
+if fresh then
   for i = 5, #KEYS do
     redis.call('XADD', KEYS[i], '*', 'd', ARGV[2 + nrec + i])
   end

@@ -122,6 +122,16 @@ class Console(People):
         """A bot's queued (unconfirmed) updates, without confirming them."""
         return list(self.world.bots[token].updates)
 
+    def queue_raw_update(self, token: str, fields: JSON) -> int:
+        """Queues ``fields`` for a bot as one update, unchecked, with the next update_id (a
+        client must survive what a newer or faulty Bot API sends); returns its update_id."""
+        state = self.world.bots[token]
+        update_id = state.next_update_id
+        state.updates.append({"update_id": update_id, **fields})
+        state.next_update_id += 1
+        state.wakeup.set()
+        return update_id
+
     def stats(self) -> JSON:
         """Counters and the call record, as JSON."""
         return {

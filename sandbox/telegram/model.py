@@ -24,8 +24,9 @@ ANONYMOUS_ADMIN: JSON = {
 }
 ACTIVE = frozenset({"creator", "administrator", "member"})
 DEFAULT_UPDATES = frozenset(
-    {"message", "edited_message", "my_chat_member", "channel_post", "edited_channel_post"}
-)
+    {"message", "edited_message", "my_chat_member", "channel_post", "edited_channel_post",
+     "poll", "poll_answer"}
+)  # fmt: skip
 """What a bot gets when it never named allowed_updates (or named an empty list): everything but
 chat_member, message_reaction and message_reaction_count (of what this sandbox produces)."""
 
@@ -58,12 +59,15 @@ class Account:
     token: str | None = None
     can_read_all_group_messages: bool = True
     can_join_groups: bool = True
+    language_code: str | None = None  # the person's app language (IETF tag), if they share it
 
     def user(self) -> JSON:
         """The User object."""
         user: JSON = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}
         if self.username:
             user["username"] = self.username
+        if self.language_code:
+            user["language_code"] = self.language_code
         return user
 
 

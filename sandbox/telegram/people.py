@@ -65,9 +65,17 @@ class People(Posts):
         self.world.bots[token] = BotState(account)
         return account.user()
 
-    def add_user(self, user_id: int, first_name: str, username: str | None = None) -> JSON:
-        """Registers a human. Returns its User."""
-        account = Account(id=user_id, first_name=first_name, username=username)
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str,
+        username: str | None = None,
+        *,
+        language_code: str | None = None,
+    ) -> JSON:
+        """Registers a human (``language_code``: their app language). Returns its User."""
+        account = Account(id=user_id, first_name=first_name, username=username,
+                          language_code=language_code)  # fmt: skip
         self.world.accounts[user_id] = account
         return account.user()
 

@@ -15,7 +15,7 @@ import re
 
 from aiohttp import web
 
-from sandbox.telegram import chats, files, media, places, sending, updates
+from sandbox.telegram import chats, files, media, places, polls, sending, updates
 from sandbox.telegram.api import ASYNC_METHODS, METHODS, Api
 from sandbox.telegram.entities import JSON
 from sandbox.telegram.faults import STATUS_TEXT, Faults
@@ -26,7 +26,8 @@ from sandbox.telegram.world import ApiError
 log = logging.getLogger("sandbox.telegram")
 
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
-_IMPLEMENTED = (chats, media, places, sending, updates)  # importing them registers their methods
+# importing them registers their methods
+_IMPLEMENTED = (chats, media, places, polls, sending, updates)
 
 FORM_OVERHEAD = 2 * 1024 * 1024  # a request may be this much larger than its largest upload
 

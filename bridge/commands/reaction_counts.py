@@ -1,0 +1,68 @@
+"""Counting members' reactions for the count line on copies (bridge.relay.reactions).
+
+A reaction counts when it is on a message the bridge keeps copies of for a circle with
+``carry_reactions: true``: on the origin, or on a copy in a room such a circle links to the
+origin's room. Not counted: the circles' share reaction (a moderator's action, not an
+opinion), reactions on messages the bridge does not know or on copies in circles without
+``carry_reactions``, and the bots' own (the relay drops those before any handler). A
+reaction taken back (an empty one, as Telegram reports it; a Matrix reaction's redaction)
+withdraws the member's count.
+
+The Matrix redaction of a reaction arrives as a ``delete`` of an id the message map does not
+know; the router hands it to the ``delete`` handlers, and ``withdraw_redacted`` finds the
+reaction by that id (``reactions.event_key``).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from bridge.commands.registry import Call, on_event
+from bridge.model.envelope import MsgRef
+from bridge.relay import reactions
+
+
+def _plain(emoji: str) -> str:
+    return emoji.replace("\ufe0f", "").strip()
+
+
+@on_event("reaction")
+async def count_reaction(call: Call) -> None:
+    envelope, room, redis = call.envelope, call.room, call.redis
+    emoji = envelope.reaction
+    if emoji is None or not envelope.message_id:
+        return
+    shares = {_plain(c.share_reaction) for c in call.config.circles if room.id in c.rooms}
+    if emoji and _plain(emoji) in shares:
+        return  # the moderators' share reaction
+    origin = await call.router.maps.copy_of(room.id, envelope.message_id)
+    if origin is None:
+        origin = MsgRef(room=room.id, id=envelope.message_id)
+    elif not reactions.carries(call.config, origin.room, room.id):
+        return
+    if not await redis.exists(reactions.rendered_key(origin)):
+        return  # no copy kept for counts: unknown, too old, or no carry_reactions circle
+    ttl = max(call.config.retention.recent_hours * 3600, 1)
+    mark = await reactions.marker(redis, origin, room.id, call.who, ttl)
+    await reactions.move(redis, origin, mark, emoji.strip(), ttl)
+    if envelope.reaction_id and emoji:
+        await redis.set(reactions.event_key(room.id, envelope.reaction_id),
+                        f"{origin}\t{mark}\t{emoji.strip()}", ex=ttl)  # fmt: skip
+
+
+@on_event("delete")
+async def withdraw_redacted(call: Call) -> None:
+    """A deleted reaction (a Matrix redaction of it): the member's count goes, if it is
+    still that reaction."""
+    redis = call.redis
+    key = reactions.event_key(call.room.id, call.envelope.message_id)
+    raw = cast(str | None, await redis.getdel(key))
+    if raw is None:
+        return
+    origin_s, mark, emoji = raw.split("\t")
+    room_id, _sep, origin_id = origin_s.partition("/")
+    origin = MsgRef(room=room_id, id=origin_id)
+    current = cast(str | None, await redis.hget(reactions.marks_key(origin), mark))
+    if current == emoji:
+        ttl = max(call.config.retention.recent_hours * 3600, 1)
+        await reactions.move(redis, origin, mark, "", ttl)

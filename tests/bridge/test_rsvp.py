@@ -1,0 +1,192 @@
+"""RSVP on call-outs, through the whole bridge (relay, scheduler, deliverers, in-memory bots)
+on a clock the test moves: members answer a call-out's copy with ✊/🤔 or ``rsvp yes|maybe|no``
+as a reply, and the organizers' report shows the counts per city and in total, edited in
+place at most once a minute. Only counts are kept, never who; hostile input counts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio
+
+from bridge.app import App
+from bridge.callouts.clock import ManualClock
+from bridge.callouts.rsvp import counts
+from bridge.callouts.store import CalloutStore
+from bridge.config.load import LoadedConfig
+from bridge.model.envelope import Envelope, Sender
+from tests.bridge.test_callouts_schedule import ROOMS
+from tests.harness import eventually, eventually_async, memory_config
+from tests.memory_bot import NETWORK, Delivered
+
+FIRE = datetime(2030, 5, 1, 18, tzinfo=UTC)
+CALLOUT = {
+    "id": "blockade", "circles": ["net"], "at": "2030-05-01 18:00", "mode": "instant",
+    "tz": "UTC", "language": "en", "text": "Eviction blockade at Calle 5", "rsvp": True,
+    "report_to": "nyc",
+}  # fmt: skip
+
+
+_events = itertools.count()
+
+
+def config(tmp_path: Path, redis_url: str, **callout: Any) -> LoadedConfig:
+    return memory_config(tmp_path, redis_url, rooms=ROOMS, callouts=[{**CALLOUT, **callout}])
+
+
+@contextlib.asynccontextmanager
+async def fired(
+    loaded: LoadedConfig, clock: ManualClock, *, wait: bool = True
+) -> AsyncIterator[App]:
+    """The bridge on ``clock``, once the call-out has landed in the three rooms and its
+    report has reached NYC (``wait``)."""
+    app = App(loaded, lease_ms=1000)
+    app.callout_clock = clock
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(app.run(stop, ready))
+    await asyncio.wait_for(ready.wait(), 20)
+    try:
+        if wait:
+            clock.set(FIRE)
+            await eventually(
+                lambda: len(NETWORK.sends_to("c1")) == 2, what="the copy and the report"
+            )
+        yield app
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def copy_in(chat: str) -> str:
+    """The id of the call-out's copy in ``chat``."""
+    return next(d.ids[0] for d in NETWORK.sends_to(chat) if d.delivery and d.delivery.callout)
+
+
+def report_edits() -> list[Delivered]:
+    return [d for d in NETWORK.log if d.chat == "c1" and d.action == "edit"]
+
+
+def report_now() -> str:
+    """The report as NYC's members see it now."""
+    (report,) = [d for d in NETWORK.sends_to("c1") if d.text.startswith("Call-out blockade")]
+    return NETWORK.chats["c1"][report.ids[0]].text
+
+
+async def react(chat: str, message_id: str, emoji: str | None, who: str) -> None:
+    bot = {"a1": "a", "b1": "b", "c1": "c"}[chat]
+    envelope = Envelope(
+        key=f"t:{chat}:{message_id}:{who}:{next(_events)}", kind="reaction", bot=bot, chat=chat,
+        message_id=message_id, sender=Sender(id=who, name=who), reaction=emoji,
+    )  # fmt: skip
+    await NETWORK.bot(bot).ctx.emit(envelope)
+
+
+async def settled(redis_client: redis.asyncio.Redis, expected: dict[str, int]) -> None:
+    """Every answer sent so far is counted (the relay has handled them): room|answer -> n."""
+
+    async def check() -> bool:
+        found = await counts(redis_client, "blockade", "2030-05-01T18:00Z")
+        return {k: n for k, n in found.items() if n} == expected
+
+    await eventually_async(check, what=f"counts {expected}")
+
+
+async def test_each_copy_invites_an_answer_in_its_rooms_language(
+    tmp_path: Path, redis_url: str
+) -> None:
+    clock = ManualClock(FIRE - timedelta(minutes=5))
+    async with fired(config(tmp_path, redis_url), clock):
+        pass
+    (copy,) = [d for d in NETWORK.sends_to("c1") if d.delivery and d.delivery.callout]
+    assert "React ✊ if you are coming, 🤔 if maybe, or reply +rsvp yes|maybe|no" in copy.text
+    report = report_now()
+    assert "In total: 0 coming, 0 maybe, 0 not coming." in report
+
+
+async def test_a_storm_of_500_reactions_costs_one_report_edit_a_minute_and_counts_right(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis
+) -> None:
+    clock = ManualClock(FIRE - timedelta(minutes=5))
+    async with fired(config(tmp_path, redis_url), clock):
+        cdmx, berlin = copy_in("a1"), copy_in("b1")
+        for n in range(300):
+            await react("a1", cdmx, "✊", f"memory:m{n}")
+        for n in range(200):
+            await react("b1", berlin, "🤔", f"memory:b{n}")
+        await settled(redis_client, {"cdmx|yes": 300, "berlin|maybe": 200})
+        assert len(report_edits()) <= 1  # the clock has not moved: one minute, one edit
+        clock.advance(timedelta(seconds=61))
+        await eventually(lambda: "In total: 300 coming, 200 maybe" in report_now(),
+                         what="the final counts")  # fmt: skip
+        await asyncio.sleep(0.5)  # no more edits come in this minute
+    assert len(report_edits()) <= 2
+    text = report_now()
+    assert "CDMX: 300 coming, 0 maybe, 0 not coming." in text
+    assert "Berlin: 0 coming, 200 maybe, 0 not coming." in text
+    assert "In total: 300 coming, 200 maybe, 0 not coming." in text
+    # only counts are stored: no member id in any RSVP key
+    for key in await redis_client.keys("tl:rsvp:*"):
+        kind = await redis_client.type(key)
+        dumped = str(await redis_client.hgetall(key)) if kind == "hash" else ""
+        assert "memory:m" not in dumped
+        assert "memory:b" not in dumped
+
+
+async def test_hostile_and_repeated_answers_count_once_or_not_at_all(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis
+) -> None:
+    clock = ManualClock(FIRE - timedelta(minutes=5))
+    async with fired(config(tmp_path, redis_url), clock):
+        cdmx = copy_in("a1")
+        bot = NETWORK.bot("a")
+        await react("a1", cdmx, "✊", "memory:ana")
+        await react("a1", cdmx, "✊", "memory:ana")  # twice: counted once
+        await react("a1", "9999", "✊", "memory:eve")  # a message the bridge does not know
+        await react("a1", cdmx, "✊", "memory:a")  # the bot itself
+        await react("a1", cdmx, "❤️", "memory:eve")  # not an RSVP reaction
+        # a forged answer: one line in CDMX's language, listing the answers
+        asked = await bot.command("a1", "rsvp", "perhaps", reply_to=cdmx, who="eve")
+        await eventually(lambda: any(d.reply_to == asked for d in NETWORK.sends_to("a1")))
+        (answer,) = [d.text for d in NETWORK.sends_to("a1") if d.reply_to == asked]
+        assert "yes|maybe|no" in answer
+        assert "\n" not in answer
+        # not replying to a call-out copy: refused, nothing counted
+        other = await bot.post("a1", "hola", who="luis")
+        asked = await bot.command("a1", "rsvp", "yes", reply_to=other, who="luis")
+        await eventually(lambda: any(d.reply_to == asked for d in NETWORK.sends_to("a1")))
+        asked = await bot.command("a1", "rsvp", "yes", who="luis")  # not a reply at all
+        await eventually(lambda: any(d.reply_to == asked for d in NETWORK.sends_to("a1")))
+        # a member changes her mind: yes -> no moves her count
+        await react("a1", cdmx, "🤔", "memory:rosa")
+        await bot.command("a1", "rsvp", "no", reply_to=cdmx, who="rosa")
+        # a member takes her reaction back (Telegram: new_reaction is empty)
+        await react("a1", cdmx, "✊", "memory:tere")
+        await react("a1", cdmx, "", "memory:tere")
+        await settled(redis_client, {"cdmx|yes": 1, "cdmx|no": 1})
+        clock.advance(timedelta(seconds=61))
+        await eventually(lambda: "In total: 1 coming, 0 maybe, 1 not coming." in report_now(),
+                         what="the counts")  # fmt: skip
+    assert "CDMX: 1 coming, 0 maybe, 1 not coming." in report_now()
+
+
+async def test_an_organizer_asks_for_answers_from_chat(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis
+) -> None:
+    loaded = memory_config(tmp_path, redis_url, rooms=ROOMS, organizers=["memory:org"])
+    clock = ManualClock(FIRE - timedelta(hours=1))
+    async with fired(loaded, clock, wait=False):
+        asked = await NETWORK.bot("c").command(
+            "c1", "callout", "add 2030-05-01 18:00 instant rsvp net | Blockade", who="org"
+        )
+        await eventually(lambda: any(d.reply_to == asked for d in NETWORK.sends_to("c1")))
+    (stored,) = (await CalloutStore(redis_client).all()).values()
+    assert stored.rsvp
+    assert stored.circles == ("net",)
+    assert stored.text == "Blockade"
