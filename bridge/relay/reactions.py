@@ -116,8 +116,8 @@ def keep_for(config: Config) -> Callable[[Delivery], int]:
     members' messages into a room a carry_reactions circle links to the origin's room."""
 
     def seconds(d: Delivery) -> int:
-        if d.notice or d.callout or d.action == "delete":
-            return 0
+        if d.notice or d.callout or d.action == "delete" or d.poll or d.location:
+            return 0  # a poll or a location copy has no text an edit could end with a line
         return config.retention.recent_hours * 3600 if carries(config, d.origin.room, d.room) else 0
 
     return seconds
@@ -125,7 +125,7 @@ def keep_for(config: Config) -> Callable[[Delivery], int]:
 
 async def marker(redis: Redis, origin: MsgRef, room: str, who: str, ttl: int) -> str:
     await redis.set(salt_key(origin), secrets.token_hex(16), nx=True, ex=ttl)
-    salt = cast(str, await redis.get(salt_key(origin)))
+    salt = cast(str, await redis.getex(salt_key(origin), ex=ttl))  # lives as long as the marks
     return hmac.new(salt.encode(), f"{room}|{who}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
