@@ -43,7 +43,6 @@ from bridge.model.platforms import load
 ANSWERS = ("yes", "maybe", "no")
 REACTIONS = {"✊": "yes", "🤔": "maybe"}  # both in Telegram's fixed set of reactions
 RSVP_S = 3 * 86400  # as long as the occurrence's outcomes are kept for its report
-DUE = f"{keys.PREFIX}rsvp:due"  # set: "<call-out id>|<occurrence>" whose report is behind
 
 _VOTE = """
 local old = redis.call('HGET', KEYS[2], ARGV[1]) or ''
@@ -62,18 +61,6 @@ return 1
 """
 
 
-def counts_key(callout_id: str, occ: str) -> str:
-    return f"{keys.PREFIX}rsvp:c:{callout_id}:{occ}"
-
-
-def _marks_key(callout_id: str, occ: str) -> str:
-    return f"{keys.PREFIX}rsvp:m:{callout_id}:{occ}"
-
-
-def _salt_key(callout_id: str, occ: str) -> str:
-    return f"{keys.PREFIX}rsvp:s:{callout_id}:{occ}"
-
-
 def _plain(emoji: str) -> str:
     return emoji.replace("\ufe0f", "").strip()
 
@@ -88,7 +75,7 @@ def invite(room: RoomConfig, config: Config) -> Message:
 
 async def counts(redis: Redis, callout_id: str, occ: str) -> dict[str, int]:
     """``<room>|<answer>`` -> how many, for one occurrence."""
-    raw = cast(dict[str, str], await redis.hgetall(counts_key(callout_id, occ)))
+    raw = cast(dict[str, str], await redis.hgetall(keys.rsvp_counts(callout_id, occ)))
     return {k: int(v) for k, v in raw.items() if "|" in k}
 
 
@@ -127,12 +114,13 @@ async def _copy(call: Call, message_id: str | None) -> tuple[Callout, str] | Non
 
 async def vote(redis: Redis, callout_id: str, occ: str, room: str, who: str, answer: str) -> None:
     """Set ``who``'s answer in ``room`` ("" withdraws it); counts move atomically."""
-    salt_key = _salt_key(callout_id, occ)
+    salt_key = keys.rsvp_salt(callout_id, occ)
     await redis.set(salt_key, secrets.token_hex(16), nx=True, ex=RSVP_S)
     salt = cast(str, await redis.get(salt_key))
     marker = hmac.new(salt.encode(), who.encode(), hashlib.sha256).hexdigest()[:32]
     await redis.eval(
-        _VOTE, 3, counts_key(callout_id, occ), _marks_key(callout_id, occ), DUE,
+        _VOTE, 3, keys.rsvp_counts(callout_id, occ), keys.rsvp_marks(callout_id, occ),
+        keys.RSVP_DUE,
         f"{room}|{marker}", room, answer, RSVP_S, f"{callout_id}|{occ}",
     )  # fmt: skip
 

@@ -1,7 +1,7 @@
 """Keeping an RSVP call-out's report current: its message is edited with the new counts, at
 most once a minute (``EDIT_EVERY_S``), however many answers come.
 
-An answer marks its occurrence due (``bridge.callouts.rsvp.DUE``). On each scheduler tick (on
+An answer marks its occurrence due (``bridge.callouts.keys.RSVP_DUE``). On each scheduler tick (on
 the call-out clock), one process takes each due occurrence (SREM decides which) and:
 
 - while the report has not gone out yet, leaves it due: the report, when sent, shows the
@@ -39,11 +39,11 @@ EDIT_EVERY_S = 60  # the report's message is edited at most this often
 async def update_reports(reports: Reports, now: datetime, callouts: Mapping[str, Callout]) -> None:
     """Edit the reports whose counts changed, where a minute has passed since the last edit."""
     redis = reports.redis
-    for member in [str(m) for m in await redis.smembers(rsvp.DUE)]:
+    for member in [str(m) for m in await redis.smembers(keys.RSVP_DUE)]:
         callout_id, _sep, occ = member.partition("|")
         callout = callouts.get(callout_id)
         if callout is None:  # cancelled, or not ours to know: nothing to edit
-            await redis.srem(rsvp.DUE, member)
+            await redis.srem(keys.RSVP_DUE, member)
             continue
         report_key = f"callout-report:{callout.id}:{occ}"
         sent = cast(str | None, await redis.get(keys.sent(report_key)))
@@ -51,13 +51,13 @@ async def update_reports(reports: Reports, now: datetime, callouts: Mapping[str,
             if not await redis.exists(keys.callout_report_lock(callout.id, occ)):
                 continue  # not reported yet: the report will show the counts
             if await redis.get(keys.callout_report_lock(callout.id, occ)) == "done":
-                await redis.srem(rsvp.DUE, member)  # reported nowhere (no report room)
+                await redis.srem(keys.RSVP_DUE, member)  # reported nowhere (no report room)
             continue
-        counts_key = rsvp.counts_key(callout.id, occ)
+        counts_key = keys.rsvp_counts(callout.id, occ)
         edited = cast(str | None, await redis.hget(counts_key, ".edited"))
         if edited is not None and now.timestamp() - float(edited) < EDIT_EVERY_S:
             continue
-        if not await redis.srem(rsvp.DUE, member):
+        if not await redis.srem(keys.RSVP_DUE, member):
             continue  # another process took it
         await _edit(reports, callout, occ, report_key, json.loads(sent), now)
 
@@ -84,7 +84,7 @@ async def _edit(
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hset(keys.origin(room.id, report_key), room.id, json.dumps(ids))
         pipe.expire(keys.origin(room.id, report_key), rsvp.RSVP_S)
-        pipe.hset(rsvp.counts_key(callout.id, occ), ".edited", f"{now.timestamp():.0f}")
+        pipe.hset(keys.rsvp_counts(callout.id, occ), ".edited", f"{now.timestamp():.0f}")
         pipe.xadd(keys.outbox(room.bot), {"d": delivery.model_dump_json()})
         await pipe.execute()
     log.info("call-out %s (%s): report edited with new RSVP counts", callout.id, occ)

@@ -50,7 +50,7 @@ async def counted(call: Call) -> None:
 async def _closed(call: Call, origin: MsgRef, tally: Tally) -> None:
     """The results, once, in every room with a copy and in the origin room."""
     ttl = call.config.retention.message_map_days * 86400
-    if not await call.redis.set(f"{keys.PREFIX}poll:closed:{origin}", 1, nx=True, ex=ttl):
+    if not await call.redis.set(keys.poll_closed(str(origin)), 1, nx=True, ex=ttl):
         return
     text = await _results(call, origin, tally, closed=True)
     record = await call.router.maps.record(origin)

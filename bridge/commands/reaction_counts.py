@@ -10,7 +10,7 @@ withdraws the member's count.
 
 The Matrix redaction of a reaction arrives as a ``delete`` of an id the message map does not
 know; the router hands it to the ``delete`` handlers, and ``withdraw_redacted`` finds the
-reaction by that id (``reactions.event_key``).
+reaction by that id (``keys.reaction_event``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import cast
 
 from bridge.commands.registry import Call, on_event
+from bridge.model import keys
 from bridge.model.envelope import MsgRef
 from bridge.relay import reactions
 
@@ -40,13 +41,13 @@ async def count_reaction(call: Call) -> None:
         origin = MsgRef(room=room.id, id=envelope.message_id)
     elif not reactions.carries(call.config, origin.room, room.id):
         return
-    if not await redis.exists(reactions.rendered_key(origin)):
+    if not await redis.exists(keys.reaction_copies(origin)):
         return  # no copy kept for counts: unknown, too old, or no carry_reactions circle
     ttl = max(call.config.retention.recent_hours * 3600, 1)
     mark = await reactions.marker(redis, origin, room.id, call.who, ttl)
     await reactions.move(redis, origin, mark, emoji.strip(), ttl)
     if envelope.reaction_id and emoji:
-        await redis.set(reactions.event_key(room.id, envelope.reaction_id),
+        await redis.set(keys.reaction_event(room.id, envelope.reaction_id),
                         f"{origin}\t{mark}\t{emoji.strip()}", ex=ttl)  # fmt: skip
 
 
@@ -55,14 +56,14 @@ async def withdraw_redacted(call: Call) -> None:
     """A deleted reaction (a Matrix redaction of it): the member's count goes, if it is
     still that reaction."""
     redis = call.redis
-    key = reactions.event_key(call.room.id, call.envelope.message_id)
+    key = keys.reaction_event(call.room.id, call.envelope.message_id)
     raw = cast(str | None, await redis.getdel(key))
     if raw is None:
         return
     origin_s, mark, emoji = raw.split("\t")
     room_id, _sep, origin_id = origin_s.partition("/")
     origin = MsgRef(room=room_id, id=origin_id)
-    current = cast(str | None, await redis.hget(reactions.marks_key(origin), mark))
+    current = cast(str | None, await redis.hget(keys.reaction_marks(origin), mark))
     if current == emoji:
         ttl = max(call.config.retention.recent_hours * 3600, 1)
         await reactions.move(redis, origin, mark, "", ttl)

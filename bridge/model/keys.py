@@ -278,3 +278,57 @@ def unlinked(room: str) -> str:
 def pending_chats(bot: str) -> str:
     """Sorted set: chats a bot was added to that are not linked yet, by when it leaves them."""
     return f"{PREFIX}pending:{bot}"
+
+
+# Counts members see (bridge.relay.reactions, bridge.relay.polls, bridge.callouts.rsvp):
+# numbers and salted member hashes, never who; the kept copy of a reaction-counted message
+# holds its text and goes with a retract; ``origin``: a MsgRef or its "<room>/<id>"
+REACTIONS_DUE = f"{PREFIX}rx:due"  # zset: origins whose copies' count line is behind
+RSVP_DUE = f"{PREFIX}rsvp:due"  # set: "<call-out id>|<occurrence>" whose report is behind
+
+
+def reaction_copies(origin: object) -> str:
+    """Hash: room -> the Delivery last sent there (circles with carry_reactions only)."""
+    return f"{PREFIX}rx:d:{origin}"
+
+
+def reaction_counts(origin: object) -> str:
+    return f"{PREFIX}rx:c:{origin}"
+
+
+def reaction_marks(origin: object) -> str:
+    return f"{PREFIX}rx:m:{origin}"
+
+
+def reaction_salt(origin: object) -> str:
+    return f"{PREFIX}rx:s:{origin}"
+
+
+def reaction_event(room: str, reaction_id: str) -> str:
+    """A Matrix reaction's event id -> what it counted, so that its redaction takes it back."""
+    return f"{PREFIX}rx:e:{room}:{reaction_id}"
+
+
+def rsvp_counts(callout: str, occurrence: str) -> str:
+    return f"{PREFIX}rsvp:c:{callout}:{occurrence}"
+
+
+def rsvp_marks(callout: str, occurrence: str) -> str:
+    return f"{PREFIX}rsvp:m:{callout}:{occurrence}"
+
+
+def rsvp_salt(callout: str, occurrence: str) -> str:
+    return f"{PREFIX}rsvp:s:{callout}:{occurrence}"
+
+
+def poll(origin: object) -> str:
+    """Hash: ``.n`` options, ``.salt``, and per room the platform's counts of its copy."""
+    return f"{PREFIX}poll:{origin}"
+
+
+def poll_ballots(origin: object, room: str) -> str:
+    return f"{PREFIX}poll:b:{origin}:{room}"
+
+
+def poll_closed(origin: object) -> str:
+    return f"{PREFIX}poll:closed:{origin}"

@@ -51,14 +51,6 @@ Targets = dict[str, tuple[RoomConfig, str, CircleConfig]]
 NOT_A_POLL = _("[a poll not carried as a poll: it needs a question and at least two options]")
 
 
-def poll_key(origin: MsgRef) -> str:
-    return f"{keys.PREFIX}poll:{origin}"
-
-
-def ballots_key(origin: MsgRef, room: str) -> str:
-    return f"{keys.PREFIX}poll:b:{origin}:{room}"
-
-
 def units(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units)."""
     return len(text.encode("utf-16-le")) // 2
@@ -148,9 +140,9 @@ async def poll_copies(
     )
     valid = bool(poll.question.strip()) and sum(bool(o.strip()) for o in poll.options) >= 2
     if valid:
-        await redis.hset(poll_key(origin), ".n", min(len(poll.options), POLL_OPTIONS))
-        await redis.hsetnx(poll_key(origin), ".salt", secrets.token_hex(16))
-        await redis.expire(poll_key(origin), ttl_s)
+        await redis.hset(keys.poll(origin), ".n", min(len(poll.options), POLL_OPTIONS))
+        await redis.hsetnx(keys.poll(origin), ".salt", secrets.token_hex(16))
+        await redis.expire(keys.poll(origin), ttl_s)
     out = []
     for target, credit, _circle in targets.values():
         shown = [
@@ -202,7 +194,7 @@ class Tally:
 
     async def options(self, origin: MsgRef) -> int:
         """How many options the poll has; 0 when it is not a poll the relay sent copies of."""
-        found = cast(str | None, await self.redis.hget(poll_key(origin), ".n"))
+        found = cast(str | None, await self.redis.hget(keys.poll(origin), ".n"))
         return int(found) if found else 0
 
     async def record(self, origin: MsgRef, room: str, voter: str, ballot: Ballot) -> bool:
@@ -214,13 +206,13 @@ class Tally:
                 return False
             voters = max(ballot.voters, max(ballot.counts, default=0))
             value = json.dumps({"counts": list(ballot.counts), "voters": voters})
-            await self.redis.hset(poll_key(origin), room, value)
+            await self.redis.hset(keys.poll(origin), room, value)
             return True
         if not ballot.choices or any(not 0 <= c < n for c in ballot.choices):
             return False
-        salt = cast(str | None, await self.redis.hget(poll_key(origin), ".salt")) or ""
+        salt = cast(str | None, await self.redis.hget(keys.poll(origin), ".salt")) or ""
         who = hmac.new(salt.encode(), voter.encode(), hashlib.sha256).hexdigest()[:24]
-        key = ballots_key(origin, room)
+        key = keys.poll_ballots(origin, room)
         await self.redis.hset(key, who, json.dumps(sorted(set(ballot.choices))))
         await self.redis.expire(key, self.ttl_s)
         counts = [0] * n
@@ -230,12 +222,12 @@ class Tally:
                 if 0 <= c < n:
                     counts[c] += 1
         value = json.dumps({"counts": counts, "voters": len(raw)})
-        await self.redis.hset(poll_key(origin), room, value)
+        await self.redis.hset(keys.poll(origin), room, value)
         return True
 
     async def counts(self, origin: MsgRef) -> dict[str, Count]:
         """Room id -> its copy's counts, for every room with a vote."""
-        found = await self.redis.hgetall(poll_key(origin))
+        found = await self.redis.hgetall(keys.poll(origin))
         out = {}
         for room, raw in found.items():
             if str(room).startswith("."):

@@ -2,7 +2,7 @@
 
 A copy in such a circle ends, once members react, with a count line ("✊ 12 · ❤️ 4") that
 counts the reactions on the origin and on every copy of it, and never says who reacted. The
-deliverer keeps, for such copies only, the delivery it sent (``rendered_key``: room -> the
+deliverer keeps, for such copies only, the delivery it sent (``keys.reaction_copies``: room -> the
 Delivery's JSON) for ``retention.recent_hours``, since an edit must resend the copy's whole
 text and the bridge keeps no other copy of it; a retract purges it (bridge.moderation.purge).
 After that time reactions are no longer shown.
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 
 EDIT_EVERY_S = 60  # a copy's count line is edited at most this often
 SHOWN = 8  # emoji kinds on the line, the most used first
-DUE = f"{keys.PREFIX}rx:due"
 
 _MOVE = """
 local old = redis.call('HGET', KEYS[2], ARGV[1]) or ''
@@ -81,29 +80,10 @@ return 1
 """
 
 
-def rendered_key(origin: MsgRef | str) -> str:
-    return f"{keys.PREFIX}rx:d:{origin}"
-
-
-def counts_key(origin: MsgRef | str) -> str:
-    return f"{keys.PREFIX}rx:c:{origin}"
-
-
-def marks_key(origin: MsgRef | str) -> str:
-    return f"{keys.PREFIX}rx:m:{origin}"
-
-
-def salt_key(origin: MsgRef | str) -> str:
-    return f"{keys.PREFIX}rx:s:{origin}"
-
-
-def event_key(room: str, reaction_id: str) -> str:
-    return f"{keys.PREFIX}rx:e:{room}:{reaction_id}"
-
-
 def all_keys(origin: MsgRef) -> list[str]:
     """What a retract deletes: the rendered copies (texts), counts, markers, salt."""
-    return [rendered_key(origin), counts_key(origin), marks_key(origin), salt_key(origin)]
+    return [keys.reaction_copies(origin), keys.reaction_counts(origin),
+            keys.reaction_marks(origin), keys.reaction_salt(origin)]  # fmt: skip
 
 
 def carries(config: Config, a: str, b: str) -> bool:
@@ -124,21 +104,23 @@ def keep_for(config: Config) -> Callable[[Delivery], int]:
 
 
 async def marker(redis: Redis, origin: MsgRef, room: str, who: str, ttl: int) -> str:
-    await redis.set(salt_key(origin), secrets.token_hex(16), nx=True, ex=ttl)
-    salt = cast(str, await redis.getex(salt_key(origin), ex=ttl))  # lives as long as the marks
+    await redis.set(keys.reaction_salt(origin), secrets.token_hex(16), nx=True, ex=ttl)
+    # the salt lives as long as the marks
+    salt = cast(str, await redis.getex(keys.reaction_salt(origin), ex=ttl))
     return hmac.new(salt.encode(), f"{room}|{who}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 async def move(redis: Redis, origin: MsgRef, mark: str, emoji: str, ttl: int) -> bool:
     """Set the member's (``mark``) reaction on ``origin`` to ``emoji`` ("" withdraws it)."""
     changed = await redis.eval(
-        _MOVE, 3, counts_key(origin), marks_key(origin), DUE, mark, emoji, ttl, str(origin)
+        _MOVE, 3, keys.reaction_counts(origin), keys.reaction_marks(origin), keys.REACTIONS_DUE,
+        mark, emoji, ttl, str(origin),
     )  # fmt: skip
     return bool(changed)
 
 
 async def counts(redis: Redis, origin: MsgRef | str) -> dict[str, int]:
-    raw = cast(dict[str, str], await redis.hgetall(counts_key(origin)))
+    raw = cast(dict[str, str], await redis.hgetall(keys.reaction_counts(origin)))
     return {k: int(v) for k, v in raw.items() if not k.startswith(".") and int(v) > 0}
 
 
@@ -151,12 +133,14 @@ def line(found: dict[str, int]) -> str:
 async def flush(redis: Redis, now: float) -> int:
     """Queue one edit per copy of each due origin whose minute has passed; how many."""
     queued = 0
-    for member in [str(m) for m in await redis.zrangebyscore(DUE, 0, now)]:
-        claimed = await redis.eval(_CLAIM, 2, DUE, counts_key(member), now, EDIT_EVERY_S, member)
+    for member in [str(m) for m in await redis.zrangebyscore(keys.REACTIONS_DUE, 0, now)]:
+        claimed = await redis.eval(
+            _CLAIM, 2, keys.REACTIONS_DUE, keys.reaction_counts(member), now, EDIT_EVERY_S, member
+        )
         if not claimed:
             continue
-        stored = cast(dict[str, str], await redis.hgetall(rendered_key(member)))
-        found = cast(dict[str, str], await redis.hgetall(counts_key(member)))
+        stored = cast(dict[str, str], await redis.hgetall(keys.reaction_copies(member)))
+        found = cast(dict[str, str], await redis.hgetall(keys.reaction_counts(member)))
         if not any(not k.startswith(".") for k in found):
             continue  # an author's edit of a copy nobody reacted on: nothing to add
         shown = line(await counts(redis, member))
@@ -198,7 +182,7 @@ def keep(pipe: Pipeline, d: Delivery, seconds: int) -> None:
     count line appended again after an author's edit."""
     if seconds <= 0 or d.key.startswith("rx:") or d.action not in ("send", "edit"):
         return
-    pipe.hset(rendered_key(d.origin), d.room, d.model_dump_json())
-    pipe.expire(rendered_key(d.origin), seconds)
+    pipe.hset(keys.reaction_copies(d.origin), d.room, d.model_dump_json())
+    pipe.expire(keys.reaction_copies(d.origin), seconds)
     if d.action == "edit":
-        pipe.zadd(DUE, {str(d.origin): 0}, nx=True)
+        pipe.zadd(keys.REACTIONS_DUE, {str(d.origin): 0}, nx=True)

@@ -19,6 +19,7 @@ import redis.asyncio
 from bridge.app import App
 from bridge.callouts.clock import ManualClock
 from bridge.config.load import LoadedConfig
+from bridge.model import keys
 from bridge.model.envelope import Envelope, MsgRef, Sender
 from bridge.relay import reactions
 from tests.harness import eventually, eventually_async, memory_config
@@ -174,7 +175,7 @@ async def test_a_retract_purges_the_kept_copy_and_its_counts(
     async with bridge(config(tmp_path, redis_url), clock):
         origin, berlin, _nyc = await posted("my home address is Calle 5")
         ref = MsgRef(room="cdmx", id=origin)
-        assert "Calle 5" in str(await redis_client.hgetall(reactions.rendered_key(ref)))
+        assert "Calle 5" in str(await redis_client.hgetall(keys.reaction_copies(ref)))
         await react("b1", berlin, "✊", "memory:jonas")
         await counted(redis_client, ref, {"✊": 1})
         await NETWORK.bot("a").command("a1", "retract", reply_to=origin, who="ana")
@@ -185,7 +186,7 @@ async def test_a_retract_purges_the_kept_copy_and_its_counts(
         await react("b1", berlin, "❤", "memory:sam")  # after the retract: nothing comes back
         await NETWORK.bot("c").post("c1", "later")
         await eventually(lambda: len(NETWORK.sends_to("a1")) == 1, what="a later copy")
-    assert not await redis_client.exists(reactions.rendered_key(ref))
+    assert not await redis_client.exists(keys.reaction_copies(ref))
     assert all("Calle 5" not in str(v) for v in await redis_client.hgetall(f"tl:rx:d:{ref}"))
 
 
