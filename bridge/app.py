@@ -164,6 +164,7 @@ class App:
         self.health_every_s = HEALTH_EVERY_S  # how often each bot's health is written
         self.links_clock: Callable[[], float] = time.time  # invites, pending chats (tests)
         self.links_every_s = 1.0  # how often the linked rooms' version is read
+        self.pending_sweep_s = 30.0  # how often bots leave chats nobody linked in time
 
     def _wants(self, part: str) -> bool:
         return self.role in ("all", part)
@@ -200,6 +201,7 @@ class App:
                     clock=self.links_clock,
                     refuse_servers=frozenset(cfg.link.refuse_servers),
                     pending_limit=PENDING_MAX if cfg.link.invites else 0,
+                    pending_sweep_s=self.pending_sweep_s,
                 )
                 bot = platform.factory(ctx)
                 self.bots[settings.id] = bot

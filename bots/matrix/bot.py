@@ -9,7 +9,8 @@
 - Invites, joins, aliases, room upgrades, creators and encrypted rooms are kept by
   bots/matrix/membership.py (room ids by bots/matrix/rooms.py). A room the bot has just
   joined brings no history across: only what follows the join.
-- Events become envelopes in bots/matrix/ingest.py; their files are fetched (and decrypted)
+- Events become envelopes in bots/matrix/ingest.py (poll events in bots/matrix/polls.py,
+  which needs the bot's record of its own polls); their files are fetched (and decrypted)
   in bots/matrix/fetch.py, within a bounded time: a file that cannot be had crosses as a
   note, and the events after it are not held up. An event that cannot be decrypted yet
   waits in Redis (ciphertext only) until its key arrives (bots/matrix/parked.py).
@@ -38,10 +39,12 @@ from nio import (
 )
 from nio.api import MessageDirection
 
+from bots.matrix import polls
 from bots.matrix.fetch import FileFetcher, TransientError
 from bots.matrix.ingest import Where, read_event
 from bots.matrix.membership import Membership
 from bots.matrix.parked import Parked
+from bots.matrix.pending import Pending
 from bots.matrix.rooms import RoomMap
 from bots.matrix.send import SendContext, Sender
 from bots.matrix.session import REFUSED, open_client, token_trouble
@@ -50,6 +53,7 @@ from bridge.model import keys
 from bridge.model.i18n import _
 from bridge.model.media import MediaStore
 from bridge.model.ports import BotContext, Job, RetryLater
+from bridge.model.settings import RoomConfig
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,9 @@ class MatrixBot:
         self.max_upload = settings.max_upload
         self.rooms = RoomMap(ctx.redis, self.id, [r.chat for r in ctx.rooms])
         self.membership = Membership(ctx, self.rooms, lambda: self._client)
+        self.pending = self.membership.pending = Pending(ctx, lambda: self._client, lambda room:
+                                                         self.rooms.serve([*self.rooms.chats,
+                                                                           room.chat]))  # fmt: skip
         self.media = MediaStore(ctx.redis, ctx.media_ttl_s)
         self.files = FileFetcher(lambda: self._client, self.media, settings.file_retry_s)
         self.client: AsyncClient | None = None
@@ -120,10 +127,12 @@ class MatrixBot:
             self._sync_loop(token, full_state), name=f"matrix-sync-{self.id}"
         )
         self._syncer.add_done_callback(self._sync_ended)
+        self.pending.start()  # leaves rooms nobody linked in time
         log.info("matrix bot %s (%s) syncing", self.id, self.user_id)
 
     async def stop(self) -> None:
         self._stopping = True
+        await self.pending.stop()
         if self._syncer is not None:
             # redis-py can lose a cancellation that lands inside a command: ask until it ends
             while not self._syncer.done():
@@ -161,6 +170,12 @@ class MatrixBot:
         if not task.cancelled() and task.exception() is not None:
             log.error("matrix bot %s: the sync loop stopped on an error", self.id,
                       exc_info=task.exception())  # fmt: skip
+
+    async def serve(self, rooms: list[RoomConfig]) -> None:
+        """Read the chats of ``rooms`` from now on, and no other; join those not joined."""
+        self.rooms.serve([r.chat for r in rooms])
+        if self.ready.is_set():
+            await self.membership.join_configured()
 
     async def deliver(self, job: Job) -> list[str]:
         self._in_flight += 1
@@ -283,6 +298,10 @@ class MatrixBot:
             await self.membership.invited(room_id)
         for room_id, info in response.rooms.join.items():
             chat = self.rooms.chat(room_id)
+            if chat is None and await self.pending.synced(
+                room_id, list(info.timeline.events), self.membership.joined_at(room_id)
+            ):
+                continue  # it waits for a link: nothing else of it is read
             if chat is None:
                 if room_id not in self._unmapped_seen:
                     self._unmapped_seen.add(room_id)
@@ -358,6 +377,11 @@ class MatrixBot:
             self.membership.is_creator(room_id, sender)
             or (room is not None and room.power_levels.get_user_level(sender) >= MODERATOR_LEVEL)
         )
+        if source.get("type") in polls.POLL_EVENTS:  # a poll, or a vote on one of the bot's
+            found = await polls.read(self.ctx.redis, room_id, source, where, name, admin=admin)
+            if found is not None:
+                await self.ctx.emit(found)
+            return
         incoming = read_event(source, where, name, admin=admin)
         if incoming is None:
             return

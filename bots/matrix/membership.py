@@ -1,7 +1,9 @@
 """Which rooms the Matrix bot is in, and how it gets there and stays.
 
-- Invites to configured rooms are accepted, others declined; configured rooms not joined
-  yet are joined after the first sync (an invite, or a public room); aliases resolved.
+- Invites to configured rooms are accepted; to other rooms, accepted to wait for a link
+  (bots/matrix/pending.py) or declined (a refused server, too many waiting); configured
+  rooms not joined yet are joined after the first sync (an invite, or a public room);
+  aliases resolved.
 - A room the bot has just joined brings no history across: ``joined_at`` says when it
   joined, and the sync handles only what follows. Until its first sync shows the room,
   deliveries into it wait (``just_joined``).
@@ -26,6 +28,7 @@ from aiohttp import ClientError
 from nio import AsyncClient, ErrorResponse, JoinResponse, RoomResolveAliasResponse
 
 from bots.matrix.ingest import Where, joined
+from bots.matrix.pending import Pending
 from bots.matrix.rooms import RoomMap
 from bots.matrix.settings import MatrixSettings
 from bridge.model import keys
@@ -51,6 +54,7 @@ class Membership:
         self._joined_here: set[str] = set()  # rooms joined by this run (their state may lag)
         self._fresh: dict[str, int] = {}  # room id -> when the bot joined (ms), until synced
         self._creators: dict[str, set[str]] = {}  # room id -> creators (v12+: all-powerful)
+        self.pending: Pending | None = None  # rooms that wait for a link (set by the bot)
 
     async def load(self) -> None:
         """Read what earlier runs learnt: the room map and the encrypted chats."""
@@ -102,9 +106,15 @@ class Membership:
         if self.rooms.chat(room_id) is None and self.rooms.unresolved():
             await self.resolve_aliases()
         chat = self.rooms.chat(room_id)
+        if chat is None and self.pending is not None and await self.pending.invited(room_id):
+            joined = await self._join(room_id)  # it waits for a link (bots.matrix.pending)
+            if not isinstance(joined, JoinResponse):
+                log.warning("matrix bot %s: cannot join %s (%s)", self.id, room_id,
+                            joined.status_code)  # fmt: skip
+            return
         if chat is None:
-            log.warning("matrix bot %s: invited to room %s, which is not in the config; "
-                        "declined", self.id, room_id)  # fmt: skip
+            log.warning("matrix bot %s: invited to room %s, which is not configured or "
+                        "linked; declined", self.id, room_id)  # fmt: skip
             await self._client().room_leave(room_id)
             return
         joined = await self._join(room_id)

@@ -23,10 +23,8 @@ into vote envelopes.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, cast
 
-from nio import AsyncClient, RoomSendResponse
 from redis.asyncio import Redis
 
 from bots.matrix.ingest import Where
@@ -34,14 +32,13 @@ from bots.matrix.ingest import _reply_to as reply_to_of
 from bridge.model import keys
 from bridge.model.envelope import POLL_READ, Ballot, Delivery, Envelope, Poll, Sender
 
-log = logging.getLogger(__name__)
-
 POLLS_TTL_S = 90 * 86400  # how long a sent poll's votes are followed (as the message map)
 UNSTABLE = "org.matrix.msc3381.poll"
 TEXT = "org.matrix.msc1767.text"
 START = {f"{UNSTABLE}.start", "m.poll.start"}
 RESPONSE = {f"{UNSTABLE}.response", "m.poll.response"}
 END = {f"{UNSTABLE}.end", "m.poll.end"}
+START_TYPE = f"{UNSTABLE}.start"  # what Element sends, and so what the bot sends
 POLL_EVENTS = START | RESPONSE | END
 
 
@@ -82,21 +79,6 @@ async def remember(redis: Redis, bot_id: str, event_id: str, room_id: str, d: De
     where = json.dumps({"room": room_id, "n": n, "max": n if poll.multiple else 1})
     await redis.hset(keys.bot_state(bot_id, "polls"), event_id, where)
     await redis.expire(keys.bot_state(bot_id, "polls"), POLLS_TTL_S)
-
-
-async def send_poll(
-    client: AsyncClient, room_id: str, content: dict[str, Any], txn: str
-) -> str | None:
-    """Send the poll; its event id, or None when the homeserver refuses it (the caller
-    sends the numbered list instead)."""
-    response = await client.room_send(
-        room_id, f"{UNSTABLE}.start", content, tx_id=txn, ignore_unverified_devices=True
-    )
-    if isinstance(response, RoomSendResponse):
-        return str(response.event_id)
-    log.warning("matrix: room %s refused a poll (%s); the numbered list goes instead",
-                room_id, getattr(response, "status_code", "error"))  # fmt: skip
-    return None
 
 
 def read_start(content: dict[str, Any]) -> Poll:

@@ -37,6 +37,18 @@ class RoomMap:
                 self._room[chat] = room
                 self._chat[room] = chat
 
+    def serve(self, chats: list[str]) -> None:
+        """The chats served from now on (the config's and the linked ones): a new room id
+        maps to itself; a chat no longer served maps no more, so its events are not read."""
+        self.chats = list(dict.fromkeys(chats))
+        kept = set(self.chats)
+        self._room = {c: r for c, r in self._room.items() if c in kept}
+        self._chat = {r: c for r, c in self._chat.items() if c in kept}
+        for chat in self.chats:
+            if chat.startswith("!"):
+                self._room.setdefault(chat, chat)
+                self._chat.setdefault(chat, chat)
+
     def room(self, chat: str) -> str | None:
         """The room id a configured chat is now, or None while an alias is unresolved."""
         return self._room.get(chat)

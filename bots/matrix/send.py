@@ -13,7 +13,8 @@ Call-outs go as ``m.notice``, as the bridge's notices do; members' copies never 
 A reply copy goes into a Matrix thread when the room holds its thread's root (see
 bots/matrix/threads.py); a carried location goes as ``m.location`` with a ``geo:`` URI after
 the attribution; video and audio carry their duration (ms), size and shape in ``info``; a
-call-out with ``pin: true`` is appended to the room's pinned events.
+call-out with ``pin: true`` is appended to the room's pinned events. A poll copy goes as an
+MSC3381 poll (bots/matrix/polls.py), or as its numbered list where the room refuses polls.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class Sender:
             poll = polls.poll_content(d)
             if job.reply_to:
                 poll["m.relates_to"] = relation(root, job.reply_to)
-            sent = await polls.send_poll(self.client, room_id, poll, tx_id(d.key, "poll"))
+            sent = await self._poll(room_id, poll, tx_id(d.key, "poll"))
             if sent is not None:
                 await polls.remember(self.ctx.media.redis, self.ctx.bot_id, sent, room_id, d)
                 return [sent]
@@ -159,6 +160,22 @@ class Sender:
         if d.pin and ids:
             await self.threads.pin(room_id, ids[0])
         return ids
+
+    async def _poll(self, room_id: str, content: dict[str, Any], txn: str) -> str | None:
+        """The poll's event id; None when the room refuses it (a 4xx that is not a 429:
+        the numbered list goes instead). A 429 or 5xx is retried as any send is."""
+        response = await self.client.room_send(room_id, polls.START_TYPE, content, tx_id=txn,
+                                               ignore_unverified_devices=True)  # fmt: skip
+        if isinstance(response, RoomSendResponse):
+            return str(response.event_id)
+        status = getattr(getattr(response, "transport_response", None), "status", None)
+        if status is None or status == 429 or status >= 500 or response.status_code in (
+            "M_LIMIT_EXCEEDED", "M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"
+        ):  # fmt: skip
+            check(response, "a poll")
+        log.warning("matrix bot %s: room %s refused a poll (%s); the numbered list goes",
+                    self.ctx.bot_id, room_id, response.status_code or status)  # fmt: skip
+        return None
 
     async def _edit(self, job: Job, room_id: str) -> list[str]:
         d = job.delivery

@@ -5,7 +5,9 @@ to the Bot API and begins taking updates, ``deliver`` hands a job to send.py, ``
 taking updates, ``close`` releases the HTTP client once the deliverer has drained, and
 ``health`` says whether the Bot API answers.
 
-- Updates come from our own get_updates loop (or a webhook, see webhook.py). The offset lives
+- Updates come from our own get_updates loop (or a webhook, see webhook.py), each parsed alone
+  (updates.py): one python-telegram-bot cannot read is skipped and acknowledged, never the
+  end of the loop. The offset lives
   in Redis and advances only after the update's envelope is in the inbox (ingest.py makes the
   envelope): a crash re-reads, and the relay's idempotency (the envelope key is the update id)
   absorbs the repeat. A revoked token stops this bot alone, with a notice to the operator;
@@ -31,6 +33,7 @@ from bots.telegram.ingest import Reader
 from bots.telegram.limits import Limiter
 from bots.telegram.send import Sender
 from bots.telegram.settings import TelegramSettings
+from bots.telegram.updates import fetch, last_id, parse
 from bots.telegram.webhook import WebhookListener, secret_for
 from bridge.model import keys
 from bridge.model.errors import ServiceUnavailable
@@ -52,12 +55,13 @@ class TelegramBot:
         self.poll_timeout = settings.poll_timeout
         base = settings.api_url
         token = settings.token.get_secret_value()
+        self._updates_request = HTTPXRequest(read_timeout=self.poll_timeout + 10)  # updates.py
         self.bot = Bot(
             token,
             base_url=f"{base}/bot",
             base_file_url=f"{base}/file/bot",
             request=HTTPXRequest(connection_pool_size=32, read_timeout=30, write_timeout=30),
-            get_updates_request=HTTPXRequest(read_timeout=self.poll_timeout + 10),
+            get_updates_request=self._updates_request,
         )
         media = MediaStore(ctx.redis, ctx.media_ttl_s)
         self.reader = Reader(self.bot, ctx, media)
@@ -129,17 +133,14 @@ class TelegramBot:
         """Stop taking updates in; deliveries still being made go on (see close())."""
         if self.webhook is not None:  # the webhook stays set: Telegram keeps what comes
             await self.webhook.stop()
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-        poller, self._poller = self._poller, None
-        while poller is not None and not poller.done():
-            # redis-py can lose a cancellation that lands inside a command: ask again
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(asyncio.shield(poller), 1.0)
+        sweeper, poller = self._sweeper, self._poller
+        self._sweeper = self._poller = None
+        for task in (sweeper, poller):
+            while task is not None and not task.done():
+                # redis-py can lose a cancellation that lands inside a command: ask again
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(task), 1.0)
 
     async def close(self) -> None:
         """Release the HTTP client, once the deliverers are done with it."""
@@ -161,8 +162,8 @@ class TelegramBot:
         failures = 0
         while True:
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                updates = await fetch(
+                    self.bot, self._updates_request, offset, self.poll_timeout, ALLOWED_UPDATES
                 )
                 failures = 0
                 self._trouble = None
@@ -187,10 +188,13 @@ class TelegramBot:
                 await asyncio.sleep(wait)
                 continue
             try:
-                for update in updates:
-                    await self._take(update)
-                if updates:
-                    await self.ctx.redis.set(offset_key, updates[-1].update_id + 1)
+                for data in updates:
+                    update = parse(self.id, data, self.bot)  # None: skipped, logged
+                    if update is not None:
+                        await self._take(update)
+                last = last_id(updates)
+                if last is not None:
+                    await self.ctx.redis.set(offset_key, last + 1)
             except (RedisError, OSError) as exc:
                 # the inbox is away (a Redis restart): the offset stays, Telegram gives the
                 # same updates again, and those already in the inbox are recognised there
@@ -200,8 +204,8 @@ class TelegramBot:
                             self.id, exc, wait)  # fmt: skip
                 await asyncio.sleep(wait)
                 continue
-            if updates:
-                offset = updates[-1].update_id + 1
+            if last is not None:
+                offset = last + 1
 
     async def _take(self, update: Update) -> None:
         """Into the inbox, if it carries anything; returns once it is stored there."""
@@ -215,7 +219,7 @@ class TelegramBot:
             await self.ctx.emit(envelope)
 
     async def _take_json(self, data: dict[str, object]) -> None:
-        update = Update.de_json(data, self.bot)
+        update = parse(self.id, data, self.bot)  # None: skipped, logged, answered 200
         if update is not None:
             await self._take(update)
 

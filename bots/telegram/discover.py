@@ -23,8 +23,10 @@ from dataclasses import dataclass
 
 from telegram import Bot, Chat, Message, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
+from telegram.request import HTTPXRequest
 
 from bots.telegram.settings import TelegramSettings
+from bots.telegram.updates import fetch, parse
 from bridge.model.errors import ServiceUnavailable
 from bridge.model.platforms import SeenChat
 
@@ -49,10 +51,12 @@ async def discover(settings: TelegramSettings) -> list[SeenChat]:
 
     Raises ServiceUnavailable when the token is refused, the Bot API is unreachable, or
     another reader holds the updates (409)."""
+    request = HTTPXRequest()  # read by bots.telegram.updates, one update at a time
     bot = Bot(
         settings.token.get_secret_value(),
         base_url=f"{settings.api_url}/bot",
         base_file_url=f"{settings.api_url}/file/bot",
+        get_updates_request=request,
     )
     try:  # shut down whatever happens: a refused token leaves open connections otherwise
         try:
@@ -62,8 +66,11 @@ async def discover(settings: TelegramSettings) -> list[SeenChat]:
                 "the Bot API refused the token: get one from @BotFather"
             ) from None
         bot_id = bot.id
-        # no offset: nothing is confirmed; timeout 0: what is pending now is what there is
-        updates = await bot.get_updates(limit=BATCH, timeout=0)
+        # no offset: nothing is confirmed; timeout 0: what is pending now is what there is.
+        # Read one update at a time: one the library cannot read is skipped, not fatal, and
+        # its body never reaches a log line (bots.telegram.updates)
+        raw = await fetch(bot, request, 0, 0, None, limit=BATCH)
+        updates = tuple(u for u in (parse(settings.id, d, bot) for d in raw) if u is not None)
     except Conflict as exc:
         why = "a webhook is set for this bot" if "webhook" in exc.message.lower() else (
             "another program reads this bot's updates (a running `translocal run`?)")  # fmt: skip

@@ -4,8 +4,9 @@
 None when it carries nothing to carry (a service message, a command for another bot, a chat
 that is not configured). On the way it acts where Telegram leaves it to the bot:
 
-- a chat that is not in the config is told once that the bot is not configured there, and
-  left; nothing of it crosses;
+- a group that adds the bot and is neither configured nor linked waits for an admin's
+  ``/link`` (bots/telegram/pending.py); any other chat not served is told once that the bot
+  is not configured there, and left; nothing of either crosses;
 - a group that becomes a supergroup (``migrate_to_chat_id``) is followed, remembered in Redis,
   and the operator is told to update the config;
 - an anonymous admin (``sender_chat`` set to the group itself) speaks as a moderator of that

@@ -61,6 +61,9 @@ class Pending:
     async def added(self, change: ChatMemberUpdated) -> None:
         """The bot is in a chat it does not serve: keep it pending, or leave at once."""
         chat = change.chat.id
+        if change.chat.type not in ("group", "supergroup"):  # a private chat, a channel
+            await self.refuse(chat)
+            return
         if await self._known(str(chat)):
             return  # added again within its window: no new window, nothing said again
         if self.ctx.pending_limit <= 0 or not await self.chats.add(str(chat)):

@@ -16,7 +16,7 @@ from bridge.discover import run_discover
 from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from tests.bots.test_matrix import bot_user
-from tests.helpers import sandbox_bot, write_config
+from tests.helpers import BODY_CANARY, sandbox_bot, write_config
 from tests.synapse_fixture import PASSWORD, create_room, member, unique
 
 GOOD = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -79,6 +79,27 @@ async def test_telegram_lists_a_group_its_topic_and_a_private_chat_and_confirms_
     assert "Luis" in private
     assert all(line.startswith(("BOT", "cdmx ")) for line in out.splitlines() if line.strip())
     assert len(tg.updates_pending(GOOD)) == pending  # run still gets every one of them
+
+
+async def test_an_update_the_library_cannot_read_is_skipped_and_its_body_never_logged(
+    tmp_path: Path,
+    tg: BotApiServer,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tg.create_chat(PLAIN, "Vecinas Roma")
+    tg.add_member(PLAIN, ANA, owner=True)
+    tg.add_member(PLAIN, 5000001)
+    tg.queue_raw_update(GOOD, {"poll": {"id": "p1", "question": f"¿Marcha? {BODY_CANARY}"}})
+    tg.post(PLAIN, ANA, "hola")
+
+    code = await run_discover(load_config(tg_config(tmp_path, tg, ("cdmx", GOOD)), env={}))
+    out = capsys.readouterr().out
+
+    assert code == 0
+    assert lines_with(out, "Vecinas Roma")  # the chat after the unreadable update is listed
+    assert BODY_CANARY not in out
+    assert not [r for r in caplog.records if BODY_CANARY in r.getMessage()]
 
 
 async def test_yaml_is_a_rooms_snippet_to_paste_with_placeholders_left_to_fill(

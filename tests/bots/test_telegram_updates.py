@@ -25,8 +25,11 @@ MALFORMED: dict[str, dict[str, Any]] = {
     "message": {"message": f"Calle Luna 5 {BODY_CANARY}"},
     # a message without its date (KeyError)
     "edited_message": {
-        "edited_message": {"message_id": 7, "chat": {"id": CDMX, "type": "supergroup"},
-                           "text": f"Calle Luna 5 {BODY_CANARY}"}  # fmt: skip
+        "edited_message": {
+            "message_id": 7,
+            "chat": {"id": CDMX, "type": "supergroup"},
+            "text": f"Calle Luna 5 {BODY_CANARY}",
+        }
     },
 }
 
