@@ -69,8 +69,9 @@ def invite(room: RoomConfig, config: Config) -> Message:
     """The line a copy of an RSVP call-out ends with, the command as this room types it."""
     platform = load(config.bot(room.bot).platform)
     prefix = platform.command_prefix if platform is not None else "/"
+    command = prefix + "rsvp"
     return _("React ✊ if you are coming, 🤔 if maybe, or reply {command} yes|maybe|no to this "
-             "message.", command=f"{prefix}rsvp")  # fmt: skip
+             "message.", command=command)  # fmt: skip
 
 
 async def counts(redis: Redis, callout_id: str, occ: str) -> dict[str, int]:

@@ -94,11 +94,9 @@ def shortened(question: str, options: tuple[str, ...], language: str, head: str)
 def listed(poll: Poll, language: str, command: str) -> str:
     """The poll as a numbered list, with how to vote: where no native poll can be shown."""
     numbered = [f"{i}. {option}" for i, option in enumerate(poll.options, start=1)]
+    vote = command + "vote N"
     hint = render(
-        _(
-            "Reply {command} to this message to vote (N: the option's number).",
-            command=f"{command}vote N",
-        ),
+        _("Reply {command} to this message to vote (N: the option's number).", command=vote),
         language,
     )
     return "\n".join([poll.question, *numbered, hint])
