@@ -213,8 +213,11 @@ class Router:
                 text = held_text(over, envelope.sender.name)
                 plan.deliveries.append(await self.notice_to(room, text, envelope))
             return plan
-        out = await (poll_copies(self, envelope, room, origin, targets, parent) if envelope.poll
-                     else self._render(envelope, room, origin, targets, "send", parent))
+        out = await (
+            poll_copies(self, envelope, room, origin, targets, parent)
+            if envelope.poll
+            else self._render(envelope, room, origin, targets, "send", parent)
+        )
         plan.deliveries += await self.policy.screen(envelope, room, out, self.rooms, self.prefix_of)
         return plan
 
@@ -289,8 +292,11 @@ class Router:
         await self.redis.delete(keys.retracted(str(origin)))  # shared again after a retract
         for room_id in copied:  # it crossed there before: no second copy
             targets.pop(str(room_id), None)
-        made = await (poll_copies(self, envelope, room, origin, targets, parent) if envelope.poll
-                      else self._render(envelope, room, origin, targets, "send", parent))
+        made = await (
+            poll_copies(self, envelope, room, origin, targets, parent)
+            if envelope.poll
+            else self._render(envelope, room, origin, targets, "send", parent)
+        )
         return await self.policy.screen(envelope, room, made, self.rooms, self.prefix_of)
 
     def circles_of_room(self, room_id: str) -> list[CircleConfig]:
