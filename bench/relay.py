@@ -49,7 +49,8 @@ from bridge.infra.bus import ensure_group, shard_of  # noqa: E402
 from bridge.infra.connection import make_client  # noqa: E402
 from bridge.infra.embedded_redis import EmbeddedRedis  # noqa: E402
 from bridge.model import keys  # noqa: E402
-from bridge.model.envelope import Envelope, Sender  # noqa: E402
+from bridge.model.envelope import Envelope, MsgRef, Sender  # noqa: E402
+from bridge.relay.maps import record_args  # noqa: E402
 from bridge.relay.worker import _COMMIT as COMMIT_SCRIPT  # noqa: E402
 from bridge.relay.worker import RelayWorker  # noqa: E402
 
@@ -169,6 +170,7 @@ async def script_baseline_throughput(r: Redis, n: int) -> float:
     owner = "base"
     for shard in range(SHARDS):
         await r.set(keys.lease(f"inbox:{shard}"), owner)
+    record = {".sender": "s", ".root": "r/1"}
     done = 0
     start = time.perf_counter()
     while done < n:
@@ -195,13 +197,8 @@ async def script_baseline_throughput(r: Redis, n: int) -> float:
                             keys.RELAY_GROUP,
                             86400,
                             86400,
-                            6,
-                            ".sender",
-                            "s",
-                            ".root",
-                            "r/1",
-                            ".ts",
-                            "1",
+                            6,  # the packed record (bridge.relay.maps.record_args)
+                            *record_args(MsgRef(room="r", id=entry_id), record, 86400, time.time()),
                             payload,
                             payload,
                             payload,

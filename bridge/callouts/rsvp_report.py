@@ -29,6 +29,7 @@ from bridge.callouts.reports import Reports, report_text
 from bridge.model import keys
 from bridge.model.envelope import Delivery, MsgRef
 from bridge.model.i18n import Lines
+from bridge.relay.maps import MapReader
 from bridge.relay.notices import localize
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,11 @@ async def _edit(
         text=shown, language=room.language, notice=True,
     )  # fmt: skip
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(keys.origin(room.id, report_key), room.id, json.dumps(ids))
-        pipe.expire(keys.origin(room.id, report_key), rsvp.RSVP_S)
+        keep = config.retention.message_map_days * 86400
+        life = min(rsvp.RSVP_S, keep)
+        await MapReader(redis).add_copies(
+            pipe, origin, room.id, ids, keep_s=keep, life_s=life, pointers=False
+        )
         pipe.hset(keys.rsvp_counts(callout.id, occ), ".edited", f"{now.timestamp():.0f}")
         pipe.xadd(keys.outbox(room.bot), {"d": delivery.model_dump_json()})
         await pipe.execute()

@@ -1,10 +1,10 @@
 """forgetme: a member's every message still in the message map is retracted network-wide.
 
-The messages are found by scanning the origin records (``SCAN`` over ``keys.origin`` and
-their ``.sender`` field), never through a per-person index: such an index would itself be a
+The messages are found by scanning the origin records (``MapReader.origins_of``: a SCAN of
+the message map), never through a per-person index: such an index would itself be a
 record of who said what. Each is retracted as ``retract`` does (a delete of every copy, the
-text purged by ``purge_text``); the record loses its sender, root, time and file at once and
-vanishes when the deliverers have deleted the copies (an empty hash is no key), so nothing
+text purged by ``purge_text``); the record loses its sender, root and file at once and
+vanishes when the deliverers have deleted the copies, so nothing
 left names the member. The member is opted out and told how much went.
 
 One run per person at a time (a lock key) and one per person an hour; both keys are named by
@@ -25,12 +25,10 @@ from bridge.model import keys
 from bridge.model.envelope import Delivery, MsgRef
 from bridge.model.i18n import _, ngettext
 from bridge.moderation.purge import purge_text
-from bridge.relay.maps import parse_ref
+from bridge.relay.maps import MapReader, parse_ref
 
 LOCK_S = 600  # a run that died holds the lock this long at most
 RATE_S = 3600  # one forgetme per person per hour
-SCAN_COUNT = 1000
-_DOTS = (".sender", ".root", ".ts", ".media")
 
 
 def person_hash(config: Config, who: str) -> str:
@@ -45,31 +43,14 @@ def lock_key(config: Config, who: str) -> str:
 
 
 async def origins_of(redis: Redis, who: str) -> list[MsgRef]:
-    """Every origin record whose sender is ``who``: a SCAN, a batch of HGETs per page."""
-    prefix = keys.origin("", "")[:-1]  # "tl:map:o:"
-    found: list[MsgRef] = []
-    cursor = 0
-    while True:
-        cursor, page = await redis.scan(cursor, match=f"{prefix}*", count=SCAN_COUNT)
-        names = [str(n) for n in page]
-        if names:
-            async with redis.pipeline(transaction=False) as pipe:
-                for name in names:
-                    pipe.hget(name, ".sender")
-                senders = await pipe.execute()
-            for name, sender in zip(names, senders, strict=True):
-                if sender is not None and str(sender) == who:
-                    room, _, message_id = name[len(prefix) :].partition(":")
-                    found.append(MsgRef(room=room, id=message_id))
-        if int(cursor) == 0:
-            return sorted(set(found), key=str)
+    """Every origin record whose sender is ``who`` (bridge.relay.maps.MapReader.origins_of)."""
+    return await MapReader(redis).origins_of(who)
 
 
 async def _forget(call: Call, origin: MsgRef) -> int:
     """Retract one message of the member: its copies deleted, its text purged, the record
     stripped of everything that names them. How many copies are being deleted."""
     redis, rooms = call.redis, call.router.rooms
-    key = keys.origin(origin.room, origin.id)
     record = await call.router.maps.record(origin)
     targets = [r for r in record if not r.startswith(".") and r in rooms]
     for room_id in targets:
@@ -79,16 +60,14 @@ async def _forget(call: Call, origin: MsgRef) -> int:
         )  # fmt: skip
     await purge_text(call.config, redis, origin)
     root = parse_ref(record.get(".root"))
+    # copies in rooms no longer configured: nothing can delete them now
+    stale = [r for r in record if not r.startswith(".") and r not in rooms]
+    await MapReader(redis).strip(origin, stale)
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hdel(key, *_DOTS)
-        stale = [r for r in record if not r.startswith(".") and r not in rooms]
-        if stale:  # copies in rooms no longer configured: nothing can delete them now
-            pipe.hdel(key, *stale)
         if root is not None:
             pipe.zrem(keys.thread(str(root)), str(origin))
         pipe.zrem(keys.thread(str(origin)), str(origin))
         await pipe.execute()
-    await call.router.maps.strip(origin)
     return len(targets)
 
 

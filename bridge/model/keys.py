@@ -45,7 +45,8 @@ def sent(delivery_key: str) -> str:
     return f"{PREFIX}sent:{delivery_key}"
 
 
-MAP = f"{PREFIX}map:"  # the message map (bridge.relay.maps): the two below
+MAP_TABLES = f"{PREFIX}m:"  # the message map (bridge.relay.maplua): per room and day
+MAP = f"{PREFIX}map:"  # the previous layout of the map, read until it expires: the two below
 
 
 def origin(room: str, message_id: str) -> str:

@@ -40,9 +40,8 @@ from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
 from bridge.model.envelope import Delivery, MsgRef
 from bridge.model.ports import Bot, Job, PermanentFailure, RetryLater
-from bridge.relay import reactions
+from bridge.relay import maps, reactions
 from bridge.relay.chat_queue import ChatQueue
-from bridge.relay.maps import MapReader
 from bridge.relay.worker import worker_id
 
 T = TypeVar("T")
@@ -90,7 +89,7 @@ class Deliverer:
         self.platform = platform  # for metrics labels
         self.stream = keys.outbox(bot.id)
         self.map_ttl_s = map_ttl_s
-        self.maps = MapReader(redis)
+        self.maps = maps.MapReader(redis)
         self.on_dead_letter = on_dead_letter
         self.name = name or worker_id()
         self.leases = Leases(redis, self.name, lease_ms)
@@ -106,6 +105,7 @@ class Deliverer:
         self.dead_letters = 0
 
     async def run(self, stop: asyncio.Event) -> None:
+        await maps.make_compact(self.redis)
         try:
             await step_until_stopped(lambda: self._step(stop), stop, f"bot {self.bot.id}")
         finally:
@@ -272,7 +272,7 @@ class Deliverer:
         the acknowledgement); anything else, once ``keys.sent`` is set. A copy keeps no key of
         its own for this: issue 23's Redis bytes."""
         if _copy(d):
-            return bool(await self.redis.hexists(keys.origin(d.origin.room, d.origin.id), d.room))
+            return d.room in await self.maps.record(d.origin)
         return bool(await self.redis.exists(keys.sent(d.key)))
 
     async def _retracted(self, d: Delivery) -> bool:
@@ -327,22 +327,16 @@ class Deliverer:
         async with self.redis.pipeline(transaction=True) as pipe:
             if d.notice:  # no map record; a notice that takes replies (a held copy's) is
                 if d.origin.id != "notice":  # found by its ids
-                    for message_id in ids:
-                        pipe.set(keys.copy(d.room, message_id), str(d.origin), ex=ttl)
+                    await self.maps.add_copies(pipe, d.origin, d.room, ids, keep_s=ttl,
+                                               notice=True)  # fmt: skip
             elif d.action == "send":
-                origin_key = keys.origin(d.origin.room, d.origin.id)
-                pipe.hset(origin_key, d.room, json.dumps(ids))
-                pipe.expire(origin_key, ttl)
-                for message_id in ids:
-                    pipe.set(keys.copy(d.room, message_id), str(d.origin), ex=ttl)
+                await self.maps.add_copies(pipe, d.origin, d.room, ids, keep_s=ttl)
                 seen: dict[Any, Any] = {f"out:{d.room}": f"{time.time():.0f}"}  # for status
                 if not d.callout and d.received:
                     seen[f"in:{d.origin.room}"] = f"{d.received:.0f}"
                 pipe.hset(keys.ACTIVITY, mapping=seen)
             elif d.action == "delete":
-                pipe.hdel(keys.origin(d.origin.room, d.origin.id), d.room)
-                for message_id in job.copies:
-                    pipe.delete(keys.copy(d.room, message_id))
+                await self.maps.drop_copies(pipe, d.origin, d.room, job.copies)
             reactions.keep(pipe, d, self.keep_for(d) if self.keep_for else 0)
             if not _copy(d):  # a copy's sent mark is its field in the origin's record
                 pipe.set(keys.sent(d.key), json.dumps(ids), ex=ttl)
@@ -359,9 +353,7 @@ class Deliverer:
         if await self._attempt(Job(gone, copies=tuple(ids))) is None:
             return
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(keys.origin(d.origin.room, d.origin.id), d.room)
-            for message_id in ids:
-                pipe.delete(keys.copy(d.room, message_id))
+            await self.maps.drop_copies(pipe, d.origin, d.room, ids)
             await pipe.execute()
 
     async def _dead_letter(self, d: Delivery, reason: str) -> None:

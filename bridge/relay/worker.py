@@ -6,9 +6,13 @@
   which keeps the order of each origin room.
 - Every entry is committed by one Lua script: check the lease is still ours (fencing), mark
   the envelope seen, write the origin's map record, XADD one delivery per target, XACK and
-  XDEL. All of it or none of it. A message's map record is its own seen mark (its first
-  field written HSETNX: a re-ingested message makes no second copy, and keeps no key of its
-  own, issue 23's Redis bytes); other envelopes (edits, commands) get ``keys.seen`` (SET NX).
+  XDEL. All of it or none of it. A message's map record is its own seen mark (its field in
+  its room's table written HSETNX, bridge.relay.maps: a re-ingested message makes no second
+  copy, and keeps no key of its own, issue 23's Redis bytes); other envelopes (edits,
+  commands) get ``keys.seen`` (SET NX).
+- A batch's commit is one pipeline of EVALSHAs; while it runs in Redis, the worker plans the
+  next shard's batch (one commit in flight at most, settled before the next read), so the
+  map's packing inside Redis does not slow the relay down.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from bridge.infra.bus import Entry, claim_pending, ensure_group, read_new, replicated
 from bridge.infra.lease import Leases
@@ -33,6 +37,7 @@ from bridge.infra.metrics import SHARDS_OWNED
 from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
 from bridge.model.envelope import Delivery, Envelope, MsgRef
+from bridge.relay import maplua, maps
 from bridge.relay.router import Plan, Router
 
 log = logging.getLogger(__name__)
@@ -41,18 +46,22 @@ _DELIVERY_JSON = Delivery.__pydantic_serializer__
 
 SEEN_TTL_S = 24 * 3600  # re-ingestion after a crash happens within minutes
 
-_COMMIT = """
+# ARGV: owner, entry, group, seen ttl, map ttl, 6 or 0, [bridge.relay.maps.record_args],
+# then one delivery per outbox in KEYS[5:]
+_COMMIT = (
+    """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local nrec = tonumber(ARGV[6])
 local fresh = false
 if ARGV[4] == '0' then
   fresh = false
 elseif nrec > 0 then
-  fresh = redis.call('HSETNX', KEYS[4], ARGV[7], ARGV[8]) == 1
-  if fresh then
-    if nrec > 2 then redis.call('HSET', KEYS[4], unpack(ARGV, 9, 6 + nrec)) end
-    redis.call('EXPIRE', KEYS[4], ARGV[5])
-  end
+  local room, w, f, v = ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10]
+  local h, now, ret, nx, added = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[5]), true, 0
+"""
+    + maplua.INSERT
+    + """
+  fresh = added == 1
 else
   fresh = redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[4])
 end
@@ -65,6 +74,7 @@ redis.call('XACK', KEYS[2], ARGV[3], ARGV[2])
 redis.call('XDEL', KEYS[2], ARGV[2])
 return 1
 """
+)
 
 
 def worker_id() -> str:
@@ -94,6 +104,7 @@ class RelayWorker:
         self._commit = redis.register_script(_COMMIT)
         self.owned: dict[int, bool] = {}  # shard -> still has a dead owner's entries to claim
         self._release: set[int] = set()
+        self._inflight: asyncio.Future[None] | None = None  # a shard's commit, still in Redis
         self.processed = 0
 
     # ---- ownership -------------------------------------------------------------------
@@ -151,6 +162,8 @@ class RelayWorker:
     # ---- processing ------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
+        await maps.make_compact(self.redis)
+        await self.redis.script_load(_COMMIT)  # batches EVALSHA it without asking first
         for shard in range(self.shards):
             await ensure_group(self.redis, keys.inbox(shard), keys.RELAY_GROUP)
         keeper = asyncio.create_task(self._keep(stop), name=f"relay-keeper-{self.name}")
@@ -191,11 +204,31 @@ class RelayWorker:
                 await asyncio.wait_for(stop.wait(), timeout=0.05)
             return
         got = await read_new(self.redis, streams, keys.RELAY_GROUP, self.name, self.batch, 50)
-        for stream, entries in got.items():
-            await self.process(stream, entries)
+        try:
+            for stream, entries in got.items():
+                await self._plan_and_commit(stream, entries)
+        finally:
+            await self._settle()
 
     async def process(self, stream: str, entries: list[Entry]) -> None:
         """Plan every entry in order, then commit them all in one round trip."""
+        try:
+            await self._plan_and_commit(stream, entries)
+        finally:
+            await self._settle()
+
+    async def _settle(self) -> None:
+        """Wait for the commit in flight, if any (its error, if it failed, is raised here)."""
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await task
+
+    async def _plan_and_commit(self, stream: str, entries: list[Entry]) -> None:
+        """Plan a shard's batch while the previous shard's commit is still in Redis, then
+        start its own (one in flight at most; the caller settles it before reading again).
+        Shards are independent (a room's messages, replies and edits share its shard), and
+        Redis runs the commit script on its own core meanwhile: the relay is not slowed by
+        the message map's Lua (issue 23's Redis bytes)."""
         if not entries:
             return
         batch: dict[MsgRef, MsgRef] = {}  # roots of this batch's messages, not yet committed
@@ -216,14 +249,30 @@ class RelayWorker:
                 plans.append((entry_id, None))
                 continue
             plan = await self.router.plan(envelope, batch)
+            if self._inflight is not None and len(plans) % 16 == 0:
+                await asyncio.sleep(0)  # the commit in flight sends and reads its replies
             if plan.reason and log.isEnabledFor(logging.DEBUG):
                 log.debug("entry %s: %s", entry_id, plan.reason)
             plans.append((entry_id, plan))
         calls = [self._commit_args(stream, entry_id, planned) for entry_id, planned in plans]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key_list, args in calls:
-                await self._commit(keys=key_list, args=args, client=pipe)
-            results = await pipe.execute()
+        await self._settle()
+        self._inflight = asyncio.ensure_future(self._commit_batch(stream, calls))
+        await asyncio.sleep(0)  # let it send the batch now: Redis runs it while we plan on
+
+    async def _commit_batch(self, stream: str, calls: list[tuple[list[str], list[Any]]]) -> None:
+        """EVALSHA straight away (no SCRIPT EXISTS round trip first); loaded on a NOSCRIPT (a
+        restarted or failed-over Redis), and the batch sent again: none of it ran."""
+        for attempt in (1, 2):
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for key_list, args in calls:
+                        pipe.evalsha(self._commit.sha, len(key_list), *key_list, *args)
+                    results = await pipe.execute()
+                break
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                await self.redis.script_load(_COMMIT)
         await replicated(self.redis)  # a replica holds the batch before it counts as relayed
         if not all(results):
             shard = int(stream.rsplit(":", 1)[1])
@@ -245,9 +294,10 @@ class RelayWorker:
                 "0",
                 "0",
             ]
-        record_key = keys.origin(plan.origin.room, plan.origin.id) if plan.origin else lease_key
-        fields = [x for pair in plan.record.items() for x in pair] if plan.origin else []
-        key_list = [lease_key, stream, keys.seen(plan.envelope.key), record_key]
+        fields: list[Any] = []
+        if plan.origin and plan.record and maps.storable(plan.origin.id):  # packed, on its day
+            fields = maps.record_args(plan.origin, plan.record, self.map_ttl_s, plan.envelope.ts)
+        key_list = [lease_key, stream, keys.seen(plan.envelope.key), lease_key]
         key_list += [keys.outbox(d.bot) for d in plan.deliveries]
         args: list[Any] = [
             self.name,

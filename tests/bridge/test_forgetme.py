@@ -43,8 +43,18 @@ async def traces(
     refs = {f"{room}/{i}" for i in ids}
     named = {keys.origin(room, i) for i in ids} | {keys.recent(room, i) for i in ids}
     found = []
+    async for ref, entry in MapReader(redis_client).entries():  # the map's packed tables
+        if isinstance(entry, MsgRef):  # a copy's pointer
+            if str(entry) in refs:
+                found.append(f"map: a copy {ref} of {entry}")
+        elif str(ref) in refs or any(
+            v == sender or v in refs for k, v in entry.items() if k != ".root"
+        ):
+            found.append(f"map: the record of {ref}")
     async for key in redis_client.scan_iter("tl:*"):
         name = str(key)
+        if name.startswith(keys.MAP_TABLES):
+            continue  # read above, through the map
         if name in named:
             found.append(name)
             continue

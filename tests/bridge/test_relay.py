@@ -12,7 +12,7 @@ import redis.asyncio
 from bridge.app import build_router
 from bridge.infra.bus import Inbox
 from bridge.model import keys
-from bridge.model.envelope import Envelope, Sender
+from bridge.model.envelope import Envelope, MsgRef, Sender
 from bridge.relay.maps import MapReader
 from bridge.relay.worker import RelayWorker
 from tests.harness import eventually, eventually_async, memory_config, running
@@ -141,12 +141,14 @@ async def test_moderated_circles_let_nothing_cross_until_moderation_lands(
     tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
 ) -> None:
     async with running(memory_config(tmp_path, redis_url, relay="moderated")) as (_, net):
-        await net.bot("a").post("a1", "solo para nosotros")
-        await net.bot("a").post("a1", "marker")
+        sent = [await net.bot("a").post("a1", "solo para nosotros")]
+        sent.append(await net.bot("a").post("a1", "marker"))
+        maps = MapReader(redis_client)
 
         # the origin records are kept (ids only), so that a later share can find the thread
         async def both_recorded() -> bool:
-            return len(await redis_client.keys(keys.origin("cdmx", "*"))) == 2
+            found = [await maps.record(MsgRef(room="cdmx", id=i)) for i in sent]
+            return all(".sender" in record for record in found)
 
         await eventually_async(both_recorded)
         assert await redis_client.xlen(keys.outbox("b")) == 0
