@@ -141,8 +141,8 @@ class Pending:
                 or sender == self.own):  # fmt: skip
             return False
         found = _LINK.match(str(content.get("body") or ""))
-        if found is None:
-            return False
+        if found is None or not await self.rooms.attempt(room_id, f"matrix:{sender}"):
+            return False  # not a link; or a flood: no state fetched, no answer (LINK_TRIES)
         room = self._client().rooms.get(room_id)
         user = room.users.get(sender) if room is not None else None
         request = LinkRequest(

@@ -97,10 +97,13 @@ class Pending:
         anonymous = message.sender_chat is not None and message.sender_chat.id == chat
         if user is None and not anonymous:
             return
+        sender = f"telegram:anon:{chat}" if anonymous or user is None else f"telegram:{user.id}"
+        if not await self.chats.attempt(str(chat), sender):
+            return  # a flood: no lookup, no answer (``LINK_TRIES``)
         if anonymous or user is None:  # an anonymous admin speaks as the group
-            sender, name, admin = f"telegram:anon:{chat}", message.chat.title or "", True
+            name, admin = message.chat.title or "", True
         else:
-            sender, name = f"telegram:{user.id}", user.full_name
+            name = user.full_name
             admin = await self._admin(chat, user.id)
         hint = (user.language_code or "") if user is not None else ""
         request = LinkRequest(bot=self.id, chat=str(chat), sender=sender, name=name, admin=admin,

@@ -3,7 +3,10 @@
 ``Linker`` answers a bot's ``LinkRequest`` (``BotContext.link``) from a chat the bot does not
 serve yet. It checks, in this order, what can be checked without the code (invites on, a
 chat not served already, an admin asking, a chat not refused for the hour, the form, the
-language, the timezone, a label that gives a free id), then redeems the code in one Redis
+language, the timezone, a label that gives a free id, shown as one line without control,
+bidi or zero-width characters; the id of a room unlinked within the message map's retention
+is free only to that room's own chat, since the map still names it as the origin of its
+messages), then redeems the code in one Redis
 step (single-use even when two chats race). Every refusal is one line in the language the
 admin gave (else their app's, else English), changes nothing, and is audited; a wrong, used
 or expired code is counted (five in an hour and the chat is refused for an hour), and only
@@ -28,7 +31,7 @@ from bridge.config.linked import LinkedRoom, merge, room_id_for
 from bridge.config.models import CircleConfig, Config, RoomConfig
 from bridge.infra.links import LinkStore, Redeemed, hint
 from bridge.model import keys
-from bridge.model.compose import notice_in
+from bridge.model.compose import notice_in, one_line
 from bridge.model.envelope import Delivery
 from bridge.model.i18n import Language, Lines, Listing, Message, Param, _, has_catalog
 from bridge.model.links import LinkAnswer, LinkRequest
@@ -155,7 +158,8 @@ class Linker:
             await self._audit(request, "refused", "unknown timezone")
             return _("{zone} is not a known timezone: use a name like Europe/Lisbon. Send "
                      "{form}.", zone=label_words[-1][:40], form=FORM)  # fmt: skip
-        label = " ".join(label_words)
+        # no control, bidi or zero-width character: "\u202enilreB" would show as "Berlin"
+        label = one_line(" ".join(label_words))
         room_id = room_id_for(label)
         if not room_id or len(label) > 64:
             await self._audit(request, "refused", "label gives no id")
@@ -163,6 +167,9 @@ class Linker:
                      "Nothing was changed.", label=label[:64])  # fmt: skip
         if any(r.id == room_id or r.label.casefold() == label.casefold()
                for r in self.config.rooms):  # fmt: skip
+            return await self._label_taken(request, label)
+        retired = await self.store.retired(room_id)  # the map still knows it as its origin
+        if retired is not None and (retired.bot, retired.chat) != (request.bot, request.chat):
             return await self._label_taken(request, label)
         room = RoomConfig(id=room_id, bot=request.bot, chat=request.chat, language=language,
                           label=label, timezone=timezone)  # fmt: skip

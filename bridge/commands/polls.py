@@ -119,7 +119,8 @@ async def vote(call: Call) -> None:
     origin, tally = found
     n = await tally.options(origin)
     arg = call.args.strip()
-    number = int(arg) if arg.isdigit() and len(arg) < 4 else 0
+    # isdecimal, not isdigit: "²" is a digit that int() refuses, and would stop the relay
+    number = int(arg) if arg.isdecimal() and len(arg) < 4 else 0
     copy = await call.router.maps.copy_of(call.room.id, call.envelope.reply_to or "")
     if copy is None:  # the original: its votes are the platform's, in the poll itself
         await call.say(

@@ -6,7 +6,9 @@ origin's room. Not counted: the circles' share reaction (a moderator's action, n
 opinion), reactions on messages the bridge does not know or on copies in circles without
 ``carry_reactions``, and the bots' own (the relay drops those before any handler). A
 reaction taken back (an empty one, as Telegram reports it; a Matrix reaction's redaction)
-withdraws the member's count.
+withdraws the member's count. A reaction that is not one emoji (a Matrix reaction's key is any
+text: Element sends custom reactions) counts nothing, so that no member can write text, long
+or invisible, into other rooms' count lines.
 
 The Matrix redaction of a reaction arrives as a ``delete`` of an id the message map does not
 know; the router hands it to the ``delete`` handlers, and ``withdraw_redacted`` finds the
@@ -15,7 +17,10 @@ reaction by that id (``keys.reaction_event``).
 
 from __future__ import annotations
 
+import unicodedata
 from typing import cast
+
+import regex
 
 from bridge.commands.registry import Call, on_event
 from bridge.model import keys
@@ -27,12 +32,31 @@ def _plain(emoji: str) -> str:
     return emoji.replace("\ufe0f", "").strip()
 
 
+MAX_EMOJI = 32  # characters: the longest emoji sequences (flags of regions, ZWJ families)
+_PICTURE = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3]")
+_KEPT = {"\u200d"} | {chr(c) for c in range(0xE0020, 0xE0080)}  # ZWJ, tags (region flags)
+
+
+def is_emoji(text: str) -> bool:
+    """One emoji: a single grapheme cluster, short, with a pictograph, a regional indicator
+    or a keycap in it, and no control or format character but the joiner and tags."""
+    return (
+        0 < len(text) <= MAX_EMOJI
+        and regex.fullmatch(r"\X", text) is not None
+        and _PICTURE.search(text) is not None
+        and not any(unicodedata.category(c) in ("Cc", "Cf") and c not in _KEPT for c in text)
+    )
+
+
 @on_event("reaction")
 async def count_reaction(call: Call) -> None:
     envelope, room, redis = call.envelope, call.room, call.redis
     emoji = envelope.reaction
     if emoji is None or not envelope.message_id:
         return
+    emoji = emoji.strip()
+    if emoji and not is_emoji(emoji):
+        return  # free text (a Matrix custom reaction): never shown in other rooms
     shares = {_plain(c.share_reaction) for c in call.config.circles if room.id in c.rooms}
     if emoji and _plain(emoji) in shares:
         return  # the moderators' share reaction

@@ -4,13 +4,15 @@ A bot added to a chat that is neither configured nor linked keeps it *pending*: 
 ``PENDING_WINDOW_S``, says once how an admin links the room, and leaves if nobody does. At
 most ``PENDING_MAX`` chats wait per bot; past that the bot leaves a new one at once. While a
 chat waits, the bot carries nothing from it: the only thing it reads there is ``link``,
-handed to the bridge as a ``LinkRequest`` through ``BotContext.link``. The pending chats live
+handed to the bridge as a ``LinkRequest`` through ``BotContext.link``, ``LINK_TRIES`` times
+per sender and window at most (``attempt``). The pending chats live
 in Redis (``keys.pending_chats``), so that a restart keeps the window, and every bot process
 of one bot id sees one list.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -23,6 +25,7 @@ from bridge.model.settings import RoomConfig
 
 PENDING_WINDOW_S = 15 * 60  # how long an unlinked chat may wait for its link
 PENDING_MAX = 20  # chats waiting at once, per bot; past that the bot leaves a new one at once
+LINK_TRIES = 10  # link commands read from one sender in a waiting chat, per window
 
 
 def waiting_text(command: str, invite: str) -> Message:
@@ -94,6 +97,18 @@ class PendingChats:
         """The chats whose window has passed: the bot leaves them, then ``done`` each."""
         found = await self.redis.zrangebyscore(self.key, "-inf", self.clock())
         return [str(c) for c in cast(list[str], found)]
+
+    async def attempt(self, chat: str, sender: str) -> bool:
+        """Count a ``link`` from ``sender`` in ``chat``: False past ``LINK_TRIES`` within a
+        window, and the adapter ignores it (no admin lookup, no answer, no audit), so that a
+        flood costs a bounded number of platform calls; another sender keeps its own."""
+        who = hashlib.sha256(sender.encode()).hexdigest()[:16]  # no user id in a key name
+        key = f"{self.key}:tries:{chat}:{who}"
+        async with self.redis.pipeline(transaction=True) as tx:
+            tx.set(key, 0, nx=True, ex=max(int(self.window_s), 1))  # Redis 6.2: no EXPIRE NX
+            tx.incr(key)
+            _new, tries = await tx.execute()
+        return int(tries) <= LINK_TRIES
 
     async def done(self, chat: str) -> None:
         """``chat`` no longer waits: linked, or left."""

@@ -239,7 +239,8 @@ def results_text(
     n: int, counts: dict[str, Count], labels: dict[str, str], origin_room: str, *, closed: bool
 ) -> Param:
     """Per option the network total and each city's; per city its voters; the origin room
-    said apart (a bot sees no votes on a poll a member posted)."""
+    said apart (a bot sees no votes on a poll a member posted). ``labels`` holds the rooms
+    served now: a room that left since (the origin too) is not counted, and never fails."""
     voters = sum(c.voters for c in counts.values())
     head = ngettext(
         "Poll results: {n} voter in the network.",
@@ -270,7 +271,7 @@ def results_text(
         _(
             "{room}: votes on the original poll are not counted; the bridge counts "
             "its own copies only.",
-            room=labels[origin_room],
+            room=labels.get(origin_room, origin_room),  # a room that left: its id
         )
     )
     return lines(*parts)
