@@ -40,6 +40,7 @@ from telegram import Bot, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bots.telegram.ids import outward
 from bots.telegram.pending import Pending
 from bots.telegram.polls import poll_of, vote_envelope
 from bots.telegram.render import entities_to_spans
@@ -135,7 +136,8 @@ class Reader:
             else:
                 return None
             return Envelope(
-                key=key, kind="reaction", bot=self.id, chat=chat, message_id=str(r.message_id),
+                key=key, kind="reaction", bot=self.id, chat=chat,
+                message_id=outward(r.message_id, str(r.chat.id) != chat),
                 sender=who, reaction=emoji, admin=admin,
             )  # fmt: skip
         if update.poll is not None:  # votes on a poll: counted only if this bot sent it
@@ -180,20 +182,22 @@ class Reader:
         if not text.strip() and found is None and location is None and poll is None:
             return None  # a service message (someone joined, a pin, a new topic): nothing to carry
         topic = message.message_thread_id if message.is_topic_message else None
+        moved = str(message.chat.id) != chat  # in the supergroup a configured group became
         reply = message.reply_to_message
         reply_to = None
         if reply is not None and not (topic is not None and reply.message_id == topic):
-            reply_to = str(reply.message_id)
+            reply_to = outward(reply.message_id, moved)
         command = _COMMAND.match(message.text or "") if not edit else None
         if command is not None:
             target = command.group(2)
             if target and target.lower() != self.username.lower():
                 return None  # a command for another bot
             admin = anonymous_admin or (user is not None and await self._is_admin(chat, user.id))
-            quoted = _quoted(reply) if reply_to is not None and reply is not None else None
+            quoted = _quoted(reply, moved) if reply_to is not None and reply is not None else None
             return Envelope(
                 key=key, kind="command", bot=self.id, chat=chat, topic=topic,
-                message_id=str(message.message_id), sender=sender, command=command.group(1).lower(),
+                message_id=outward(message.message_id, moved), sender=sender,
+                command=command.group(1).lower(),
                 args=(command.group(3) or "").strip(), reply_to=reply_to, admin=admin,
                 quoted=quoted,
             )  # fmt: skip
@@ -203,7 +207,7 @@ class Reader:
             media = await self._fetch(*found) if carried else found[0]
         return Envelope(
             key=key, kind="edit" if edit else "message", bot=self.id, chat=chat, topic=topic,
-            message_id=str(message.message_id), sender=sender, text=text, spans=spans,
+            message_id=outward(message.message_id, moved), sender=sender, text=text, spans=spans,
             reply_to=reply_to, media=media, location=location, ts=message.date.timestamp(),
             poll=poll,
         )  # fmt: skip
@@ -287,7 +291,7 @@ class Reader:
             await self.bot.leave_chat(chat)
 
 
-def _quoted(reply: Message) -> Quoted | None:
+def _quoted(reply: Message, moved: bool) -> Quoted | None:
     """The replied-to message as Telegram shows it with a reply (its text, not its files)."""
     text = reply.text or reply.caption or ""
     if not text or reply.from_user is None:
@@ -295,7 +299,7 @@ def _quoted(reply: Message) -> Quoted | None:
     entities = reply.entities if reply.text else reply.caption_entities
     user = reply.from_user
     return Quoted(
-        message_id=str(reply.message_id),
+        message_id=outward(reply.message_id, moved),
         sender=Sender(id=f"telegram:{user.id}", name=user.full_name, is_bot=user.is_bot),
         text=text,
         spans=entities_to_spans(text, [e.to_dict() for e in entities]),

@@ -24,6 +24,7 @@ from telegram import Bot, Message, ReplyParameters
 from telegram import Poll as TgPoll
 from telegram.error import BadRequest
 
+from bots.telegram.ids import outward
 from bots.telegram.settings import chat_id
 from bridge.model import keys
 from bridge.model.envelope import Ballot, Delivery, Envelope, Poll, Sender
@@ -72,7 +73,8 @@ async def send_poll(
         )
         return None
     if sent.poll is not None:
-        where = json.dumps({"chat": d.chat, "topic": d.topic, "id": str(sent.message_id)})
+        shown = outward(sent.message_id, chat != d.chat)  # bots.telegram.ids
+        where = json.dumps({"chat": d.chat, "topic": d.topic, "id": shown})
         await redis.hset(keys.bot_state(bot_id, "polls"), sent.poll.id, where)
         await redis.expire(keys.bot_state(bot_id, "polls"), POLLS_TTL_S)
     return sent

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
+from bots.telegram.ids import inward, outward
 from bots.telegram.limits import Limiter
 from bots.telegram.polls import send_poll
 from bots.telegram.render import render_parts
@@ -67,7 +69,19 @@ class Sender:
         self._progress: dict[str, list[str]] = {}  # delivery key -> parts sent so far
 
     async def deliver(self, job: Job, chat: str) -> list[str]:
-        """Send, edit or delete one copy in ``chat`` (where the delivery's chat is now)."""
+        """Send, edit or delete one copy in ``chat`` (where the delivery's chat is now). Ids
+        go in and out as the bridge knows them (bots.telegram.ids): in a room that moved to
+        a supergroup, only the new chat's ids are acted on there."""
+        moved = chat != job.delivery.chat
+        here = [i for i in (inward(c, moved) for c in job.copies) if i is not None]
+        reply = inward(job.reply_to, moved) if job.reply_to else None
+        local = replace(job, copies=tuple(str(i) for i in here),
+                        reply_to=str(reply) if reply is not None else None)  # fmt: skip
+        if job.delivery.action != "send" and job.copies and not here:
+            return []  # only copies in the old group, which nobody can touch any more
+        return [outward(int(i), moved) for i in await self._deliver(local, chat)]
+
+    async def _deliver(self, job: Job, chat: str) -> list[str]:
         d = job.delivery
         try:
             if d.action == "send":

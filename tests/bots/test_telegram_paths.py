@@ -96,3 +96,29 @@ async def test_a_revoked_token_stops_that_bot_alone_and_the_operator_is_told(
     notice = next(m.text for m in net.seen_in("nyc") if "se paró" in m.text)
     assert notice.startswith("El bot de Telegram tg-a se paró: Telegram rechazó su token")
     assert TOKEN_A.split(":")[1] not in notice
+
+
+async def test_after_the_move_to_a_supergroup_an_old_copy_is_never_taken_for_a_new_message(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, tg: BotApiServer
+) -> None:
+    old = -100300
+    tg.create_chat(old, "Grupo viejo", type="group")
+    tg.add_member(old, BOT_A, admin=True, announce=False)
+    tg.add_member(old, ANA)
+    rooms = [r for r in world_rooms(nyc="es") if r["id"] != "berlin"]
+    rooms[0]["chat"] = old
+    async with running(config(tmp_path, redis_url, tg, rooms=rooms)) as (_, net):
+        before = await net.bot("mem").post("nyc", "copia en el grupo viejo")
+        await eventually(lambda: any("grupo viejo" in (m["text"] or "") for m in tg.messages(old)))
+        new = tg.migrate(old, by=ANA)
+        for i in range(4):  # the new chat's ids start again, under the old copy's
+            tg.post(new, ANA, f"nuevo {i}")
+        await eventually(lambda: len([m for m in net.seen_in("nyc") if "nuevo" in m.text]) == 4)
+        # the NYC author deletes their message: its old copy cannot be touched any more, and
+        # no message of the new chat that shares its number is deleted in its place
+        await net.bot("mem").delete("nyc", before)
+        await net.bot("mem").post("nyc", "marca")
+        await eventually(lambda: any("marca" in (m["text"] or "") for m in tg.messages(new)))
+    assert [m["text"] for m in tg.messages(new) if "nuevo" in (m["text"] or "")] == [
+        f"nuevo {i}" for i in range(4)
+    ]
