@@ -56,6 +56,11 @@ RELAY_LAG = Histogram(
     ["platform"], registry=REGISTRY,
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800),
 )  # fmt: skip
+PLAN_FAILURES = Counter(
+    "translocal_plan_failures",
+    "Inbox entries dropped because planning them raised (a defect: see the error log)",
+    registry=REGISTRY,
+)  # fmt: skip
 OUTBOX_DEPTH = Gauge(
     "translocal_outbox_depth", "Deliveries waiting in a bot's outbox", ["bot"], registry=REGISTRY
 )

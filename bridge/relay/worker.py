@@ -24,6 +24,7 @@ import math
 import os
 import socket
 import time
+import traceback
 import uuid
 from typing import Any
 
@@ -33,7 +34,7 @@ from redis.exceptions import NoScriptError, RedisError
 
 from bridge.infra.bus import Entry, claim_pending, ensure_group, read_new, replicated
 from bridge.infra.lease import Leases
-from bridge.infra.metrics import SHARDS_OWNED
+from bridge.infra.metrics import PLAN_FAILURES, SHARDS_OWNED
 from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
 from bridge.model.envelope import Delivery, Envelope, MsgRef
@@ -75,6 +76,15 @@ redis.call('XDEL', KEYS[2], ARGV[2])
 return 1
 """
 )
+
+
+def _where(exc: BaseException) -> str:
+    """Where an exception was raised, as file:line of the innermost frame of translocal's
+    own code: enough to find the defect, with no value of the message in it."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/bridge/" in f.filename or "/translation/" in f.filename]
+    last = (ours or frames)[-1] if frames else None
+    return f"{os.path.basename(last.filename)}:{last.lineno}" if last else "?"
 
 
 def worker_id() -> str:
@@ -248,7 +258,19 @@ class RelayWorker:
                 )
                 plans.append((entry_id, None))
                 continue
-            plan = await self.router.plan(envelope, batch)
+            try:
+                plan = await self.router.plan(envelope, batch)
+            except (RedisError, OSError):
+                raise  # Redis away: the batch is read again once it is back
+            except Exception as exc:  # a defect met by one envelope must not stop every room
+                PLAN_FAILURES.inc()
+                log.error(  # noqa: TRY400 - no traceback: its values may quote the message
+                    "inbox entry %s (%s%s from room chat %s) could not be planned: %s at %s; "
+                    "dropped", entry_id, envelope.kind, f" {envelope.command}" if envelope.command
+                    else "", envelope.chat, type(exc).__name__, _where(exc),
+                )  # fmt: skip
+                plans.append((entry_id, None))
+                continue
             if self._inflight is not None and len(plans) % 16 == 0:
                 await asyncio.sleep(0)  # the commit in flight sends and reads its replies
             if plan.reason and log.isEnabledFor(logging.DEBUG):
