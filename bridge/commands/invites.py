@@ -80,7 +80,7 @@ async def invite(call: Call) -> None:
     if circle is None:
         return
     store = _store(call)
-    code = await store.invite(circle.id, call.who, call.room.id)
+    code = await store.invite(circle.id, call.who, call.room.id, call.envelope.sender.name)
     if code is None:
         word = call.router.command_prefix(call.room) + "invite list"
         text = _("{circle} has too many open codes: revoke some first ({command}).",
@@ -107,14 +107,15 @@ async def invite(call: Call) -> None:
 
 
 async def invite_list(call: Call) -> None:
-    """The open codes of this room's circles: hints, makers, rooms, expiry; never a code."""
+    """The open codes of this room's circles: hints, makers' names (never their ids: another
+    city's moderators see the list), rooms, expiry; never a code."""
     store = _store(call)
     parts: list[Param] = []
     for circle in call.router.circles_of_room(call.room.id):
         for item in await store.invites(circle.id):
             room = call.router.rooms.get(item.room)
             parts.append(_("{code} for {circle}, made by {who} in {room}, until {when}",
-                           code=item.hint, circle=circle.id, who=item.by,
+                           code=item.hint, circle=circle.id, who=item.name or "?",
                            room=room.label if room else item.room,
                            when=_when(call, item.expires)))  # fmt: skip
     if not parts:

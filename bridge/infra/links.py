@@ -75,6 +75,7 @@ class Invite:
     hint: str
     circle: str
     by: str  # "<platform>:<user id>"
+    name: str  # the maker's display name when the code was made
     room: str  # the room it was made in
     expires: float
 
@@ -114,8 +115,10 @@ class LinkStore:
         self._redeem = redis.register_script(_REDEEM)
 
     # invites
-    async def invite(self, circle: str, by: str, room: str) -> str | None:
-        """A new code for ``circle``; None when the circle has ``MAX_INVITES`` open already."""
+    async def invite(self, circle: str, by: str, room: str, name: str = "") -> str | None:
+        """A new code for ``circle``; None when the circle has ``MAX_INVITES`` open already.
+        ``by`` (a platform id) is for the audit; ``name`` is what ``invite list`` shows other
+        rooms' moderators (a user id is not theirs to see)."""
         now = self.clock()
         index = keys.invites(circle)
         await self.redis.zremrangebyscore(index, "-inf", now)
@@ -126,7 +129,7 @@ class LinkStore:
         expires = now + CODE_TTL_S
         async with self.redis.pipeline(transaction=True) as tx:
             tx.hset(keys.invite(found), mapping={
-                "digest": found, "circle": circle, "by": by, "room": room,
+                "digest": found, "circle": circle, "by": by, "room": room, "name": name[:64],
                 "expires": str(expires), "hint": hint(code),
             })  # fmt: skip
             tx.expire(keys.invite(found), CODE_TTL_S)
@@ -144,7 +147,8 @@ class LinkStore:
             fields = cast(dict[str, str], await self.redis.hgetall(keys.invite(item)))
             if fields:
                 found.append(Invite(fields["hint"], fields["circle"], fields["by"],
-                                    fields["room"], float(fields["expires"])))  # fmt: skip
+                                    fields.get("name", ""), fields["room"],
+                                    float(fields["expires"])))  # fmt: skip
         return found
 
     async def circle_of(self, code: str) -> str | None:
