@@ -5,7 +5,7 @@ into vote envelopes.
 - Sent: ``org.matrix.msc3381.poll.start`` with the question, answers with the ids "1".."n"
   (option i is id str(i+1)), ``disclosed``, ``max_selections`` 1 (or n where several
   answers are allowed), and the numbered list as the fallback text older clients show. The
-  bot remembers the polls it sent (``tl:bot:<id>:polls``: event id -> room id, number of
+  bot remembers the polls it sent (``tl:bot:<id>:poll:<event id>``: room id, number of
   answers, max selections; ids only, for the message map's lifetime).
 - Read: a member's ``poll.start`` (unstable ``org.matrix.msc3381.poll.start`` or stable
   ``m.poll.start``) becomes a message envelope with a ``Poll``; one with no question or
@@ -77,8 +77,8 @@ async def remember(redis: Redis, bot_id: str, event_id: str, room_id: str, d: De
     assert poll is not None
     n = len(poll.options)
     where = json.dumps({"room": room_id, "n": n, "max": n if poll.multiple else 1})
-    await redis.hset(keys.bot_state(bot_id, "polls"), event_id, where)
-    await redis.expire(keys.bot_state(bot_id, "polls"), POLLS_TTL_S)
+    # one key a poll, expiring on its own (ids only)
+    await redis.set(keys.bot_state(bot_id, f"poll:{event_id}"), where, ex=POLLS_TTL_S)
 
 
 def read_start(content: dict[str, Any]) -> Poll:
@@ -118,7 +118,7 @@ async def read_vote(
     target = _s(relation.get("event_id"))
     if relation.get("rel_type") != "m.reference" or not target:
         return None
-    raw = cast(str | None, await redis.hget(keys.bot_state(bot_id, "polls"), target))
+    raw = cast(str | None, await redis.get(keys.bot_state(bot_id, f"poll:{target}")))
     if raw is None:
         return None  # not this bot's poll: counts nothing
     sent = json.loads(raw)

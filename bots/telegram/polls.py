@@ -3,7 +3,7 @@ the Bot API's ``poll`` updates read into vote envelopes.
 
 Telegram counts a poll's votes itself and tells only the bot that sent it (a ``poll`` update
 with per-option ``voter_count`` and ``total_voter_count`` on every vote, ``is_closed`` once
-closed). So the bot remembers the polls it sent (``tl:bot:<id>:polls``: poll id -> the
+closed). So the bot remembers the polls it sent (``tl:bot:<id>:poll:<poll id>``: the
 configured chat, topic and message id; ids only, for the message map's lifetime) and makes a
 vote envelope only for those: a ``poll`` update about any other poll is dropped here.
 ``poll_answer`` (who voted, on non-anonymous polls) is not asked for: the counts are enough,
@@ -75,14 +75,14 @@ async def send_poll(
     if sent.poll is not None:
         shown = outward(sent.message_id, chat != d.chat)  # bots.telegram.ids
         where = json.dumps({"chat": d.chat, "topic": d.topic, "id": shown})
-        await redis.hset(keys.bot_state(bot_id, "polls"), sent.poll.id, where)
-        await redis.expire(keys.bot_state(bot_id, "polls"), POLLS_TTL_S)
+        # one key a poll, expiring on its own (ids only)
+        await redis.set(keys.bot_state(bot_id, f"poll:{sent.poll.id}"), where, ex=POLLS_TTL_S)
     return sent
 
 
 async def vote_envelope(redis: Redis, bot_id: str, key: str, poll: TgPoll) -> Envelope | None:
     """A ``poll`` update about a poll this bot sent, as a vote envelope with the counts."""
-    raw = cast(str | None, await redis.hget(keys.bot_state(bot_id, "polls"), poll.id))
+    raw = cast(str | None, await redis.get(keys.bot_state(bot_id, f"poll:{poll.id}")))
     if raw is None:
         return None  # not this bot's poll: counts nothing
     where = json.loads(raw)

@@ -76,6 +76,14 @@ async def test_a_telegram_poll_crosses_translated_and_its_votes_come_back_per_ci
         str(m["text"]) for m in tg.messages(BERLIN) if "Umfrageergebnis" in str(m["text"])
     )
     assert "2 Personen haben im Netzwerk abgestimmt" in answer
+    # each poll the bot sent is remembered under its own key, which expires on its own: one
+    # hash of every poll, its expiry renewed by each new one, would never expire in a busy
+    # network
+    assert not await redis_client.keys("tl:bot:*:polls")
+    remembered = await redis_client.keys("tl:bot:*:poll:*")
+    assert remembered
+    ttls = [await redis_client.ttl(k) for k in remembered]
+    assert all(0 < ttl <= 90 * 86400 for ttl in ttls)
     assert "Antwort 1: 0 Stimmen" in answer
     assert "Antwort 2: 2 Stimmen (Berlin 1, NYC 1)" in answer
 
