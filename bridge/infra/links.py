@@ -218,7 +218,8 @@ class LinkStore:
         raw = await self.redis.hget(keys.LINKED, room_id)
         if raw is None:
             return None
-        found = _parse(room_id, str(raw))
+        read = _read(str(raw))
+        found = read if isinstance(read, LinkedRoom) else None
         async with self.redis.pipeline(transaction=True) as tx:
             tx.hdel(keys.LINKED, room_id)
             if found is not None and found.room.id == room_id:  # not a copy under another key
@@ -237,16 +238,28 @@ class LinkStore:
         except ValidationError:
             return None
 
-    async def rooms(self) -> list[LinkedRoom]:
+    async def records(self) -> tuple[list[LinkedRoom], dict[str, str]]:
+        """The linked rooms' records, by id: those that read, and why each other one does
+        not (it does not parse, or it holds another room's record: written by hand, or
+        forged). Nothing is logged here: ``rooms`` logs, ``translocal rooms`` prints."""
         raw = cast(dict[str, str], await self.redis.hgetall(keys.LINKED))
-        found = []
-        for room_id, text in raw.items():
-            room = _parse(room_id, text)
-            if room is not None and room.room.id != room_id:  # written by hand, or forged
-                log.warning("linked room %s holds another room's record; left out", room_id)
-                room = None
-            if room is not None:
+        found: list[LinkedRoom] = []
+        bad: dict[str, str] = {}
+        for room_id, text in sorted(raw.items()):
+            room = _read(text)
+            if isinstance(room, str):
+                bad[room_id] = room
+            elif room.room.id != room_id:
+                bad[room_id] = "holds another room's record"
+            else:
                 found.append(room)
+        return found, bad
+
+    async def rooms(self) -> list[LinkedRoom]:
+        """The records that read; each other one is left out with a log line."""
+        found, bad = await self.records()
+        for room_id, why in bad.items():
+            log.warning("linked room %s %s and is left out", room_id, why)
         return found
 
     async def version(self) -> int:
@@ -257,13 +270,13 @@ def _chat_key(room: LinkedRoom) -> str:
     return f"{room.room.bot}\t{room.room.chat}"
 
 
-def _parse(room_id: str, text: str) -> LinkedRoom | None:
+def _read(text: str) -> LinkedRoom | str:
+    """A record, or why it cannot be read (the error count only: the errors quote the
+    record, whose label someone may have written)."""
     try:
         return LinkedRoom.model_validate_json(text)
-    except ValidationError as exc:  # written by another version, or by hand: say, skip
-        log.warning("linked room %s is unreadable and left out (%d errors)",
-                    room_id, exc.error_count())  # fmt: skip
-        return None
+    except ValidationError as exc:  # written by another version, or by hand
+        return f"is unreadable ({exc.error_count()} errors)"
 
 
 Changed = Callable[[], Awaitable[None]]

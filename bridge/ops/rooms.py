@@ -28,11 +28,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import click
 import yaml
-from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from bridge.config.linked import LinkedRoom, clash, is_linked, linked, merge
@@ -66,20 +65,9 @@ class Stored:
 
 async def stored(redis: Redis) -> Stored:
     """The records as they are; one that does not parse, or whose id is not its key, is
-    unreadable (a running bridge skips the first kind, with a log line)."""
-    raw = cast(dict[str, str], await redis.hgetall(keys.LINKED))
-    rooms, unreadable = [], []
-    for room_id, text in sorted(raw.items()):
-        try:
-            record = LinkedRoom.model_validate_json(text)
-        except ValidationError:
-            unreadable.append(room_id)
-            continue
-        if record.room.id == room_id:
-            rooms.append(record)
-        else:  # written by hand under another id: ``unlink`` could not find it by its own
-            unreadable.append(room_id)
-    return Stored(rooms, unreadable)
+    unreadable (a running bridge skips both, with a log line)."""
+    rooms, bad = await LinkStore(redis, time.time).records()
+    return Stored(rooms, list(bad))
 
 
 def laid(config: Config, found: Stored) -> dict[str, str]:
