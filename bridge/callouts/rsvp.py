@@ -38,7 +38,7 @@ from bridge.commands.registry import Call, command, on_event
 from bridge.config.models import Config, RoomConfig
 from bridge.model import keys
 from bridge.model.i18n import Message, Param, _
-from bridge.model.platforms import load
+from bridge.model.platforms import command_prefix
 
 ANSWERS = ("yes", "maybe", "no")
 REACTIONS = {"✊": "yes", "🤔": "maybe"}  # both in Telegram's fixed set of reactions
@@ -67,9 +67,7 @@ def _plain(emoji: str) -> str:
 
 def invite(room: RoomConfig, config: Config) -> Message:
     """The line a copy of an RSVP call-out ends with, the command as this room types it."""
-    platform = load(config.bot(room.bot).platform)
-    prefix = platform.command_prefix if platform is not None else "/"
-    command = prefix + "rsvp"
+    command = command_prefix(config.bot(room.bot).platform) + "rsvp"
     return _("React ✊ if you are coming, 🤔 if maybe, or reply {command} yes|maybe|no to this "
              "message.", command=command)  # fmt: skip
 

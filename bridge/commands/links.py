@@ -35,7 +35,7 @@ from bridge.model.compose import notice_in, one_line
 from bridge.model.envelope import Delivery
 from bridge.model.i18n import Language, Lines, Listing, Message, Param, _, has_catalog
 from bridge.model.links import LinkAnswer, LinkRequest
-from bridge.model.platforms import loaded
+from bridge.model.platforms import command_prefix
 from bridge.moderation.audit import Audit
 from translation.languages import check_language
 
@@ -54,9 +54,7 @@ def platform_label(config: Config, bot: str) -> str:
 
 def prefix_of(config: Config, bot: str) -> str:
     """How members type a command to ``bot`` (its platform's registration says)."""
-    name = next((b.platform for b in config.bots if b.id == bot), "")
-    platform = loaded().get(name)
-    return platform.command_prefix if platform is not None else "/"
+    return command_prefix(next((b.platform for b in config.bots if b.id == bot), ""))
 
 
 def rule(circle: CircleConfig) -> Message:

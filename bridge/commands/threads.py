@@ -287,8 +287,9 @@ async def retract(call: Call) -> None:
         )
         return
     found_in = {r: call.router.rooms.get(r) for r in record if not r.startswith(".")}
+    links = LinkStore(redis, time.time)
     for room_id, known in found_in.items():  # a room unlinked since: its copies go too
-        found_in[room_id] = known or await LinkStore(redis, time.time).retired(room_id)
+        found_in[room_id] = known or await links.retired(room_id)
     where = {r: room for r, room in found_in.items() if room is not None}
     rooms = list(where)
     for room_id, target in where.items():

@@ -151,6 +151,12 @@ def load(name: str) -> Platform | None:
     return _REGISTRY.get(name)
 
 
+def command_prefix(name: str) -> str:
+    """How members type a command to a bot of the platform ``name`` ("/" when none is)."""
+    platform = load(name)
+    return platform.command_prefix if platform is not None else "/"
+
+
 def load_all(names: Iterable[str]) -> dict[str, Platform]:
     """The platforms of these names that exist, loading each adapter once."""
     found = {}
