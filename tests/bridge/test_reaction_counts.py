@@ -175,7 +175,11 @@ async def test_a_retract_purges_the_kept_copy_and_its_counts(
     async with bridge(config(tmp_path, redis_url), clock):
         origin, berlin, _nyc = await posted("my home address is Calle 5")
         ref = MsgRef(room="cdmx", id=origin)
-        assert "Calle 5" in str(await redis_client.hgetall(keys.reaction_copies(ref)))
+
+        async def kept() -> bool:  # recorded just after the send the bot saw
+            return "Calle 5" in str(await redis_client.hgetall(keys.reaction_copies(ref)))
+
+        await eventually_async(kept, what="the kept copy")
         await react("b1", berlin, "✊", "memory:jonas")
         await counted(redis_client, ref, {"✊": 1})
         await NETWORK.bot("a").command("a1", "retract", reply_to=origin, who="ana")
