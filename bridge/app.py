@@ -27,7 +27,7 @@ from bridge.config.load import LoadedConfig
 from bridge.config.models import Config
 from bridge.infra.bus import Inbox
 from bridge.infra.connection import RedisHandle, open_redis
-from bridge.infra.links import LinkStore, follow, load
+from bridge.infra.links import LinkStore, follow, left_behind, load
 from bridge.infra.logs import quiet
 from bridge.infra.metrics import (
     BOT_HEALTHY,
@@ -213,6 +213,7 @@ class App:
                     lease_ms=self.lease_ms,
                     platform=settings.platform,
                     keep_for=keep_for(cfg),  # copies whose reactions are counted
+                    left=left_behind(cfg, redis),  # copies for a room unlinked since
                 )
                 self.deliverers[settings.id] = deliverer
                 parts.append(task_part(f"deliver-{settings.id}", deliverer.run))

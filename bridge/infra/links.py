@@ -29,10 +29,11 @@ from typing import cast
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from bridge.config.linked import LinkedRoom, merge
+from bridge.config.linked import LinkedRoom, is_linked, merge
 from bridge.config.models import Config
 from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
+from bridge.model.envelope import Delivery
 from bridge.model.settings import RoomConfig
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,24 @@ CODE_TTL_S = 48 * 3600
 FAILURES_ALLOWED = 5  # wrong codes from one chat in an hour before it is refused
 FOLLOW_EVERY_S = 1.0
 MAX_INVITES = 50  # open codes per circle; a moderator who wants more revokes some
+
+
+def left_behind(config: Config, redis: Redis) -> Callable[[Delivery], Awaitable[bool]]:
+    """For a deliverer: is ``d`` a copy for a room linked from chat that has left since the
+    relay planned it? Such a copy is not sent: a room may leave because its chat was taken
+    over, and what waited in its bot's outbox (behind a slow send, a rate limit) must not
+    reach it then. Redis decides, not this process's rooms, which follow a second later. A
+    delete still goes (a retract reaches the copies made there), and the bridge's own answers
+    (the unlink's own). A room of the config file costs no Redis call."""
+
+    async def left(d: Delivery) -> bool:
+        if d.action == "delete" or d.notice:
+            return False
+        if not is_linked(config, d.room) and any(r.id == d.room for r in config.rooms):
+            return False  # the file's: removed only by a restart
+        return not await redis.hexists(keys.LINKED, d.room)
+
+    return left
 
 
 def new_code() -> str:

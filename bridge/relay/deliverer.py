@@ -82,8 +82,10 @@ class Deliverer:
         name: str | None = None,
         platform: str = "",
         keep_for: Callable[[Delivery], int] | None = None,
+        left: Callable[[Delivery], Awaitable[bool]] | None = None,
     ) -> None:
         self.redis = redis
+        self.left = left  # a copy for a room that has left the network (bridge.infra.links)
         self.keep_for = keep_for  # copies kept for their reaction counts (bridge.relay.reactions)
         self.bot = bot
         self.platform = platform  # for metrics labels
@@ -222,6 +224,12 @@ class Deliverer:
         job = await self._through(lambda: self._resolve(delivery))
         if job is None or await self._through(lambda: self._retracted(delivery)):
             await self._through(done)  # a copy never made here; or of a retracted message
+            return
+        left = self.left
+        if left is not None and await self._through(lambda: left(delivery)):
+            log.info("bot %s: a copy for room %s not sent: the room left the network",
+                     self.bot.id, delivery.room)  # fmt: skip
+            await self._through(done)
             return
         ids = await self._attempt(job)
         if ids is None:
