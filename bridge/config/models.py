@@ -132,6 +132,15 @@ def _check_template(template: str) -> str:
     return template
 
 
+# words the chat commands read where a circle's name may stand: a circle so named could not
+# be named there (``share confirm`` would confirm, ``invite list`` would list)
+COMMAND_WORDS = {
+    "confirm": "share confirm", "consented": "share", "lapsed": "share",
+    "list": "invite list", "revoke": "invite revoke",
+    "local": "callout add", "instant": "callout add", "rsvp": "callout add",
+}  # fmt: skip
+
+
 class CircleConfig(Model):
     id: Identifier
     rooms: list[str] = Field(min_length=2)
@@ -147,6 +156,15 @@ class CircleConfig(Model):
     # after a share, authors may answer `no` for this long; the thread waits (0: no wait)
     consent_minutes: int = Field(default=0, ge=0, le=1440)
     fixes: Literal["moderated", "open"] = "moderated"  # members' fix: a moderator accepts
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_command_word(cls, circle_id: str) -> str:
+        used = COMMAND_WORDS.get(circle_id.lower())
+        if used is not None:
+            raise ValueError(f"{circle_id!r} is a word of the chat command {used!r}, which "
+                             "could not name this circle; choose another id")  # fmt: skip
+        return circle_id
 
     @field_validator("tags")
     @classmethod

@@ -164,6 +164,11 @@ def test_unquoted_telegram_chat_id_is_accepted(tmp_path: Path) -> None:
             r"^circles\[0\]\.tags: relay 'tagged' needs at least one tag",
         ),
         (
+            lambda c: c["circles"][0].update(id="Confirm"),
+            r"^circles\[0\]\.id: 'Confirm' is a word of the chat command 'share confirm', "
+            r"which could not name this circle; choose another id",
+        ),
+        (
             lambda c: c["bots"][0].update(platform="irc"),
             r"^bots\[0\]\.platform: 'irc' is not a known platform "
             r"\(known: matrix, (memory, )?telegram\)",
