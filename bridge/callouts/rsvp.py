@@ -9,25 +9,31 @@ occurrence the copy belongs to, in the copy's room. Only counts are stored, neve
 - ``tl:rsvp:m:<id>:<occurrence>``: a hash ``<room>|<marker>`` -> the member's answer, where the
   marker is an HMAC of the member's id under a random salt of this occurrence
   (``tl:rsvp:s:...``), so that a member counts once per copy and can change her answer, and
-  the stored marker does not say who she is;
+  the stored marker does not say who she is; an answer given by reaction is stored as
+  ``<answer>\\tr`` (``BY_REACTION``), one given by ``rsvp`` as ``<answer>``;
+- ``tl:rsvp:e:<room>:<reaction id>``: a Matrix reaction's own event id ->
+  ``<id>|<occurrence>\\t<room>|<marker>\\t<answer>\\tr``, so that its redaction withdraws it;
 - ``tl:rsvp:due``: a set of occurrences whose report shows old counts.
 
-One Lua script moves a member's answer (the old count down, the new one up, the marker set,
-the occurrence marked due) so that two relay workers counting at once lose nothing, and a
-handler run twice for one envelope (a worker that died before committing) changes nothing
-more. Everything expires with the call-out's outcomes (``RSVP_S``).
+The counting is bridge.infra.tally's (one Lua script moves a member's answer: the old count
+down, the new one up, the marker set, the occurrence marked due), so that two relay workers
+counting at once lose nothing, and a handler run twice for one envelope (a worker that died
+before committing) changes nothing more. Everything expires with the call-out's outcomes
+(``RSVP_S``).
 
-Telegram gives a reaction taken back as a reaction envelope with an empty ``reaction``: the
-member's reaction answer is withdrawn. A reaction that is not ✊ or 🤔, a reaction or an
-answer on a message that is not a call-out copy with RSVP, and the bot's own reactions (the
-relay drops those first) count nothing.
+Reactions follow what each platform shows. Where a reaction has no id of its own (Telegram),
+a reaction update is the member's one latest reaction: ✊ or 🤔 answers, and anything else
+(❤️, or an empty reaction: taken back) withdraws an answer she gave by reaction, never one
+she gave with ``rsvp``. Where reactions are events of their own (Matrix: ``reaction_id``), a
+member may keep several: ✊ or 🤔 answers (her latest counts), other reactions change
+nothing, and the redaction of a reaction withdraws the answer it gave if it is still her
+answer (redacting her older ✊ leaves her newer 🤔). Reactions or answers on a message that
+is not a call-out copy with RSVP, and the bot's own reactions (the relay drops those first),
+count nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from typing import cast
 
 from redis.asyncio import Redis
@@ -36,6 +42,7 @@ from bridge.callouts.model import Callout, occurrence, parse_iso, targets, zone_
 from bridge.callouts.store import CalloutStore
 from bridge.commands.registry import Call, command, on_event
 from bridge.config.models import Config, RoomConfig
+from bridge.infra import tally
 from bridge.model import keys
 from bridge.model.i18n import Message, Param, _
 from bridge.model.platforms import command_prefix
@@ -44,21 +51,7 @@ ANSWERS = ("yes", "maybe", "no")
 REACTIONS = {"✊": "yes", "🤔": "maybe"}  # both in Telegram's fixed set of reactions
 RSVP_S = 3 * 86400  # as long as the occurrence's outcomes are kept for its report
 
-_VOTE = """
-local old = redis.call('HGET', KEYS[2], ARGV[1]) or ''
-if old == ARGV[3] then return 0 end
-if old ~= '' then redis.call('HINCRBY', KEYS[1], ARGV[2] .. '|' .. old, -1) end
-if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-  redis.call('HINCRBY', KEYS[1], ARGV[2] .. '|' .. ARGV[3], 1)
-else
-  redis.call('HDEL', KEYS[2], ARGV[1])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('SADD', KEYS[3], ARGV[5])
-return 1
-"""
+BY_REACTION = "\tr"  # the tag of an answer given by reaction (bridge.infra.tally values)
 
 
 def _plain(emoji: str) -> str:
@@ -111,32 +104,66 @@ async def _copy(call: Call, message_id: str | None) -> tuple[Callout, str] | Non
     return callout, occurrence(callout, fire, zone_of(callout, call.room))
 
 
-async def vote(redis: Redis, callout_id: str, occ: str, room: str, who: str, answer: str) -> None:
-    """Set ``who``'s answer in ``room`` ("" withdraws it); counts move atomically."""
-    salt_key = keys.rsvp_salt(callout_id, occ)
-    await redis.set(salt_key, secrets.token_hex(16), nx=True, ex=RSVP_S)
-    salt = cast(str, await redis.get(salt_key))
-    marker = hmac.new(salt.encode(), who.encode(), hashlib.sha256).hexdigest()[:32]
-    await redis.eval(
-        _VOTE, 3, keys.rsvp_counts(callout_id, occ), keys.rsvp_marks(callout_id, occ),
-        keys.RSVP_DUE,
-        f"{room}|{marker}", room, answer, RSVP_S, f"{callout_id}|{occ}",
+def tally_of(callout_id: str, occ: str, room: str = "") -> tally.Tally:
+    """One occurrence's answers; ``room``: whose counts a move changes."""
+    return tally.Tally(
+        counts=keys.rsvp_counts(callout_id, occ), marks=keys.rsvp_marks(callout_id, occ),
+        due=keys.RSVP_DUE, member=f"{callout_id}|{occ}", ttl=RSVP_S, prefix=f"{room}|",
     )  # fmt: skip
+
+
+async def vote(
+    redis: Redis, callout_id: str, occ: str, room: str, who: str, answer: str,
+    *, only_from: tuple[str, ...] = (),
+) -> str:  # fmt: skip
+    """Set ``who``'s answer in ``room`` ("" withdraws it; ``<answer>\\tr``: by reaction);
+    counts move atomically. With ``only_from``: only when her answer now is one of those.
+    Her marker, for a reaction's record."""
+    marker = await tally.marker(redis, keys.rsvp_salt(callout_id, occ), who, RSVP_S)
+    mark = f"{room}|{marker}"
+    await tally.move(redis, tally_of(callout_id, occ, room), mark, answer, only_from=only_from)
+    return mark
 
 
 @on_event("reaction")
 async def rsvp_reaction(call: Call) -> None:
-    """✊ or 🤔 on a copy answers; a reaction taken back (empty) withdraws the answer."""
-    reaction = call.envelope.reaction
-    if reaction is None:
+    """✊ or 🤔 on a copy answers. Telegram (no reaction id): another reaction, or one taken
+    back (empty), withdraws an answer given by reaction. Matrix: other reactions change
+    nothing; a redaction withdraws (``rsvp_redacted``)."""
+    envelope = call.envelope
+    if envelope.reaction is None:
         return
-    answer = REACTIONS.get(_plain(reaction)) if reaction else ""
-    if answer is None:
+    answer = REACTIONS.get(_plain(envelope.reaction))
+    if answer is None and envelope.reaction_id:
+        return  # one more reaction among a Matrix member's reactions: her answer stays
+    found = await _copy(call, envelope.message_id)
+    if found is None:
         return
-    found = await _copy(call, call.envelope.message_id)
-    if found is not None:
-        callout, occ = found
-        await vote(call.redis, callout.id, occ, call.room.id, call.who, answer)
+    callout, occ = found
+    if answer is None:  # her one reaction is no longer ✊/🤔: an answer by reaction goes
+        by_reaction = tuple(a + BY_REACTION for a in REACTIONS.values())
+        await vote(call.redis, callout.id, occ, call.room.id, call.who, "", only_from=by_reaction)
+        return
+    value = answer + BY_REACTION
+    mark = await vote(call.redis, callout.id, occ, call.room.id, call.who, value)
+    if envelope.reaction_id:
+        record = f"{callout.id}|{occ}\t{mark}\t{value}"
+        key = keys.rsvp_event(call.room.id, envelope.reaction_id)
+        await call.redis.set(key, record, ex=RSVP_S)
+
+
+@on_event("delete")
+async def rsvp_redacted(call: Call) -> None:
+    """A deleted reaction (a Matrix redaction of it): the answer it gave goes, if it is still
+    the member's answer (not a newer reaction's, nor one given with ``rsvp``)."""
+    key = keys.rsvp_event(call.room.id, call.envelope.message_id)
+    raw = cast(str | None, await call.redis.getdel(key))
+    if raw is None:
+        return
+    member, mark, given = raw.split("\t", 2)
+    callout_id, _sep, occ = member.partition("|")
+    found = tally_of(callout_id, occ, call.room.id)
+    await tally.move(call.redis, found, mark, "", only_from=(given,))
 
 
 @command(

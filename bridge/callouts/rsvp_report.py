@@ -1,14 +1,16 @@
 """Keeping an RSVP call-out's report current: its message is edited with the new counts, at
 most once a minute (``EDIT_EVERY_S``), however many answers come.
 
-An answer marks its occurrence due (``bridge.callouts.keys.RSVP_DUE``). On each scheduler tick (on
-the call-out clock), one process takes each due occurrence (SREM decides which) and:
+An answer marks its occurrence due (``bridge.model.keys.RSVP_DUE``). On each scheduler tick
+(on the call-out clock), for each due occurrence:
 
 - while the report has not gone out yet, leaves it due: the report, when sent, shows the
   counts of that moment, and an edit follows for the answers after it;
 - within a minute of the last edit, leaves it due, and does nothing more;
-- else queues one edit of the report's message (the report's text again, with the counts of
-  now) into the report room's outbox, and notes the time of the edit.
+- else takes it (``bridge.infra.tally.claim``: one script notes the time of the edit in the
+  counts' ``.edited`` and takes it off the due set, so that one process edits), and queues
+  one edit of the report's message (the report's text again, with the counts of now) into
+  the report room's outbox.
 
 The deliverer edits a message through the message map: the report's ids (which the deliverer
 noted as its delivery's sent record) are written there as the copy of a notice origin
@@ -26,6 +28,7 @@ from typing import cast
 from bridge.callouts import rsvp
 from bridge.callouts.model import Callout, targets
 from bridge.callouts.reports import Reports, report_text
+from bridge.infra import tally
 from bridge.model import keys
 from bridge.model.envelope import Delivery, MsgRef
 from bridge.model.i18n import Lines
@@ -54,12 +57,9 @@ async def update_reports(reports: Reports, now: datetime, callouts: Mapping[str,
             if await redis.get(keys.callout_report_lock(callout.id, occ)) == "done":
                 await redis.srem(keys.RSVP_DUE, member)  # reported nowhere (no report room)
             continue
-        counts_key = keys.rsvp_counts(callout.id, occ)
-        edited = cast(str | None, await redis.hget(counts_key, ".edited"))
-        if edited is not None and now.timestamp() - float(edited) < EDIT_EVERY_S:
-            continue
-        if not await redis.srem(keys.RSVP_DUE, member):
-            continue  # another process took it
+        answers = rsvp.tally_of(callout.id, occ)
+        if not await tally.claim(redis, answers, now.timestamp(), EDIT_EVERY_S):
+            continue  # edited less than a minute ago (it stays due), or another process took it
         await _edit(reports, callout, occ, report_key, json.loads(sent), now)
 
 
@@ -88,7 +88,6 @@ async def _edit(
         await MapReader(redis).add_copies(
             pipe, origin, room.id, ids, keep_s=keep, life_s=life, pointers=False
         )
-        pipe.hset(keys.rsvp_counts(callout.id, occ), ".edited", f"{now.timestamp():.0f}")
         pipe.xadd(keys.outbox(room.bot), {"d": delivery.model_dump_json()})
         await pipe.execute()
     log.info("call-out %s (%s): report edited with new RSVP counts", callout.id, occ)

@@ -87,7 +87,5 @@ async def withdraw_redacted(call: Call) -> None:
     origin_s, mark, emoji = raw.split("\t")
     room_id, _sep, origin_id = origin_s.partition("/")
     origin = MsgRef(room=room_id, id=origin_id)
-    current = cast(str | None, await redis.hget(keys.reaction_marks(origin), mark))
-    if current == emoji:
-        ttl = max(call.config.retention.recent_hours * 3600, 1)
-        await reactions.move(redis, origin, mark, "", ttl)
+    ttl = max(call.config.retention.recent_hours * 3600, 1)
+    await reactions.move(redis, origin, mark, "", ttl, only_from=emoji)

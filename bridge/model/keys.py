@@ -322,6 +322,12 @@ def rsvp_salt(callout: str, occurrence: str) -> str:
     return f"{PREFIX}rsvp:s:{callout}:{occurrence}"
 
 
+def rsvp_event(room: str, reaction_id: str) -> str:
+    """A Matrix reaction's event id -> the RSVP answer it gave, so that its redaction takes
+    it back."""
+    return f"{PREFIX}rsvp:e:{room}:{reaction_id}"
+
+
 def poll(origin: object) -> str:
     """Hash: ``.n`` options, ``.salt``, and per room the platform's counts of its copy."""
     return f"{PREFIX}poll:{origin}"

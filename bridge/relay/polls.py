@@ -22,8 +22,6 @@ summed from those. Everything expires with the message map. Nothing here knows a
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from typing import Protocol, cast
 from redis.asyncio import Redis
 
 from bridge.config.models import CircleConfig, Config, RoomConfig
+from bridge.infra import tally
 from bridge.model import keys
 from bridge.model.envelope import (
     POLL_OPTION,
@@ -209,7 +208,7 @@ class Tally:
         if not ballot.choices or any(not 0 <= c < n for c in ballot.choices):
             return False
         salt = cast(str | None, await self.redis.hget(keys.poll(origin), ".salt")) or ""
-        who = hmac.new(salt.encode(), voter.encode(), hashlib.sha256).hexdigest()[:24]
+        who = tally.marker_of(salt, voter, 24)
         key = keys.poll_ballots(origin, room)
         await self.redis.hset(key, who, json.dumps(sorted(set(ballot.choices))))
         await self.redis.expire(key, self.ttl_s)

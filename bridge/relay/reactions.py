@@ -20,20 +20,18 @@ Keys, all per origin ``<room>/<id>`` and expiring after ``recent_hours``:
 - ``tl:rx:due``: a sorted set of origins whose copies show old counts, by when they may be
   edited next.
 
-One Lua script moves a member's reaction (old count down, new one up, the origin due), so
-two relay workers lose nothing and a handler run twice changes nothing more. ``flush`` (one
-loop, on the call-out clock) edits each due origin's copies at most once a minute
-(``EDIT_EVERY_S``): the stored delivery again, action ``edit``, the count line appended,
-through the bot's outbox, so the deliverer's order and idempotency hold.
+The counting is bridge.infra.tally's (one Lua script moves a member's reaction: old count
+down, new one up, the origin due), so two relay workers lose nothing and a handler run twice
+changes nothing more. ``flush`` (one loop, on the call-out clock) edits each due origin's
+copies at most once a minute (``EDIT_EVERY_S``, ``tally.claim``): the stored delivery again,
+action ``edit``, the count line appended, through the bot's outbox, so the deliverer's order
+and idempotency hold.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
-import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, cast
@@ -42,6 +40,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bridge.config.models import Config
+from bridge.infra import tally
 from bridge.infra.retry import step_until_stopped
 from bridge.model import keys
 from bridge.model.envelope import Delivery, MsgRef
@@ -50,34 +49,6 @@ log = logging.getLogger(__name__)
 
 EDIT_EVERY_S = 60  # a copy's count line is edited at most this often
 SHOWN = 8  # emoji kinds on the line, the most used first
-
-_MOVE = """
-local old = redis.call('HGET', KEYS[2], ARGV[1]) or ''
-if old == ARGV[2] then return 0 end
-if old ~= '' then redis.call('HINCRBY', KEYS[1], old, -1) end
-if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
-else
-  redis.call('HDEL', KEYS[2], ARGV[1])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], 'NX', 0, ARGV[4])
-return 1
-"""
-
-_CLAIM = """
-local edited = tonumber(redis.call('HGET', KEYS[2], '.edited') or '0')
-local next = edited + tonumber(ARGV[2])
-if next > tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], 'XX', next, ARGV[3])
-  return 0
-end
-if redis.call('ZREM', KEYS[1], ARGV[3]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], '.edited', ARGV[1])
-return 1
-"""
 
 
 def all_keys(origin: MsgRef) -> list[str]:
@@ -103,20 +74,25 @@ def keep_for(config: Config) -> Callable[[Delivery], int]:
     return seconds
 
 
-async def marker(redis: Redis, origin: MsgRef, room: str, who: str, ttl: int) -> str:
-    await redis.set(keys.reaction_salt(origin), secrets.token_hex(16), nx=True, ex=ttl)
-    # the salt lives as long as the marks
-    salt = cast(str, await redis.getex(keys.reaction_salt(origin), ex=ttl))
-    return hmac.new(salt.encode(), f"{room}|{who}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
-async def move(redis: Redis, origin: MsgRef, mark: str, emoji: str, ttl: int) -> bool:
-    """Set the member's (``mark``) reaction on ``origin`` to ``emoji`` ("" withdraws it)."""
-    changed = await redis.eval(
-        _MOVE, 3, keys.reaction_counts(origin), keys.reaction_marks(origin), keys.REACTIONS_DUE,
-        mark, emoji, ttl, str(origin),
+def _tally(origin: MsgRef | str, ttl: int = 0) -> tally.Tally:
+    return tally.Tally(
+        counts=keys.reaction_counts(origin), marks=keys.reaction_marks(origin),
+        due=keys.REACTIONS_DUE, member=str(origin), ttl=ttl, ordered=True,
     )  # fmt: skip
-    return bool(changed)
+
+
+async def marker(redis: Redis, origin: MsgRef, room: str, who: str, ttl: int) -> str:
+    """The member's marker on ``origin``: one per room she reacted from."""
+    return await tally.marker(redis, keys.reaction_salt(origin), f"{room}|{who}", ttl)
+
+
+async def move(
+    redis: Redis, origin: MsgRef, mark: str, emoji: str, ttl: int, *, only_from: str = ""
+) -> bool:
+    """Set the member's (``mark``) reaction on ``origin`` to ``emoji`` ("" withdraws it);
+    with ``only_from``, only while her reaction is that one."""
+    allowed = (only_from,) if only_from else ()
+    return await tally.move(redis, _tally(origin, ttl), mark, emoji, only_from=allowed)
 
 
 async def counts(redis: Redis, origin: MsgRef | str) -> dict[str, int]:
@@ -134,10 +110,7 @@ async def flush(redis: Redis, now: float) -> int:
     """Queue one edit per copy of each due origin whose minute has passed; how many."""
     queued = 0
     for member in [str(m) for m in await redis.zrangebyscore(keys.REACTIONS_DUE, 0, now)]:
-        claimed = await redis.eval(
-            _CLAIM, 2, keys.REACTIONS_DUE, keys.reaction_counts(member), now, EDIT_EVERY_S, member
-        )
-        if not claimed:
+        if not await tally.claim(redis, _tally(member), now, EDIT_EVERY_S):
             continue
         stored = cast(dict[str, str], await redis.hgetall(keys.reaction_copies(member)))
         found = cast(dict[str, str], await redis.hgetall(keys.reaction_counts(member)))

@@ -79,13 +79,28 @@ def report_now() -> str:
     return NETWORK.chats["c1"][report.ids[0]].text
 
 
-async def react(chat: str, message_id: str, emoji: str | None, who: str) -> None:
-    bot = {"a1": "a", "b1": "b", "c1": "c"}[chat]
+BOTS = {"a1": "a", "b1": "b", "c1": "c"}
+
+
+async def react(
+    chat: str, message_id: str, emoji: str | None, who: str, reaction_id: str | None = None
+) -> None:
+    """A reaction as the adapters give it; ``reaction_id``: a Matrix reaction's own event."""
     envelope = Envelope(
-        key=f"t:{chat}:{message_id}:{who}:{next(_events)}", kind="reaction", bot=bot, chat=chat,
-        message_id=message_id, sender=Sender(id=who, name=who), reaction=emoji,
+        key=f"t:{chat}:{message_id}:{who}:{next(_events)}", kind="reaction", bot=BOTS[chat],
+        chat=chat, message_id=message_id, sender=Sender(id=who, name=who), reaction=emoji,
+        reaction_id=reaction_id,
     )  # fmt: skip
-    await NETWORK.bot(bot).ctx.emit(envelope)
+    await NETWORK.bot(BOTS[chat]).ctx.emit(envelope)
+
+
+async def redact(chat: str, reaction_id: str, who: str) -> None:
+    """A Matrix redaction of a reaction, as bots/matrix/ingest.py gives it: a delete of its id."""
+    envelope = Envelope(
+        key=f"t:{chat}:redact:{reaction_id}:{next(_events)}", kind="delete", bot=BOTS[chat],
+        chat=chat, message_id=reaction_id, sender=Sender(id=who, name=who),
+    )  # fmt: skip
+    await NETWORK.bot(BOTS[chat]).ctx.emit(envelope)
 
 
 async def settled(redis_client: redis.asyncio.Redis, expected: dict[str, int]) -> None:
@@ -163,12 +178,15 @@ async def test_hostile_and_repeated_answers_count_once_or_not_at_all(
         await eventually(lambda: any(d.reply_to == asked for d in NETWORK.sends_to("a1")))
         asked = await bot.command("a1", "rsvp", "yes", who="luis")  # not a reply at all
         await eventually(lambda: any(d.reply_to == asked for d in NETWORK.sends_to("a1")))
-        # a member changes her mind: yes -> no moves her count
-        await react("a1", cdmx, "🤔", "memory:rosa")
-        await bot.command("a1", "rsvp", "no", reply_to=cdmx, who="rosa")
         # a member takes her reaction back (Telegram: new_reaction is empty)
         await react("a1", cdmx, "✊", "memory:tere")
         await react("a1", cdmx, "", "memory:tere")
+        # a member changes her mind: maybe -> no moves her count. Last, so that the counts
+        # the test waits for are reached only once everything is counted (before, "1 yes, 1
+        # no" also held for a moment before the withdrawal, and the minute's edit could
+        # show "2 coming")
+        await react("a1", cdmx, "🤔", "memory:rosa")
+        await bot.command("a1", "rsvp", "no", reply_to=cdmx, who="rosa")
         await settled(redis_client, {"cdmx|yes": 1, "cdmx|no": 1})
         clock.advance(timedelta(seconds=61))
         await eventually(lambda: "In total: 1 coming, 0 maybe, 1 not coming." in report_now(),
@@ -190,3 +208,65 @@ async def test_an_organizer_asks_for_answers_from_chat(
     assert stored.rsvp
     assert stored.circles == ("net",)
     assert stored.text == "Blockade"
+
+
+async def test_a_telegram_member_who_changes_her_reaction_withdraws_only_a_reaction_answer(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis
+) -> None:
+    """Telegram shows one reaction per member, her latest: ✊ changed to ❤️ is no longer
+    "coming"; an answer given with /rsvp stays whatever she reacts."""
+    clock = ManualClock(FIRE - timedelta(minutes=5))
+    async with fired(config(tmp_path, redis_url), clock):
+        cdmx = copy_in("a1")
+        bot = NETWORK.bot("a")
+        await react("a1", cdmx, "✊", "memory:ana")
+        await react("a1", cdmx, "❤️", "memory:ana")  # she changed ✊ to ❤️: not coming any more
+        await react("a1", cdmx, "🤔", "memory:lupe")
+        await react("a1", cdmx, "👍", "memory:lupe")  # 🤔 changed to 👍
+        await bot.command("a1", "rsvp", "yes", reply_to=cdmx, who="rosa")
+        await react("a1", cdmx, "❤️", "memory:rosa")  # likes it: still coming
+        await react("a1", cdmx, "", "memory:rosa")  # and takes the heart back: still coming
+        await bot.command("a1", "rsvp", "maybe", reply_to=cdmx, who="tere")
+        await react("a1", cdmx, "✊", "memory:tere")  # her latest answer: coming, by reaction
+        await react("a1", cdmx, "🔥", "memory:tere")  # ✊ changed to 🔥: withdrawn
+        await react("a1", cdmx, "✊", "memory:paz")  # still coming
+        await bot.command("a1", "rsvp", "no", reply_to=cdmx, who="zoe")  # the last answer
+        await settled(redis_client, {"cdmx|yes": 2, "cdmx|no": 1})
+        clock.advance(timedelta(seconds=61))
+        await eventually(lambda: "In total: 2 coming, 0 maybe, 1 not coming." in report_now(),
+                         what="the counts")  # fmt: skip
+    assert "CDMX: 2 coming, 0 maybe, 1 not coming." in report_now()
+    for key in await redis_client.keys("tl:rsvp:*"):  # still nothing says who
+        if await redis_client.type(key) == "hash":
+            assert "memory:" not in str(await redis_client.hgetall(key))
+
+
+async def test_a_matrix_members_redacted_reaction_withdraws_it_and_only_it(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis
+) -> None:
+    """On Matrix taking a reaction back redacts it; a member may put ✊ and 🤔 both: her latest
+    counts, and redacting the older one leaves the newer one counted."""
+    clock = ManualClock(FIRE - timedelta(minutes=5))
+    async with fired(config(tmp_path, redis_url), clock):
+        berlin = copy_in("b1")
+        bot = NETWORK.bot("b")
+        await react("b1", berlin, "✊", "memory:jonas", "$r1")
+        await react("b1", berlin, "✊", "memory:eva", "$r2")
+        await react("b1", berlin, "🤔", "memory:eva", "$r3")  # both: her latest, maybe
+        await react("b1", berlin, "✊", "memory:lena", "$r4")
+        await bot.command("b1", "rsvp", "no", reply_to=berlin, who="lena")  # then: not coming
+        await react("b1", berlin, "✊", "memory:karl", "$r5")
+        await settled(redis_client, {"berlin|yes": 2, "berlin|maybe": 1, "berlin|no": 1})
+        await redact("b1", "$r1", "memory:jonas")  # jonas takes ✊ back
+        await redact("b1", "$r2", "memory:eva")  # eva takes her older ✊ back: still maybe
+        await redact("b1", "$r4", "memory:lena")  # her /rsvp no stays
+        await redact("b1", "$r1", "memory:jonas")  # the same redaction again: nothing more
+        await redact("a1", "$r5", "memory:eve")  # another room's event of that id: nothing
+        await react("a1", copy_in("a1"), "🤔", "memory:omar")  # after it, in that room
+        await react("b1", berlin, "🤔", "memory:ida", "$r6")  # the last answer here
+        await settled(redis_client, {"berlin|yes": 1, "berlin|maybe": 2, "berlin|no": 1,
+                                     "cdmx|maybe": 1})  # fmt: skip
+        clock.advance(timedelta(seconds=61))
+        await eventually(lambda: "In total: 1 coming, 3 maybe, 1 not coming." in report_now(),
+                         what="the counts")  # fmt: skip
+    assert "Berlin: 1 coming, 2 maybe, 1 not coming." in report_now()
