@@ -17,7 +17,7 @@ from typing import Literal
 
 from redis.exceptions import RedisError
 
-from bridge.model import keys
+from bridge.model import keys, media_note
 from bridge.model.compose import footer
 from bridge.model.envelope import Delivery, Envelope, Media, Sender, Span
 from bridge.model.media import MediaStore
@@ -152,7 +152,8 @@ class MemoryBot:
                 store = MediaStore(self.ctx.redis, self.ctx.media_ttl_s)
                 file = await store.get(d.media.blob)
             if d.media is not None and file is None:
-                text += "\n" + d.media.describe("not carried" if d.media.blob else "")
+                reason = media_note.NOT_CARRIED if d.media.blob else ""
+                text += "\n" + d.media.describe(reason, d.language or "en")
             chat[ids[0]] = ChatMessage(
                 ids[0], self.identity, text, job.reply_to, file=file, notice=d.notice
             )

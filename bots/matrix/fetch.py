@@ -21,12 +21,12 @@ from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError
 
 from bots.matrix.ingest import Fetch
+from bridge.model import media_note
 from bridge.model.envelope import Media
 from bridge.model.media import MediaStore
 
 log = logging.getLogger(__name__)
 
-NOT_CARRIED = "file could not be carried"
 SHUNNED_S = 600.0  # a media server that failed for a whole budget is tried once, this long
 MAX_PAUSE_S = 10.0
 
@@ -76,7 +76,7 @@ class FileFetcher:
         self._shunned[server] = self.clock() + SHUNNED_S
         log.warning("a Matrix file from %s could not be fetched after %d tries (%s); the "
                     "message crosses with a note", server, tries, reason)  # fmt: skip
-        return media.model_copy(update={"note": NOT_CARRIED})
+        return media.model_copy(update={"note": media_note.FETCH_FAILED})
 
 
 async def fetch_file(client: AsyncClient, store: MediaStore, fetch: Fetch, media: Media) -> Media:
@@ -88,7 +88,7 @@ async def fetch_file(client: AsyncClient, store: MediaStore, fetch: Fetch, media
         if isinstance(response, DownloadError) and (status is None or status >= 500 or
                                                     status == 429):  # fmt: skip
             raise TransientError(f"download failed ({status})")
-        return media.model_copy(update={"note": "not carried: the file is gone"})
+        return media.model_copy(update={"note": media_note.GONE})
     data = response.body
     if fetch.file is not None:
         try:
@@ -96,5 +96,5 @@ async def fetch_file(client: AsyncClient, store: MediaStore, fetch: Fetch, media
                 data, fetch.file["key"]["k"], fetch.file["hashes"]["sha256"], fetch.file["iv"]
             )
         except (EncryptionError, KeyError, TypeError, ValueError):
-            return media.model_copy(update={"note": "not carried: could not be decrypted"})
+            return media.model_copy(update={"note": media_note.UNDECRYPTABLE})
     return await store.take(media, data)

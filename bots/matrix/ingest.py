@@ -27,6 +27,7 @@ from typing import Any
 
 from bots.matrix.html_reader import html_to_spans, strip_reply_fallback
 from bots.matrix.settings import MAX_FILE
+from bridge.model import media_note
 from bridge.model.envelope import Envelope, Location, Media, MediaKind, Sender, Span
 
 HTML = "org.matrix.custom.html"
@@ -236,9 +237,9 @@ def _media(
     text, spans = _caption(content) if kind != "sticker" else ("", ())
     fetch: Fetch | None = None
     if not url.startswith("mxc://"):
-        media = media.model_copy(update={"note": "not carried: no file"})
+        media = media.model_copy(update={"note": media_note.NO_FILE})
     elif size > MAX_FILE:
-        media = media.model_copy(update={"note": "too large to carry"})
+        media = media.model_copy(update={"note": media_note.TOO_LARGE})
     else:
         fetch = Fetch(url, encrypted_file or None)
     envelope = Envelope(kind="message", message_id=event_id, text=text, spans=spans,

@@ -42,6 +42,7 @@ from bots.matrix.ingest import HTML
 from bots.matrix.render import render_parts
 from bots.matrix.settings import MAX_FILE
 from bots.matrix.threads import Threads, relation
+from bridge.model import media_note
 from bridge.model.envelope import Delivery, Location, Media
 from bridge.model.media import MediaStore
 from bridge.model.ports import Job, PermanentFailure, RetryLater
@@ -133,7 +134,7 @@ class Sender:
         if d.media is not None:
             file_content, reason = await self._upload(d.media, room_id)
             if file_content is None:
-                note = d.media.describe(reason)
+                note = d.media.describe(reason, d.language or "en")
                 d = d.model_copy(update={"text": f"{d.text}\n{note}" if d.text else note})
         msgtype = _msgtype(d)
         ids: list[str] = []
@@ -232,9 +233,9 @@ class Sender:
             return None, ""
         data = await self.ctx.media.get(media.blob)
         if data is None:
-            return None, "no longer held"
+            return None, media_note.EXPIRED
         if len(data) > await self._limit():
-            return None, "too large for this homeserver"
+            return None, media_note.TOO_LARGE_FOR_SERVER
         encrypted = self.client.rooms[room_id].encrypted
         name = media.name or _default_name(media)
         mime = media.mime or "application/octet-stream"

@@ -45,7 +45,7 @@ from bots.telegram.pending import Pending
 from bots.telegram.polls import poll_of, vote_envelope
 from bots.telegram.render import entities_to_spans
 from bots.telegram.settings import MAX_FILE, TelegramSettings, chat_id
-from bridge.model import keys
+from bridge.model import keys, media_note
 from bridge.model.envelope import Envelope, Location, Media, MediaKind, Quoted, Sender
 from bridge.model.i18n import _, render
 from bridge.model.media import MediaStore
@@ -59,7 +59,6 @@ ADMINS_TTL_S = 300.0  # how long a chat's admin list is trusted
 # a file is tried this many times, within this many seconds, then the message crosses with a
 # note: one update never holds up the others (the poll waits for each in turn)
 FILE_TRIES, FILE_BUDGET_S = 4, 60.0
-NOT_CARRIED = "file could not be carried"
 # video and audio as posted: (the kind they cross as, the Message attribute, the default
 # MIME type); a video note is a video (square, no file name); Telegram's animations are MP4s
 _AV: tuple[tuple[MediaKind, str, str], ...] = (
@@ -217,7 +216,7 @@ class Reader:
         if file_id is None:
             return media
         if media.size > MAX_FILE:
-            return media.model_copy(update={"note": "too large to carry"})
+            return media.model_copy(update={"note": media_note.TOO_LARGE})
         deadline = time.monotonic() + self.file_budget_s
         for attempt in range(FILE_TRIES):
             try:
@@ -226,7 +225,7 @@ class Reader:
                     data = bytes(await file.download_as_bytearray())
             except BadRequest as exc:
                 too_big = "too big" in exc.message
-                note = "too large to carry" if too_big else "not carried: Telegram refused it"
+                note = media_note.TOO_LARGE if too_big else media_note.REFUSED
                 return media.model_copy(update={"note": note})
             except (TelegramError, TimeoutError):  # 5xx, 429, timeouts, a file gone (404)
                 pause = 0.5 * 2**attempt
@@ -237,7 +236,7 @@ class Reader:
             return await self.media.take(media, data)
         log.warning("telegram bot %s: a file could not be downloaded; a note goes instead",
                     self.id)  # fmt: skip
-        return media.model_copy(update={"note": NOT_CARRIED})
+        return media.model_copy(update={"note": media_note.FETCH_FAILED})
 
     async def _is_admin(self, chat: str, user_id: int) -> bool:
         """Whether the user administers the chat (getChatAdministrators, cached a few
@@ -317,7 +316,7 @@ def _media_of(message: Message) -> tuple[Media, str | None] | None:
     if message.sticker:
         s = message.sticker
         if s.is_animated or s.is_video:
-            return Media(kind="sticker", emoji=s.emoji or "", note="animated, not carried"), None
+            return Media(kind="sticker", emoji=s.emoji or "", note=media_note.ANIMATED), None
         sticker = Media(kind="sticker", mime="image/webp", emoji=s.emoji or "", width=s.width,
                         height=s.height, size=s.file_size or 0)  # fmt: skip
         return sticker, s.file_id

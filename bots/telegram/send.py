@@ -37,6 +37,7 @@ from bots.telegram.limits import Limiter
 from bots.telegram.polls import send_poll
 from bots.telegram.render import render_parts
 from bots.telegram.settings import chat_id
+from bridge.model import media_note
 from bridge.model.envelope import Delivery, Media
 from bridge.model.i18n import _, render
 from bridge.model.media import MediaStore
@@ -156,10 +157,10 @@ class Sender:
         data = await self.media.get(media.blob) if media is not None and media.blob else None
         method = _method_for(media, len(data)) if media is not None and data is not None else None
         if media is not None and method is None:
-            reason = ""
+            reason = ""  # no file came in: the media's own note says why
             if media.blob:
-                reason = "too large to carry" if data is not None else "expired, not carried"
-            note = media.describe(reason)
+                reason = media_note.TOO_LARGE if data is not None else media_note.EXPIRED
+            note = media.describe(reason, d.language or "en")
             d = d.model_copy(update={"text": f"{d.text}\n{note}" if d.text else note})
         texts = [("text", html) for html in render_parts(d)]
         if d.location is not None:  # a location takes no caption: the text goes first

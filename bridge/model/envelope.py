@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bridge.model import media_note
 from bridge.model.settings import RoomConfig
 
 Kind = Literal["message", "edit", "delete", "reaction", "command", "joined", "vote"]
@@ -83,22 +84,17 @@ class Media(_Frozen):
     emoji: str = ""  # a sticker's emoji
     duration: int | None = None  # seconds, for video and audio, where the platform says
     blob: str = ""  # the Redis key of the bytes; "" when they are not carried
-    note: str = ""  # why not carried, e.g. "too large to carry"
+    note: str = ""  # why not carried: a reason code of bridge.model.media_note
 
     _whole_names = field_validator("name", "mime", "emoji", mode="before")(_whole)
 
-    def describe(self, reason: str = "") -> str:
-        """The honest note a copy shows in place of the media: "[photo, 12 MB, too large to
-        carry]"."""
-        parts = [f"sticker {self.emoji}".strip() if self.kind == "sticker" else self.kind]
-        if self.name and self.kind == "file":
-            parts.append(self.name)
-        if self.size:
-            parts.append(human_size(self.size))
-        why = reason or self.note
-        if why:
-            parts.append(why)
-        return "[" + ", ".join(parts) + "]"
+    def describe(self, reason: str = "", language: str = "en") -> str:
+        """The honest note a copy shows in place of the media, in the target room's
+        ``language``: "[photo, 12 MB, too large to carry]", "[Foto, 12 MB, zu groß ...]".
+        ``reason`` (a code of ``bridge.model.media_note``) says why the sending adapter could
+        not carry it; without one, ``note`` says why the file never came in."""
+        return media_note.note(self.kind, language, reason=reason or self.note, name=self.name,
+                               emoji=self.emoji, size=self.size)  # fmt: skip
 
 
 LABEL_CHARS = 256  # a venue's title or address is cut to this many characters
@@ -140,14 +136,6 @@ def _coordinate(value: object, bound: float) -> float | None:
     except OverflowError:  # an integer too large for a float
         return None
     return number if -bound <= number <= bound else None  # NaN and infinities fail too
-
-
-def human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.0f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} bytes"
 
 
 # A poll's limits across the network: Telegram's sendPoll ones (python-telegram-bot's

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from redis.asyncio import Redis
 
-from bridge.model import keys
+from bridge.model import keys, media_note
 from bridge.model.envelope import Media
 from bridge.model.scrub import scrub
 
@@ -31,7 +31,6 @@ if TYPE_CHECKING:  # Pillow is imported when an image is carried: a few MiB a br
 log = logging.getLogger(__name__)
 
 MAX_CARRY = 20 * 1024 * 1024  # the most the bridge takes in (Telegram bots can fetch 20 MB)
-UNCLEANABLE = "not carried: its metadata could not be removed"
 MAX_PIXELS = 50_000_000  # larger images are refused (decompression bombs)
 _MAGIC = (  # image formats recognised by their first bytes, whatever the sender called them
     b"\xff\xd8\xff",  # JPEG
@@ -128,13 +127,13 @@ class MediaStore:
         """Store ``data`` for ``media`` (its metadata removed first); the Media to put in the
         envelope: with ``blob`` set, or with a ``note`` saying why it is not carried."""
         if len(data) > MAX_CARRY:
-            return media.model_copy(update={"size": len(data), "note": "too large to carry"})
+            return media.model_copy(update={"size": len(data), "note": media_note.TOO_LARGE})
         if media.kind in ("photo", "sticker") or looks_like_image(data, media.mime):
             cleaned = clean_image(data)
             if cleaned is None:
                 log.info("an image could not be read to remove its metadata; not carried")
                 return media.model_copy(
-                    update={"size": len(data), "note": "not carried: unreadable image"}
+                    update={"size": len(data), "note": media_note.UNREADABLE_IMAGE}
                 )
             name = media.name
             if name and media.mime != cleaned.mime and "." in name:
@@ -145,7 +144,7 @@ class MediaStore:
         else:
             scrubbed = await asyncio.to_thread(scrub, data, media.kind)  # pypdf can be slow
             if scrubbed is None:
-                return media.model_copy(update={"size": len(data), "note": UNCLEANABLE})
+                return media.model_copy(update={"size": len(data), "note": media_note.UNCLEANABLE})
             data = scrubbed
         key = keys.media(hashlib.sha256(data).hexdigest())
         await self.redis.set(key, data, ex=self.ttl_s)

@@ -8,6 +8,7 @@ import pytest
 
 from bots.matrix import PLATFORM
 from bots.matrix.ingest import Where, joined, read_event
+from bridge.model import media_note
 
 WHERE = Where(bot="mx", chat="#berlin:example.org", own="@bridge:example.org", encrypted=True)
 
@@ -142,7 +143,7 @@ def test_files_are_named_for_download_and_too_large_ones_get_a_note() -> None:
     assert found is not None
     assert found.fetch is None
     assert found.envelope.media is not None
-    assert found.envelope.media.note == "too large to carry"
+    assert found.envelope.media.note == media_note.TOO_LARGE
 
 
 def test_the_bot_joining_is_an_envelope_of_its_own() -> None:

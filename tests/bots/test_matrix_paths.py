@@ -163,8 +163,8 @@ async def test_files_cross_as_files_without_metadata_or_as_notes(
             # a homeserver limit (here max_upload) too small for it: an honest note instead
             events = await cai.wait_for(tiny, lambda ev: len(from_bot(ev, small)) == 1)
             note = from_bot(events, small)[0]["body"]
-            assert note.startswith("Ana (Berlin)\n[photo, ")
-            assert note.endswith("too large for this homeserver]")
+            assert note.startswith("Ana (Berlin)\n[foto, ")  # in Lima's language
+            assert note.endswith("demasiado grande para este servidor]")
             await eventually(lambda: any(m.get("photo") for m in tg_copies(tg, CDMX)))
 
             # and a photo from Telegram arrives in Matrix as an image

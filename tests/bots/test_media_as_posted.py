@@ -87,7 +87,7 @@ async def test_a_video_over_the_download_limit_becomes_a_note_and_the_text_still
     first = tg.messages(BERLIN)[0]
     assert first["kind"] == "text"
     assert "Video de la marcha" in str(first["text"])
-    assert "[video, 300 MB, too large to carry]" in str(first["text"])
+    assert "[Video, 300 MB, zu groß zum Übertragen]" in str(first["text"])  # Berlin's language
     assert "[video, 300 MB, too large to carry]" in net.seen_in("nyc")[0].text
 
 
@@ -100,4 +100,4 @@ async def test_a_video_in_a_format_whose_tags_cannot_be_read_becomes_a_note(
         await eventually(lambda: bool(tg.messages(BERLIN)))
     shown = tg.messages(BERLIN)
     assert [m["kind"] for m in shown] == ["text"]
-    assert "not carried: its metadata could not be removed" in str(shown[0]["text"])
+    assert "nicht übertragen: die Metadaten ließen sich nicht entfernen" in str(shown[0]["text"])
