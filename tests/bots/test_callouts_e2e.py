@@ -4,82 +4,43 @@ language, and the report back to its author. The scheduler's clock is moved by t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import pytest
 import redis.asyncio
 
 from bridge.callouts.clock import ManualClock
-from bridge.config.load import LoadedConfig, load_config
+from bridge.config.load import LoadedConfig
 from sandbox.libretranslate import LibreTranslateServer
-from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
-from tests.bots.test_matrix import matrix_bot
-from tests.harness import eventually, on_clock, running_app
-from tests.helpers import sandbox_bot, write_config
+from tests.bots.e2e_world import (
+    BERLIN_TZ,
+    MEXICO_CITY,
+    World,
+    bridge,
+    bridge_config,
+    cdmx_room,
+    telegram_bot,
+    tg_texts,
+)
+from tests.bots.telegram_world import ANA, BERLIN, CDMX, JONAS, world_rooms
+from tests.harness import eventually
 from tests.memory_bot import NETWORK
-from tests.synapse_fixture import PASSWORD, create_room, joined, member, texts, unique
 
-TOKEN_A = "5000001:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-TOKEN_B = "5000002:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
-CDMX, BERLIN = -1001000000001, -1001000000002
-ANA, JONAS = 2001, 2002
-
-
-@pytest.fixture
-async def tg() -> AsyncIterator[BotApiServer]:
-    server = BotApiServer(limits=False)
-    async with server:
-        server.add_bot(TOKEN_A, "cdmx_bridge_bot")
-        server.add_bot(TOKEN_B, "berlin_bridge_bot")
-        server.add_user(ANA, "Ana")
-        server.add_user(JONAS, "Jonas")
-        server.create_chat(CDMX, "Inquilinas CDMX")
-        server.create_chat(BERLIN, "Mieter Berlin")
-        for chat, bot, member in ((CDMX, 5000001, ANA), (BERLIN, 5000002, JONAS)):
-            server.add_member(chat, bot, admin=True)
-            server.add_member(chat, member)
-        yield server
-
-
-@pytest.fixture
-async def libre() -> AsyncIterator[LibreTranslateServer]:
-    async with LibreTranslateServer() as server:
-        yield server
+TIMEZONES = {"cdmx": MEXICO_CITY, "berlin": BERLIN_TZ, "nyc": "America/New_York"}
+CIRCLE = {"id": "net"}  # the default policy: a moderator shares; call-outs reach every room
 
 
 def config(
     tmp_path: Path, redis_url: str, tg: BotApiServer, libre: LibreTranslateServer
 ) -> LoadedConfig:
-    cfg: dict[str, Any] = {
-        "data_dir": str(tmp_path / "data"),
-        "redis": {"url": redis_url, "shards": 4},
-        "bots": [
-            sandbox_bot("tg-a", "${TOKEN_A}", tg.url),
-            sandbox_bot("tg-b", "${TOKEN_B}", tg.url),
-            {"id": "mem", "platform": "memory"},
-        ],
-        "rooms": [
-            {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX",
-             "timezone": "America/Mexico_City"},
-            {"id": "berlin", "bot": "tg-b", "chat": BERLIN, "language": "de", "label": "Berlin",
-             "timezone": "Europe/Berlin"},
-            {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "en", "label": "NYC",
-             "timezone": "America/New_York"},
-        ],
-        "circles": [{"id": "net", "rooms": ["cdmx", "berlin", "nyc"]}],
-        "organizers": [f"telegram:{ANA}"],
-        "translation": {"providers": [{"name": "libretranslate", "url": libre.url}]},
-    }  # fmt: skip
-    path = write_config(tmp_path / "tg.yaml", cfg)
-    return load_config(path, env={"TOKEN_A": TOKEN_A, "TOKEN_B": TOKEN_B})
-
-
-def tg_texts(tg: BotApiServer, chat: int) -> list[str]:
-    return [m["text"] or "" for m in tg.messages(chat)]
+    """The Telegram world's three rooms (CDMX, Berlin, NYC in memory), each in its timezone;
+    Ana organizes."""
+    rooms = [{**r, "timezone": TIMEZONES[r["id"]]} for r in world_rooms()]
+    bots = [telegram_bot(tg), telegram_bot(tg, "tg-b", "${TOKEN_B}"),
+            {"id": "mem", "platform": "memory"}]  # fmt: skip
+    return bridge_config(tmp_path, redis_url, bots=bots, rooms=rooms, circle=CIRCLE,
+                         libre=libre, organizers=[f"telegram:{ANA}"])  # fmt: skip
 
 
 async def test_a_call_out_reaches_telegram_groups_in_their_languages_and_reports_back(
@@ -90,13 +51,13 @@ async def test_a_call_out_reaches_telegram_groups_in_their_languages_and_reports
     libre: LibreTranslateServer,
 ) -> None:
     clock = ManualClock(datetime(2030, 5, 1, 10, tzinfo=UTC))
-    async with running_app(on_clock(config(tmp_path, redis_url, tg, libre), clock)):
+    async with bridge(config(tmp_path, redis_url, tg, libre), clock=clock):
         command = tg.post(
             CDMX, ANA, "/callout add 2030-05-01 18:00 instant net | Bloqueo mañana a las 7 frente "
             "al edificio.",
         )  # fmt: skip
         await eventually(lambda: any("está programada" in t for t in tg_texts(tg, CDMX)))
-        answer = tg.messages(CDMX)[-1]
+        (answer,) = [m for m in tg.messages(CDMX) if "está programada" in (m["text"] or "")]
         assert answer["reply_to"] == command["message_id"]
         assert answer["text"].startswith("La convocatoria ")  # in CDMX's language and time
         assert "3 salas, la primera vez el mié, 1 may 2030, 18:00 CST" in answer["text"]
@@ -126,57 +87,32 @@ async def test_a_call_out_reaches_telegram_groups_in_their_languages_and_reports
 
 
 async def test_a_call_out_scheduled_in_matrix_reaches_synapse_and_telegram_and_reports_back(
-    tmp_path: Path,
-    redis_client: redis.asyncio.Redis,
-    redis_url: str,
-    synapse: SynapseServer,
-    tg: BotApiServer,
-    libre: LibreTranslateServer,
+    e2e: World,
 ) -> None:
-    bot = await synapse.register(unique("bridge"), PASSWORD, displayname="Translocal")
-    async with member(synapse, "lena", display="Lena") as lena:
-        berlin = await create_room(lena, invite=(bot,))
-        cfg: dict[str, Any] = {
-            "data_dir": str(tmp_path / "data"),
-            "redis": {"url": redis_url, "shards": 4},
-            "bots": [
-                sandbox_bot("tg-a", TOKEN_A, tg.url),
-                matrix_bot(synapse, bot),
-            ],
-            "rooms": [
-                {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX",
-                 "timezone": "America/Mexico_City"},
-                {"id": "berlin", "bot": "mx", "chat": berlin, "language": "de",
-                 "label": "Berlin", "timezone": "Europe/Berlin"},
-            ],
-            "circles": [{"id": "net", "rooms": ["cdmx", "berlin"]}],
-            "organizers": [f"matrix:{lena.user_id}"],
-            "translation": {"providers": [{"name": "libretranslate", "url": libre.url}]},
-        }  # fmt: skip
-        loaded = load_config(write_config(tmp_path / "mx.yaml", cfg), env={})
+    tg, libre = e2e.tg, e2e.libre
+    async with e2e.matrix() as mx:
+        lena = mx.lena
+        loaded = e2e.config(bots=[telegram_bot(tg), mx.bot_entry()], circle=CIRCLE,
+            rooms=[cdmx_room(timezone=MEXICO_CITY), mx.room_entry(timezone=BERLIN_TZ)],
+            organizers=[f"matrix:{lena.user_id}"], libre=libre,
+        )  # fmt: skip
         clock = ManualClock(datetime(2030, 5, 1, 10, tzinfo=UTC))
-        async with running_app(on_clock(loaded, clock)):
-            await joined(lena, berlin, bot)
+        async with bridge(loaded, mx, clock):
             command = await lena.say(
-                berlin, "!callout add 2030-05-01 18:00 instant net | Blockade morgen um 7 Uhr "
+                mx.room, "!callout add 2030-05-01 18:00 instant net | Blockade morgen um 7 Uhr "
                 "vor dem Gebäude.",
             )  # fmt: skip
-
-            def said(events: list[dict[str, Any]], words: str) -> list[dict[str, Any]]:
-                return [c for c in texts(events, sender=bot) if words in c["body"]]
-
-            events = await lena.wait_for(berlin, lambda ev: bool(said(ev, "ist geplant")))
-            answer = said(events, "ist geplant")[0]
+            answer = (await mx.wait_said("ist geplant"))[0]
             assert answer["body"].startswith("Aufruf ")  # in the room's language
             # 18:00 in Berlin, in Berlin's words and time
             assert "2 Räume, zum ersten Mal am Mi., 1. Mai 2030, 18:00 CEST" in answer["body"]
 
             clock.set(datetime(2030, 5, 1, 16, tzinfo=UTC))
             await eventually(lambda: any("Bloqueo" in t for t in tg_texts(tg, CDMX)))
-            events = await lena.wait_for(berlin, lambda ev: bool(said(ev, "angekommen")))
-        (callout,) = said(events, "Blockade morgen")
+            await mx.wait_said("angekommen")
+        (callout,) = mx.said("Blockade morgen")
         assert "Aufruf (Berlin)\nBlockade morgen um 7 Uhr" in callout["body"]
-        (report,) = said(events, "angekommen")
+        (report,) = mx.said("angekommen")
         assert "in 2 von 2 Räumen angekommen" in report["body"]
         assert report["m.relates_to"]["m.in_reply_to"]["event_id"] == command
     (in_cdmx,) = [t for t in tg_texts(tg, CDMX) if "Bloqueo" in t]

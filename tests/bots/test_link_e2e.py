@@ -9,22 +9,22 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-import redis.asyncio
 
 from bridge.app import App
-from bridge.config.load import LoadedConfig, load_config
-from sandbox.libretranslate import LibreTranslateServer
-from sandbox.synapse import SynapseServer
+from bridge.config.load import LoadedConfig
 from sandbox.telegram import BotApiServer
-from tests.bots.test_matrix import matrix_bot
-from tests.bots.test_telegram_pending import Clock
-from tests.harness import eventually, running_app
-from tests.helpers import NO_LIMITS, sandbox_bot, write_config
-from tests.synapse_fixture import PASSWORD, create_room, joined, member, texts, unique
+from tests.bots.e2e_world import (
+    LinksClock,
+    Matrix,
+    World,
+    bridge,
+    telegram_bot,
+    tg_texts,
+)
+from tests.harness import eventually, eventually_async
+from tests.synapse_fixture import texts
 
 TOKEN = "5000021:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 BOT = 5000021
@@ -50,61 +50,39 @@ async def tg() -> AsyncIterator[BotApiServer]:
         yield server
 
 
-@pytest.fixture
-async def libre() -> AsyncIterator[LibreTranslateServer]:
-    async with LibreTranslateServer() as server:
-        server.add_phrases({PORTUGUESE: {"pt": PORTUGUESE, "de": GERMAN},
-                            REPLY_DE: {"de": REPLY_DE, "pt": REPLY_PT}})  # fmt: skip
-        yield server
-
-
-def network(tmp_path: Path, redis_url: str, tg: BotApiServer, synapse: SynapseServer, bot: str,
-            berlin: str, libre: LibreTranslateServer) -> LoadedConfig:  # fmt: skip
+def network(e2e: World, mx: Matrix) -> LoadedConfig:
     """Berlin (Matrix) and NYC (in memory) in the circle "housing"; the Telegram bot is in no
     configured room yet."""
-    cfg: dict[str, Any] = {
-        "data_dir": str(tmp_path / "data"),
-        "redis": {"url": redis_url, "shards": 4},
-        "bots": [sandbox_bot("tg", TOKEN, tg.url), matrix_bot(synapse, bot),
-                 {"id": "mem", "platform": "memory"}],
-        "rooms": [
-            {"id": "berlin", "bot": "mx", "chat": berlin, "language": "de", "label": "Berlin",
-             "timezone": "Europe/Berlin"},
-            {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "en", "label": "NYC"},
-        ],
-        "circles": [{"id": "housing", "relay": "all", "rooms": ["berlin", "nyc"]}],
-        "translation": {"providers": [{"name": "libretranslate", "url": libre.url}]},
-        "limits": NO_LIMITS,
-    }  # fmt: skip
-    return load_config(write_config(tmp_path / "link.yaml", cfg), env={})
+    e2e.libre.add_phrases({PORTUGUESE: {"pt": PORTUGUESE, "de": GERMAN},
+                           REPLY_DE: {"de": REPLY_DE, "pt": REPLY_PT}})  # fmt: skip
+    rooms = [
+        mx.room_entry(timezone="Europe/Berlin"),
+        {"id": "nyc", "bot": "mem", "chat": "nyc", "language": "en", "label": "NYC"},
+    ]
+    bots = [telegram_bot(e2e.tg, "tg", TOKEN), mx.bot_entry(), {"id": "mem", "platform": "memory"}]
+    return e2e.config(bots=bots, rooms=rooms, libre=e2e.libre,
+                      circle={"id": "housing", "relay": "all"})  # fmt: skip
 
 
 def porto(tg: BotApiServer) -> list[str]:
-    return [m["text"] or "" for m in tg.messages(PORTO)]
+    return tg_texts(tg, PORTO)
 
 
 async def test_a_berlin_moderator_invites_porto_links_itself_and_threads_cross_without_restart(
-    tmp_path: Path,
-    redis_client: redis.asyncio.Redis,
-    redis_url: str,
-    synapse: SynapseServer,
-    tg: BotApiServer,
-    libre: LibreTranslateServer,
-    caplog: pytest.LogCaptureFixture,
+    e2e: World, caplog: pytest.LogCaptureFixture
 ) -> None:
+    tg = e2e.tg
     caplog.set_level(logging.INFO, logger="bridge.app")
-    bot = await synapse.register(unique("bridge"), PASSWORD, displayname="Translocal")
     pid = os.getpid()
-    async with member(synapse, "lena", display="Lena") as lena:
-        berlin = await create_room(lena, invite=(bot,))  # Lena made it: power 100, a moderator
-        app = App(network(tmp_path, redis_url, tg, synapse, bot, berlin, libre), lease_ms=1000)
+    async with e2e.matrix() as mx:  # Lena made the room: power 100, a moderator
+        lena, berlin = mx.lena, mx.room
+        loaded = network(e2e, mx)
+        app = App(loaded, lease_ms=1000)
 
         def from_bot(words: str) -> list[str]:
-            events = lena.events.get(berlin, [])
-            return [c["body"] for c in texts(events, sender=bot) if words in c["body"]]
+            return [c["body"] for c in mx.said(words)]
 
-        async with running_app(app):
-            await joined(lena, berlin, bot)
+        async with bridge(app, mx):
             await lena.say(berlin, "!invite housing")
             await lena.wait_for(berlin, lambda _: any(CODE.search(b) for b in from_bot("tl-")))
             found = CODE.search(from_bot("tl-")[0])
@@ -125,6 +103,8 @@ async def test_a_berlin_moderator_invites_porto_links_itself_and_threads_cross_w
             await eventually(lambda: any("saiu" in t for t in porto(tg)), what="unlinked")
             tg.post(PORTO, ZE, "Depois do unlink: isto não deve sair daqui.")
             await eventually(lambda: tg.world.chats[PORTO].status(BOT) == "left")
+            await eventually_async(lambda: e2e.settled(loaded, TOKEN),
+                                   what="Porto's last message taken and relayed")  # fmt: skip
             await lena.say(berlin, REPLY_DE)  # a marker: Berlin's room still works
             await lena.wait_for(berlin, lambda ev: len(texts(ev, sender=lena.user_id)) >= 3)
         running = [r for r in caplog.records if r.getMessage().startswith("translocal is running")]
@@ -133,21 +113,13 @@ async def test_a_berlin_moderator_invites_porto_links_itself_and_threads_cross_w
     assert from_bot("Depois") == []  # Porto's message after the unlink never reached Berlin
 
 
-async def test_a_group_nobody_links_is_left_when_its_window_passes(
-    tmp_path: Path,
-    redis_client: redis.asyncio.Redis,
-    redis_url: str,
-    synapse: SynapseServer,
-    tg: BotApiServer,
-    libre: LibreTranslateServer,
-) -> None:
-    bot = await synapse.register(unique("bridge"), PASSWORD, displayname="Translocal")
-    async with member(synapse, "lena") as lena:
-        berlin = await create_room(lena, invite=(bot,))
-        app = App(network(tmp_path, redis_url, tg, synapse, bot, berlin, libre), lease_ms=1000)
-        clock = Clock()
+async def test_a_group_nobody_links_is_left_when_its_window_passes(e2e: World) -> None:
+    tg = e2e.tg
+    async with e2e.matrix() as mx:
+        app = App(network(e2e, mx), lease_ms=1000)
+        clock = LinksClock()
         app.links_clock, app.pending_sweep_s = clock, 0.05
-        async with running_app(app):
+        async with bridge(app):
             tg.add_member(STRANGERS, BOT, by=RUI)
             await eventually(lambda: any("/link CODE" in (m["text"] or "")
                                          for m in tg.messages(STRANGERS)))  # fmt: skip

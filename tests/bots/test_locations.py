@@ -59,6 +59,7 @@ async def test_a_live_location_never_crosses_a_note_once_then_nothing_of_its_mov
             tg.move_place(CDMX, int(live["message_id"]), 19.4326 + step / 1000, -99.1332)
         tg.post(CDMX, ANA, "listo")
         await eventually(lambda: any("listo" in str(m["text"]) for m in tg.messages(BERLIN)))
+        await eventually(lambda: any("listo" in m.text for m in net.seen_in("nyc")), what="NYC's")
     shown = tg.messages(BERLIN)
     assert [str(m["text"]).split("\n")[:2] for m in shown] == [
         ["Ana (CDMX)", "[Standort nicht übertragen]"], ["Ana (CDMX)", "listo"]

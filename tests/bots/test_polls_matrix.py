@@ -9,40 +9,25 @@ in a Matrix room as a native poll in German, a Matrix member's response is count
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import redis.asyncio
 from nio import RoomGetStateEventResponse
 
 from bots.matrix import polls
 from bots.matrix.ingest import Where
-from bridge.config.load import load_config
 from bridge.model.envelope import Delivery, MsgRef, Poll
-from sandbox.libretranslate import LibreTranslateServer
-from sandbox.synapse import SynapseServer
 from sandbox.telegram import BotApiServer
 from sandbox.telegram import polls as tg_polls
-from tests.bots.telegram_world import ANA, CDMX, TOKEN_A
-from tests.bots.test_matrix import matrix_bot
-from tests.harness import eventually, running
-from tests.helpers import sandbox_bot, write_config
-from tests.synapse_fixture import PASSWORD, Member, create_room, joined, member, texts, unique
+from tests.bots.e2e_world import Matrix, World, bridge, cdmx_room, telegram_bot
+from tests.bots.telegram_world import ANA, CDMX
+from tests.harness import eventually
 
 QUESTION, YES, NO = "¿Bloqueamos el jueves?", "Sí, el jueves", "Mejor el viernes"
 GERMAN = {QUESTION: "Blockieren wir am Donnerstag?", YES: "Ja, Donnerstag",
           NO: "Lieber Freitag"}  # fmt: skip
 WHERE = Where(bot="mx", chat="!berlin:test", own="@bridge:test")
 POLL_EVENT = "$the-bots-poll"
-
-
-@pytest.fixture
-async def libre() -> AsyncIterator[LibreTranslateServer]:
-    async with LibreTranslateServer() as server:
-        server.add_phrases({es: {"es": es, "de": de} for es, de in GERMAN.items()})
-        yield server
 
 
 def _response(target: str, answers: object, rel: str = "m.reference") -> dict[str, Any]:
@@ -153,41 +138,22 @@ def _bot_polls(events: list[dict[str, Any]], bot: str) -> list[dict[str, Any]]:
     return [e for e in events if e.get("type") == polls.START_TYPE and e.get("sender") == bot]
 
 
-async def _ask(lena: Member, room: str, bot: str, poll_id: str, word: str) -> str:
+async def _ask(mx: Matrix, poll_id: str, word: str) -> str:
     """Lena's ``!poll results`` reply to the bot's poll; the bot's answer."""
-    await lena.say(room, "!poll results", reply_to=poll_id)
-    events = await lena.wait_for(
-        room, lambda ev: any(word in c["body"] for c in texts(ev, sender=bot)), seconds=60
-    )
-    return next(c["body"] for c in reversed(texts(events, sender=bot)) if word in c["body"])
+    await mx.lena.say(mx.room, "!poll results", reply_to=poll_id)
+    return str((await mx.wait_said(word, seconds=60))[-1]["body"])
 
 
 async def test_polls_cross_between_telegram_and_matrix_natively_and_count_matrix_votes(
-    tmp_path: Path,
-    redis_client: redis.asyncio.Redis,
-    redis_url: str,
-    synapse: SynapseServer,
-    tg: BotApiServer,
-    libre: LibreTranslateServer,
+    e2e: World,
 ) -> None:
-    bot = await synapse.register(unique("bridge"), PASSWORD, displayname="Translocal")
-    async with member(synapse, "lena", display="Lena") as lena:
-        berlin = await create_room(lena, invite=(bot,))
-        cfg: dict[str, Any] = {
-            "data_dir": str(tmp_path / "data"),
-            "redis": {"url": redis_url, "shards": 4},
-            "bots": [sandbox_bot("tg-a", TOKEN_A, tg.url), matrix_bot(synapse, bot)],
-            "rooms": [
-                {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX"},
-                {"id": "berlin", "bot": "mx", "chat": berlin, "language": "de",
-                 "label": "Berlin"},
-            ],
-            "circles": [{"id": "net", "rooms": ["cdmx", "berlin"], "relay": "all"}],
-            "translation": {"providers": [{"name": "libretranslate", "url": libre.url}]},
-        }  # fmt: skip
-        loaded = load_config(write_config(tmp_path / "polls.yaml", cfg), env={})
-        async with running(loaded):
-            await joined(lena, berlin, bot)
+    tg, libre = e2e.tg, e2e.libre
+    libre.add_phrases({es: {"es": es, "de": de} for es, de in GERMAN.items()})
+    async with e2e.matrix() as mx:
+        lena, berlin, bot = mx.lena, mx.room, mx.bot
+        loaded = e2e.config(bots=[telegram_bot(tg), mx.bot_entry()],
+                               rooms=[cdmx_room(), mx.room_entry()], libre=libre)  # fmt: skip
+        async with bridge(loaded, mx):
             tg_polls.post_poll(tg.world, CDMX, ANA, QUESTION, [YES, NO])
             events = await lena.wait_for(berlin, lambda ev: bool(_bot_polls(ev, bot)), 60)
             copy = _bot_polls(events, bot)[0]
@@ -205,7 +171,7 @@ async def test_polls_cross_between_telegram_and_matrix_natively_and_count_matrix
             await lena.send(berlin, _response(copy["event_id"], ["9"]), kind=kind)
             await lena.send(berlin, _response(copy["event_id"], ["1"] * 50), kind=kind)
             await lena.send(berlin, _response(copy["event_id"], ["2"]), kind=kind)
-            answer = await _ask(lena, berlin, bot, copy["event_id"], "Umfrageergebnis")
+            answer = await _ask(mx, copy["event_id"], "Umfrageergebnis")
             assert "Umfrageergebnis: 1 Person hat im Netzwerk abgestimmt." in answer
             assert "Antwort 1: 0 Stimmen" in answer
             assert "Antwort 2: 1 Stimme (Berlin 1)" in answer
@@ -237,41 +203,22 @@ async def test_polls_cross_between_telegram_and_matrix_natively_and_count_matrix
     assert "necesita una pregunta y al menos dos opciones]" in str(note["text"])
 
 
-async def test_a_room_that_refuses_polls_gets_the_numbered_list_with_bang_vote(
-    tmp_path: Path,
-    redis_client: redis.asyncio.Redis,
-    redis_url: str,
-    synapse: SynapseServer,
-    tg: BotApiServer,
-) -> None:
+async def test_a_room_that_refuses_polls_gets_the_numbered_list_with_bang_vote(e2e: World) -> None:
     """Lena's room lets only its admins send polls: the bot's poll is refused (403), and the
     copy goes as the numbered list, answered with ``!vote N``."""
-    bot = await synapse.register(unique("bridge"), PASSWORD, displayname="Translocal")
-    async with member(synapse, "lena", display="Lena") as lena:
-        berlin = await create_room(lena, invite=(bot,))
+    tg = e2e.tg
+    async with e2e.matrix() as mx:
+        lena, berlin, bot = mx.lena, mx.room, mx.bot
         levels = await lena.client.room_get_state_event(berlin, "m.room.power_levels")
         assert isinstance(levels, RoomGetStateEventResponse), levels
         content = dict(levels.content)
         content["events"] = {**content.get("events", {}), polls.START_TYPE: 100}
         await lena.client.room_put_state(berlin, "m.room.power_levels", content)
-        cfg: dict[str, Any] = {
-            "data_dir": str(tmp_path / "data"),
-            "redis": {"url": redis_url, "shards": 4},
-            "bots": [sandbox_bot("tg-a", TOKEN_A, tg.url), matrix_bot(synapse, bot)],
-            "rooms": [
-                {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX"},
-                {"id": "berlin", "bot": "mx", "chat": berlin, "language": "es",
-                 "label": "Berlin"},
-            ],
-            "circles": [{"id": "net", "rooms": ["cdmx", "berlin"], "relay": "all"}],
-        }  # fmt: skip
-        loaded = load_config(write_config(tmp_path / "refused.yaml", cfg), env={})
-        async with running(loaded):
-            await joined(lena, berlin, bot)
+        loaded = e2e.config(bots=[telegram_bot(tg), mx.bot_entry()],
+                               rooms=[cdmx_room(), mx.room_entry("es")])  # fmt: skip
+        async with bridge(loaded, mx):
             tg_polls.post_poll(tg.world, CDMX, ANA, QUESTION, [YES, NO])
-            events = await lena.wait_for(
-                berlin, lambda ev: any("!vote N" in c["body"] for c in texts(ev, sender=bot)), 60
-            )
-    assert not _bot_polls(events, bot)
-    (listed,) = [c["body"] for c in texts(events, sender=bot) if "!vote N" in c["body"]]
+            await mx.wait_said("!vote N", seconds=60)
+    assert not _bot_polls(lena.events[berlin], bot)
+    (listed,) = [c["body"] for c in mx.said("!vote N")]
     assert f"1. {YES}" in listed

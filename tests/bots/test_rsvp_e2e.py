@@ -7,59 +7,41 @@ The scheduler's clock is moved by the test."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import redis.asyncio
 
 from bridge.callouts.clock import ManualClock
 from bridge.callouts.rsvp import counts
-from bridge.config.load import load_config
 from bridge.model.envelope import MsgRef
 from bridge.relay import reactions
-from sandbox.synapse import SynapseServer
-from sandbox.telegram import BotApiServer
-from tests.bots.test_callouts_e2e import ANA, CDMX, JONAS, TOKEN_A, tg, tg_texts
-from tests.bots.test_matrix import matrix_bot
-from tests.harness import eventually, eventually_async, on_clock, running_app
-from tests.helpers import sandbox_bot, write_config
+from tests.bots.e2e_world import (
+    World,
+    bridge,
+    cdmx_room,
+    telegram_bot,
+    tg_texts,
+)
+from tests.bots.telegram_world import ANA, CDMX, JONAS
+from tests.harness import eventually, eventually_async
 from tests.memory_bot import NETWORK
-from tests.synapse_fixture import PASSWORD, create_room, joined, member, texts, unique
-
-__all__ = ["tg"]  # the sandbox Bot API fixture, shared with the call-out tests
 
 FIRE = datetime(2030, 5, 1, 18, tzinfo=UTC)
 
 
 async def test_rsvp_collects_reactions_in_telegram_and_matrix_and_the_report_counts_per_city(
-    tmp_path: Path,
-    redis_client: redis.asyncio.Redis,
-    redis_url: str,
-    synapse: SynapseServer,
-    tg: BotApiServer,
+    e2e: World,
 ) -> None:
-    bot = await synapse.register(unique("bridge"), PASSWORD, displayname="Translocal")
+    redis_client, tg = e2e.redis, e2e.tg
     tg.add_member(CDMX, JONAS)  # a second member in CDMX
-    async with member(synapse, "lena", display="Lena") as lena:
-        berlin = await create_room(lena, invite=(bot,))
-        cfg: dict[str, Any] = {
-            "data_dir": str(tmp_path / "data"),
-            "redis": {"url": redis_url, "shards": 4},
-            "bots": [sandbox_bot("tg-a", TOKEN_A, tg.url), matrix_bot(synapse, bot)],
-            "rooms": [
-                {"id": "cdmx", "bot": "tg-a", "chat": CDMX, "language": "es", "label": "CDMX"},
-                {"id": "berlin", "bot": "mx", "chat": berlin, "language": "de",
-                 "label": "Berlin"},
-            ],
-            "circles": [{"id": "net", "rooms": ["cdmx", "berlin"]}],
-            "callouts": [{"id": "blockade", "circles": ["net"], "at": "2030-05-01 18:00",
-                          "mode": "instant", "tz": "UTC", "language": "en", "rsvp": True,
-                          "text": "Eviction blockade at Calle 5", "report_to": "cdmx"}],
-        }  # fmt: skip
-        loaded = load_config(write_config(tmp_path / "rsvp.yaml", cfg), env={})
+    async with e2e.matrix() as mx:
+        lena, berlin = mx.lena, mx.room
+        loaded = e2e.config(bots=[telegram_bot(tg), mx.bot_entry()],
+            rooms=[cdmx_room(), mx.room_entry()], circle={"id": "net"},
+            callouts=[{"id": "blockade", "circles": ["net"], "at": "2030-05-01 18:00",
+                       "mode": "instant", "tz": "UTC", "language": "en", "rsvp": True,
+                       "text": "Eviction blockade at Calle 5", "report_to": "cdmx"}],
+        )  # fmt: skip
         clock = ManualClock(FIRE - timedelta(minutes=5))
-        async with running_app(on_clock(loaded, clock)):
-            await joined(lena, berlin, bot)
+        async with bridge(loaded, mx, clock):
             clock.set(FIRE)
 
             def report() -> str:
@@ -69,13 +51,8 @@ async def test_rsvp_collects_reactions_in_telegram_and_matrix_and_the_report_cou
             await eventually(lambda: bool(report()), what="the report in CDMX")
             (copy_tg,) = [m for m in tg.messages(CDMX) if "Calle 5" in (m["text"] or "")
                           and "CDMX:" not in (m["text"] or "")]  # fmt: skip
-            events = await lena.wait_for(
-                berlin, lambda ev: any("Calle 5" in c["body"] for c in texts(ev, sender=bot))
-            )
-            copy_mx = next(
-                e["event_id"] for e in events
-                if e.get("sender") == bot and "Calle 5" in e.get("content", {}).get("body", "")
-            )  # fmt: skip
+            await mx.wait_said("Calle 5")
+            copy_mx = mx.event_of("Calle 5")
 
             # Ana is coming, Jonas maybe (Telegram); Lena is coming (a Matrix annotation)
             tg.react(CDMX, copy_tg["message_id"], ANA, "✊")
@@ -99,36 +76,24 @@ async def test_rsvp_collects_reactions_in_telegram_and_matrix_and_the_report_cou
 
 
 async def test_a_matrix_reaction_shows_on_the_copy_and_its_redaction_takes_it_back(
-    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str, synapse: SynapseServer
+    e2e: World,
 ) -> None:
     """Reaction counts (carry_reactions) through a real Synapse: Lena's ✊ on the copy of
     Ana's message is counted and shown on the copy by an edit; her redaction of it (a delete
     of the reaction's event id, as the Matrix ingest gives it) takes it back."""
-    bot = await synapse.register(unique("bridge"), PASSWORD, displayname="Translocal")
-    async with member(synapse, "lena", display="Lena") as lena:
-        berlin = await create_room(lena, invite=(bot,))
-        cfg: dict[str, Any] = {
-            "data_dir": str(tmp_path / "data"),
-            "redis": {"url": redis_url, "shards": 4},
-            "bots": [{"id": "mem", "platform": "memory"}, matrix_bot(synapse, bot)],
-            "rooms": [
-                {"id": "cdmx", "bot": "mem", "chat": "m1", "language": "en", "label": "CDMX"},
-                {"id": "berlin", "bot": "mx", "chat": berlin, "language": "en",
-                 "label": "Berlin"},
-            ],
-            "circles": [{"id": "net", "rooms": ["cdmx", "berlin"], "relay": "all",
-                         "carry_reactions": True}],
-        }  # fmt: skip
-        loaded = load_config(write_config(tmp_path / "rx.yaml", cfg), env={})
+    redis_client = e2e.redis
+    async with e2e.matrix() as mx:
+        lena, berlin, bot = mx.lena, mx.room, mx.bot
+        loaded = e2e.config(bots=[{"id": "mem", "platform": "memory"}, mx.bot_entry()],
+            rooms=[{"id": "cdmx", "bot": "mem", "chat": "m1", "language": "en", "label": "CDMX"},
+                   mx.room_entry("en")],
+            circle={"id": "net", "relay": "all", "carry_reactions": True},
+        )  # fmt: skip
         clock = ManualClock(FIRE)
-        async with running_app(on_clock(loaded, clock)):
-            await joined(lena, berlin, bot)
+        async with bridge(loaded, mx, clock):
             origin = await NETWORK.bot("mem").post("m1", "Assembly at 7")
-            events = await lena.wait_for(
-                berlin, lambda ev: any("Assembly" in c["body"] for c in texts(ev, sender=bot))
-            )
-            copy = next(e["event_id"] for e in events if e.get("sender") == bot
-                        and "Assembly" in e.get("content", {}).get("body", ""))  # fmt: skip
+            await mx.wait_said("Assembly")
+            copy = mx.event_of("Assembly")
             reaction = await lena.send(
                 berlin,
                 {"m.relates_to": {"rel_type": "m.annotation", "event_id": copy, "key": "✊"}},
