@@ -119,6 +119,8 @@ class MatrixBot:
         await self.membership.resolve_aliases()
         token = cast(str | None, await self.ctx.redis.get(self._token_key))
         await self.parked.load()
+        # leaves rooms nobody linked in time; before the first sync, whose invites it reads
+        self.pending.start()
         full_state = True
         if token is None:  # the first start ever: take the rooms as they are, skip history
             token = await self._initial_sync()
@@ -127,7 +129,6 @@ class MatrixBot:
             self._sync_loop(token, full_state), name=f"matrix-sync-{self.id}"
         )
         self._syncer.add_done_callback(self._sync_ended)
-        self.pending.start()  # leaves rooms nobody linked in time
         log.info("matrix bot %s (%s) syncing", self.id, self.user_id)
 
     async def stop(self) -> None:

@@ -1,8 +1,12 @@
 """Matrix rooms that invited the bot without being configured or linked: kept pending.
 
-An invite to a room the bot does not serve is declined at once when the inviter's server (the
-part of their user id after the first ':') is in ``ctx.refuse_servers`` (logged without the
-user's local part), and when ``ctx.pending_limit`` rooms wait already (0: invites are off).
+An invite to a room the bot does not serve is declined at once, never joined: when the
+inviter's server (the part of their user id after the first ':') is in ``ctx.refuse_servers``
+(logged without the user's local part); when it is a direct-message invite (``is_direct`` in
+the bot's ``m.room.member`` invite), since a room is linked from a group room by its admins,
+never from a DM, and anyone on the federation can open one (so the DM is not joined, and takes
+none of the pending places); and when ``ctx.pending_limit`` rooms wait already (0: invites are
+off). The one log line of a declined DM is the caller's (``Membership``): no user id in it.
 Otherwise the bot joins and the room waits ``PENDING_WINDOW_S`` for an admin's
 ``!link CODE <language> <label> [timezone]``: once the first sync shows the room (so that an
 encrypted room is known encrypted and the notice goes encrypted), the bot says once how to
@@ -26,8 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import ClientError
-from nio import AsyncClient, ErrorResponse, LocalProtocolError
-from redis.exceptions import RedisError
+from nio import AsyncClient, ErrorResponse, InviteMemberEvent, LocalProtocolError, MatrixRoom
 
 from bots.matrix.settings import MatrixSettings
 from bridge.model import keys
@@ -68,19 +71,25 @@ class Pending:
         self._greet: set[str] = set()  # joined to wait: the notice goes once a sync shows it
         self._refused = frozenset(s.lower() for s in ctx.refuse_servers)
         self._sweeper: asyncio.Task[None] | None = None
+        self._direct: set[str] = set()  # DM invites the last sync brought, until ``invited``
 
     async def invited(self, room_id: str) -> bool:
         """An invite to a room the bot does not serve: True to join it and wait for a link,
         False to decline it."""
         room = self._client().invited_rooms.get(room_id)
         server = server_of(room.inviter or "") if room is not None else ""
+        direct = room_id in self._direct
+        self._direct.discard(room_id)
         if server in self._refused:
             log.warning("matrix bot %s: declined an invite to %s from a user on %s "
                         "(link.refuse_servers)", self.id, room_id, server)  # fmt: skip
             return False
+        if direct:
+            return False
         if await self.ctx.redis.zscore(keys.pending_chats(self.id), room_id) is not None:
             return True  # invited again within its window: no new window, nothing said again
-        if self.ctx.pending_limit <= 0 or not await self.rooms.add(room_id):
+        adder = (room.inviter or "") if room is not None else ""
+        if self.ctx.pending_limit <= 0 or not await self.rooms.add(room_id, adder):
             return False
         log.info("matrix bot %s: invited to %s, which is not configured or linked; it waits "
                  "for a link", self.id, room_id)  # fmt: skip
@@ -106,8 +115,18 @@ class Pending:
         return True
 
     def start(self) -> None:
-        """Begin sweeping (once the bot has its client)."""
+        """Begin sweeping, and noting DM invites: before the bot's first sync, so that an
+        invite waiting since before its first start ever is seen as one too."""
+        self._client().add_event_callback(self._invite_seen, InviteMemberEvent)
         self._sweeper = asyncio.create_task(self.sweep(), name=f"matrix-pending-{self.id}")
+
+    def _invite_seen(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        """nio shows each event of an invite's stripped state, before the sync reaches
+        ``invited``: note the rooms whose invite of this bot says ``is_direct``."""
+        content = event.content if isinstance(event.content, dict) else {}
+        if (event.state_key == self.own and event.membership == "invite"
+                and content.get("is_direct") is True):  # fmt: skip
+            self._direct.add(room.room_id)
 
     async def stop(self) -> None:
         sweeper, self._sweeper = self._sweeper, None
@@ -117,20 +136,19 @@ class Pending:
             await asyncio.wait({sweeper}, timeout=0.5)
 
     async def sweep(self) -> None:
-        """Leave the rooms whose window has passed, every ``ctx.pending_sweep_s``."""
-        while True:
-            try:
-                for room_id in await self.rooms.due():
-                    with contextlib.suppress(*_ERRORS):
-                        await self._client().room_leave(room_id)
-                    await self.rooms.done(room_id)
-                    self._greet.discard(room_id)
-                    log.info("matrix bot %s: nobody linked %s in time; left it",
-                             self.id, room_id)  # fmt: skip
-            except (RedisError, OSError) as exc:
-                log.warning("matrix bot %s: sweeping pending rooms failed (%s)",
-                            self.id, type(exc).__name__)  # fmt: skip
-            await asyncio.sleep(self.ctx.pending_sweep_s)
+        """Leave the rooms whose window has passed, every ``ctx.pending_sweep_s``, until
+        cancelled (``PendingChats.sweep``: a failed round is logged, the next one tries)."""
+        await self.rooms.sweep(self._leave, self.ctx.pending_sweep_s, self._sweep_failed)
+
+    async def _leave(self, room_id: str) -> None:
+        with contextlib.suppress(*_ERRORS):  # the homeserver away: not retried
+            await self._client().room_leave(room_id)
+        self._greet.discard(room_id)
+        log.info("matrix bot %s: nobody linked %s in time; left it", self.id, room_id)
+
+    def _sweep_failed(self, exc: Exception) -> None:
+        log.warning("matrix bot %s: sweeping pending rooms failed (%s)", self.id,
+                    type(exc).__name__)  # fmt: skip
 
     async def _link(self, room_id: str, source: dict[str, Any]) -> bool:
         """``!link ...`` to the bridge, its answer said here; True once the room is linked."""

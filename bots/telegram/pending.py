@@ -17,13 +17,11 @@ envelope made.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from redis.exceptions import RedisError
 from telegram import Bot, ChatMemberUpdated, Message, User
 from telegram.error import TelegramError
 
@@ -66,7 +64,8 @@ class Pending:
             return
         if await self._known(str(chat)):
             return  # added again within its window: no new window, nothing said again
-        if self.ctx.pending_limit <= 0 or not await self.chats.add(str(chat)):
+        adder = f"telegram:{change.from_user.id}" if change.from_user else ""
+        if self.ctx.pending_limit <= 0 or not await self.chats.add(str(chat), adder):
             await self.refuse(chat)
             return
         log.info("telegram bot %s: added to chat %s, which is not configured or linked; it "
@@ -118,19 +117,18 @@ class Pending:
                      answer.room.id)  # fmt: skip
 
     async def sweep(self) -> None:
-        """Leave the chats whose window has passed, every ``ctx.pending_sweep_s``."""
-        while True:
-            try:
-                for chat in await self.chats.due():
-                    with contextlib.suppress(TelegramError):
-                        await self.bot.leave_chat(int(chat))
-                    await self.chats.done(chat)
-                    log.info("telegram bot %s: nobody linked chat %s in time; left it",
-                             self.id, chat)  # fmt: skip
-            except (RedisError, OSError, TelegramError) as exc:  # away: the next round
-                log.warning("telegram bot %s: sweeping pending chats failed (%s)",
-                            self.id, type(exc).__name__)  # fmt: skip
-            await asyncio.sleep(self.ctx.pending_sweep_s)
+        """Leave the chats whose window has passed, every ``ctx.pending_sweep_s``, until
+        cancelled (``PendingChats.sweep``: a failed round is logged, the next one tries)."""
+        await self.chats.sweep(self._leave, self.ctx.pending_sweep_s, self._sweep_failed)
+
+    async def _leave(self, chat: str) -> None:
+        with contextlib.suppress(TelegramError):  # gone or kicked already; else not retried
+            await self.bot.leave_chat(int(chat))
+        log.info("telegram bot %s: nobody linked chat %s in time; left it", self.id, chat)
+
+    def _sweep_failed(self, exc: Exception) -> None:
+        log.warning("telegram bot %s: sweeping pending chats failed (%s)", self.id,
+                    type(exc).__name__)  # fmt: skip
 
     async def _known(self, chat: str) -> bool:
         return await self.ctx.redis.zscore(keys.pending_chats(self.id), chat) is not None

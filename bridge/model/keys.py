@@ -281,6 +281,11 @@ def pending_chats(bot: str) -> str:
     return f"{PREFIX}pending:{bot}"
 
 
+def pending_adders(bot: str) -> str:
+    """Hash: a pending chat -> a digest of the user who added or invited the bot there."""
+    return f"{PREFIX}pending:{bot}:by"
+
+
 # Counts members see (bridge.relay.reactions, bridge.relay.polls, bridge.callouts.rsvp):
 # numbers and salted member hashes, never who; the kept copy of a reaction-counted message
 # holds its text and goes with a retract; ``origin``: a MsgRef or its "<room>/<id>"

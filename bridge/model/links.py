@@ -2,22 +2,26 @@
 
 A bot added to a chat that is neither configured nor linked keeps it *pending*: it stays for
 ``PENDING_WINDOW_S``, says once how an admin links the room, and leaves if nobody does. At
-most ``PENDING_MAX`` chats wait per bot; past that the bot leaves a new one at once. While a
+most ``PENDING_MAX`` chats wait per bot, and ``PENDING_PER_ADDER`` of one user's adding;
+past that the bot leaves a new one at once. While a
 chat waits, the bot carries nothing from it: the only thing it reads there is ``link``,
 handed to the bridge as a ``LinkRequest`` through ``BotContext.link``, ``LINK_TRIES`` times
 per sender and window at most (``attempt``). The pending chats live
 in Redis (``keys.pending_chats``), so that a restart keeps the window, and every bot process
-of one bot id sees one list.
+of one bot id sees one list. Every adapter leaves the chats whose window passed with one loop,
+``PendingChats.sweep``, given how to leave one chat on its platform.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bridge.model import keys
 from bridge.model.i18n import Message, Param, _
@@ -25,6 +29,9 @@ from bridge.model.settings import RoomConfig
 
 PENDING_WINDOW_S = 15 * 60  # how long an unlinked chat may wait for its link
 PENDING_MAX = 20  # chats waiting at once, per bot; past that the bot leaves a new one at once
+# chats one user's adds or invites keep waiting at once: one account alone cannot fill the
+# bot's places with rooms of its own and block every real link, window after window
+PENDING_PER_ADDER = 3
 LINK_TRIES = 10  # link commands read from one sender in a waiting chat, per window
 
 
@@ -73,19 +80,27 @@ class PendingChats:
         *,
         window_s: float = PENDING_WINDOW_S,
         limit: int = PENDING_MAX,
+        per_adder: int = PENDING_PER_ADDER,
     ) -> None:
         self.redis = redis
         self.key = keys.pending_chats(bot)
+        self.by_key = keys.pending_adders(bot)
         self.clock = clock
         self.window_s = window_s
         self.limit = limit
+        self.per_adder = per_adder
 
-    async def add(self, chat: str) -> bool:
-        """Start ``chat``'s window; False when ``limit`` chats wait already (leave at once).
-        A chat already waiting keeps its window (re-adding the bot does not extend it)."""
+    async def add(self, chat: str, by: str = "") -> bool:
+        """Start ``chat``'s window; False when ``limit`` chats wait already, or ``per_adder``
+        chats ``by`` (the user who added or invited the bot) added (leave at once). A chat
+        already waiting keeps its window (re-adding the bot does not extend it)."""
         now = self.clock()
+        who = _digest(by) if by else ""
         # a chat past its window still counts until the sweep leaves it: no room to spare
-        added = await self.redis.eval(_ADD, 1, self.key, chat, now + self.window_s, self.limit)
+        added = await self.redis.eval(
+            _ADD, 2, self.key, self.by_key,
+            chat, now + self.window_s, self.limit, who, self.per_adder,
+        )  # fmt: skip
         return bool(added)
 
     async def waiting(self, chat: str) -> bool:
@@ -102,7 +117,7 @@ class PendingChats:
         """Count a ``link`` from ``sender`` in ``chat``: False past ``LINK_TRIES`` within a
         window, and the adapter ignores it (no admin lookup, no answer, no audit), so that a
         flood costs a bounded number of platform calls; another sender keeps its own."""
-        who = hashlib.sha256(sender.encode()).hexdigest()[:16]  # no user id in a key name
+        who = _digest(sender)  # no user id in a key name
         key = f"{self.key}:tries:{chat}:{who}"
         async with self.redis.pipeline(transaction=True) as tx:
             tx.set(key, 0, nx=True, ex=max(int(self.window_s), 1))  # Redis 6.2: no EXPIRE NX
@@ -112,13 +127,53 @@ class PendingChats:
 
     async def done(self, chat: str) -> None:
         """``chat`` no longer waits: linked, or left."""
-        await self.redis.zrem(self.key, chat)
+        async with self.redis.pipeline(transaction=True) as tx:
+            tx.zrem(self.key, chat)
+            tx.hdel(self.by_key, chat)
+            await tx.execute()
+
+    async def sweep(
+        self,
+        leave: Callable[[str], Awaitable[None]],
+        every_s: float,
+        failed: Callable[[Exception], None],
+    ) -> None:
+        """Leave the chats whose window has passed, every ``every_s`` seconds, until cancelled.
+
+        ``leave(chat)`` is the adapter's: it leaves the chat on its platform, swallowing the
+        platform's errors (a chat gone already; a leave that failed is not tried again), and
+        logs that it left; the chat is then ``done``. When Redis or the network fails,
+        ``failed(exc)`` logs it and the next round tries again: an outage must not end the
+        sweep, or pending chats would keep the bot in them past their window."""
+        while True:
+            try:
+                for chat in await self.due():
+                    await leave(chat)
+                    await self.done(chat)
+            except (RedisError, OSError) as exc:
+                failed(exc)
+            await asyncio.sleep(every_s)
 
 
-# ZADD NX under a cap, in one step: two updates of one bot racing cannot pass the cap
+def _digest(user: str) -> str:
+    return hashlib.sha256(user.encode()).hexdigest()[:16]
+
+
+# ZADD NX under both caps, in one step: two updates of one bot racing cannot pass them. The
+# adder's chats are counted among those still waiting (a chat left without ``done``, by a
+# crash, no longer counts against its adder)
 _ADD = """
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+if ARGV[4] ~= '' then
+  local by = redis.call('HGETALL', KEYS[2])
+  local n = 0
+  for i = 1, #by, 2 do
+    if by[i + 1] == ARGV[4] and redis.call('ZSCORE', KEYS[1], by[i]) then n = n + 1 end
+  end
+  if n >= tonumber(ARGV[5]) then return 0 end
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1
 """

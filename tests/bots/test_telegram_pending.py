@@ -145,10 +145,13 @@ async def test_a_forged_my_chat_member_for_a_configured_chat_changes_nothing(
 async def test_twenty_chats_wait_and_the_twenty_first_is_left_at_once(world: World) -> None:
     tg = world.tg
     chats = [-1001000000400 - i for i in range(21)]
-    for chat in chats:
+    for n, chat in enumerate(chats):
+        adder = 7100 + n // 3  # three chats each: what one user may keep waiting
+        if n % 3 == 0:
+            tg.add_user(adder, f"Admin {n // 3}")
         tg.create_chat(chat, f"Grupo {chat}")
-        tg.add_member(chat, RUI, owner=True, announce=False)
-        tg.add_member(chat, BOT_A, by=RUI)
+        tg.add_member(chat, adder, owner=True, announce=False)
+        tg.add_member(chat, BOT_A, by=adder)
     await eventually(lambda: [c for c in tg.calls if c.method == "leaveChat"] != [], timeout=30)
     await eventually(lambda: sum(bool(waiting_notes(tg, c)) for c in chats) == 20, timeout=30)
     left = [c.chat_id for c in tg.calls if c.method == "leaveChat"]
@@ -156,6 +159,24 @@ async def test_twenty_chats_wait_and_the_twenty_first_is_left_at_once(world: Wor
     assert not waiting_notes(tg, left[0])
     assert any("not configured" in (t or "") for t in texts(tg, left[0]))
     assert tg.world.chats[left[0]].status(BOT_A) == "left"
+
+
+async def test_one_user_adding_the_bot_to_a_fourth_group_is_left_at_once(world: World) -> None:
+    """Groups of her own, made to hold the bot's places and block real links: three wait, the
+    fourth is left at once; another user's group still waits."""
+    tg = world.tg
+    chats = [-1001000000500 - i for i in range(4)]
+    for chat in chats:
+        tg.create_chat(chat, f"Spam {chat}")
+        tg.add_member(chat, ZE, owner=True, announce=False)
+        tg.add_member(chat, BOT_A, by=ZE)
+    tg.add_member(PORTO, BOT_A, by=RUI)
+    await eventually(lambda: bool(waiting_notes(tg, PORTO)), what="Porto waits")
+    await eventually(lambda: [c for c in tg.calls if c.method == "leaveChat"] != [])
+    left = [c.chat_id for c in tg.calls if c.method == "leaveChat"]
+    assert left == [chats[3]]
+    assert sum(bool(waiting_notes(tg, c)) for c in chats) == 3
+    assert tg.world.chats[chats[3]].status(BOT_A) == "left"
 
 
 async def test_link_by_a_member_who_is_not_an_admin_says_so_and_the_chat_stays_unserved(
