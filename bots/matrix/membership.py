@@ -29,15 +29,13 @@ from nio import AsyncClient, ErrorResponse, JoinResponse, RoomResolveAliasRespon
 
 from bots.matrix.ingest import Where, joined
 from bots.matrix.pending import Pending
-from bots.matrix.rooms import RoomMap
+from bots.matrix.rooms import RoomMap, creators
 from bots.matrix.settings import MatrixSettings
 from bridge.model import keys
 from bridge.model.i18n import _
 from bridge.model.ports import BotContext
 
 log = logging.getLogger(__name__)
-
-_LEGACY_VERSIONS = frozenset(str(v) for v in range(1, 12))  # creators hold no special power
 
 
 class Membership:
@@ -164,13 +162,7 @@ class Membership:
 
     def _created(self, room_id: str, source: dict[str, Any]) -> None:
         """From room version 12 on, a room's creators outrank every power level."""
-        content = source.get("content")
-        content = content if isinstance(content, dict) else {}
-        if str(content.get("room_version", "1")) in _LEGACY_VERSIONS:
-            return
-        extra = content.get("additional_creators")
-        creators = {source.get("sender"), *(extra if isinstance(extra, list) else [])}
-        self._creators[room_id] = {c for c in creators if isinstance(c, str)}
+        self._creators[room_id] = creators(source)
 
     async def _join(self, room: str) -> JoinResponse | ErrorResponse:
         """Join a room (id or alias); its first sync then brings no history."""

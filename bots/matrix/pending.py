@@ -32,6 +32,7 @@ from typing import Any
 from aiohttp import ClientError
 from nio import AsyncClient, ErrorResponse, InviteMemberEvent, LocalProtocolError, MatrixRoom
 
+from bots.matrix.rooms import creators
 from bots.matrix.settings import MatrixSettings
 from bridge.model import keys
 from bridge.model.i18n import Param, render
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 _LINK = re.compile(r"^[!/]link(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
 WAITING = waiting_text("!link CODE <language> <label> [timezone]", "!invite")
 ADMIN_LEVEL = 50  # as a moderator of a Matrix room
-_LEGACY_VERSIONS = frozenset(str(v) for v in range(1, 12))  # creators hold no special power
 _ERRORS = (ClientError, TimeoutError, OSError, LocalProtocolError)
 
 
@@ -188,13 +188,8 @@ class Pending:
         events = getattr(found, "events", None)
         state = {(e.get("type"), e.get("state_key")): e for e in events or ()
                  if isinstance(e, dict)}  # fmt: skip
-        create = state.get(("m.room.create", ""), {})
-        found_content = create.get("content")
-        content = found_content if isinstance(found_content, dict) else {}
-        if str(content.get("room_version", "1")) not in _LEGACY_VERSIONS:
-            extra = content.get("additional_creators")
-            if user_id in {create.get("sender"), *(extra if isinstance(extra, list) else [])}:
-                return True
+        if user_id in creators(state.get(("m.room.create", ""), {})):
+            return True
         levels = state.get(("m.room.power_levels", ""), {}).get("content")
         if not isinstance(levels, dict):
             return False

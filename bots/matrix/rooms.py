@@ -10,11 +10,25 @@ so a restart keeps following.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
 from bridge.model import keys
+
+_LEGACY_VERSIONS = frozenset(str(v) for v in range(1, 12))  # creators hold no special power
+
+
+def creators(create: dict[str, Any]) -> set[str]:
+    """The users a room's ``m.room.create`` event makes all-powerful: from room version 12
+    on, its sender and ``additional_creators``, above every power level; none before."""
+    found = create.get("content")
+    content = found if isinstance(found, dict) else {}
+    if str(content.get("room_version", "1")) in _LEGACY_VERSIONS:
+        return set()
+    extra = content.get("additional_creators")
+    users = {create.get("sender"), *(extra if isinstance(extra, list) else [])}
+    return {u for u in users if isinstance(u, str)}
 
 
 class RoomMap:

@@ -100,7 +100,7 @@ async def test_a_file_on_an_unreachable_media_server_crosses_as_a_note_and_stall
             events = await cleo.wait_for(wien, lambda ev: len(from_bot(ev, bot)) == 2, 90)
     first, second = (c["body"] for c in from_bot(events, bot))
     assert first.startswith("Ana (Berlin)")
-    assert "file could not be carried" in first
+    assert "no se pudo transmitir el archivo" in first  # in the room's language
     assert second == "Ana (Berlin)\nY después del plano, esto"
 
 
