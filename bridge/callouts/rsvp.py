@@ -40,7 +40,7 @@ from redis.asyncio import Redis
 
 from bridge.callouts.model import Callout, occurrence, parse_iso, targets, zone_of
 from bridge.callouts.store import CalloutStore
-from bridge.commands.registry import Call, command, on_event
+from bridge.commands.registry import Call, command, is_moderator, on_event
 from bridge.config.models import Config, RoomConfig
 from bridge.infra import tally
 from bridge.model import keys
@@ -155,13 +155,20 @@ async def rsvp_reaction(call: Call) -> None:
 @on_event("delete")
 async def rsvp_redacted(call: Call) -> None:
     """A deleted reaction (a Matrix redaction of it): the answer it gave goes, if it is still
-    the member's answer (not a newer reaction's, nor one given with ``rsvp``)."""
+    the member's answer (not a newer reaction's, nor one given with ``rsvp``), and if she
+    took it back herself or a moderator of the room did (a redaction by anyone else, which
+    a homeserver may pass on, withdraws nothing)."""
     key = keys.rsvp_event(call.room.id, call.envelope.message_id)
-    raw = cast(str | None, await call.redis.getdel(key))
+    raw = cast(str | None, await call.redis.get(key))
     if raw is None:
         return
     member, mark, given = raw.split("\t", 2)
     callout_id, _sep, occ = member.partition("|")
+    if not is_moderator(call.config, call.envelope):
+        mine = await tally.marker(call.redis, keys.rsvp_salt(callout_id, occ), call.who, RSVP_S)
+        if mark != f"{call.room.id}|{mine}":
+            return
+    await call.redis.delete(key)
     found = tally_of(callout_id, occ, call.room.id)
     await tally.move(call.redis, found, mark, "", only_from=(given,))
 

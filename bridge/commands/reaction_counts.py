@@ -22,7 +22,7 @@ from typing import cast
 
 import regex
 
-from bridge.commands.registry import Call, on_event
+from bridge.commands.registry import Call, is_moderator, on_event
 from bridge.model import keys
 from bridge.model.envelope import MsgRef
 from bridge.relay import reactions
@@ -78,14 +78,18 @@ async def count_reaction(call: Call) -> None:
 @on_event("delete")
 async def withdraw_redacted(call: Call) -> None:
     """A deleted reaction (a Matrix redaction of it): the member's count goes, if it is
-    still that reaction."""
+    still that reaction, and if she took it back herself or a moderator of the room did."""
     redis = call.redis
     key = keys.reaction_event(call.room.id, call.envelope.message_id)
-    raw = cast(str | None, await redis.getdel(key))
+    raw = cast(str | None, await redis.get(key))
     if raw is None:
         return
     origin_s, mark, emoji = raw.split("\t")
     room_id, _sep, origin_id = origin_s.partition("/")
     origin = MsgRef(room=room_id, id=origin_id)
     ttl = max(call.config.retention.recent_hours * 3600, 1)
+    mine = await reactions.marker(redis, origin, call.room.id, call.who, ttl)
+    if mark != mine and not is_moderator(call.config, call.envelope):
+        return  # someone else's redaction (a homeserver may pass one on): nothing
+    await redis.delete(key)
     await reactions.move(redis, origin, mark, "", ttl, only_from=emoji)

@@ -94,11 +94,11 @@ async def react(
     await NETWORK.bot(BOTS[chat]).ctx.emit(envelope)
 
 
-async def redact(chat: str, reaction_id: str, who: str) -> None:
+async def redact(chat: str, reaction_id: str, who: str, *, admin: bool = False) -> None:
     """A Matrix redaction of a reaction, as bots/matrix/ingest.py gives it: a delete of its id."""
     envelope = Envelope(
         key=f"t:{chat}:redact:{reaction_id}:{next(_events)}", kind="delete", bot=BOTS[chat],
-        chat=chat, message_id=reaction_id, sender=Sender(id=who, name=who),
+        chat=chat, message_id=reaction_id, sender=Sender(id=who, name=who), admin=admin,
     )  # fmt: skip
     await NETWORK.bot(BOTS[chat]).ctx.emit(envelope)
 
@@ -270,3 +270,23 @@ async def test_a_matrix_members_redacted_reaction_withdraws_it_and_only_it(
         await eventually(lambda: "In total: 1 coming, 3 maybe, 1 not coming." in report_now(),
                          what="the counts")  # fmt: skip
     assert "Berlin: 1 coming, 2 maybe, 1 not coming." in report_now()
+
+
+async def test_a_redaction_by_someone_else_withdraws_nothing_but_a_moderators_does(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis
+) -> None:
+    """A homeserver may pass on a redaction of another member's reaction (one on the
+    attacker's own server): it must not take her answer back. A moderator's may."""
+    clock = ManualClock(FIRE - timedelta(minutes=5))
+    async with fired(config(tmp_path, redis_url), clock):
+        berlin = copy_in("b1")
+        await react("b1", berlin, "✊", "memory:jonas", "$r1")
+        await react("b1", berlin, "✊", "memory:spam", "$r2")
+        await settled(redis_client, {"berlin|yes": 2})
+        await redact("b1", "$r1", "memory:mallory")  # not hers, not a moderator
+        await react("b1", berlin, "🤔", "memory:eva", "$r3")  # after it, in the same room
+        await settled(redis_client, {"berlin|yes": 2, "berlin|maybe": 1})
+        await redact("b1", "$r2", "memory:mod", admin=True)  # a moderator removes spam
+        await settled(redis_client, {"berlin|yes": 1, "berlin|maybe": 1})
+        await redact("b1", "$r1", "memory:jonas")  # and jonas can still take his back
+        await settled(redis_client, {"berlin|maybe": 1})
