@@ -46,19 +46,26 @@ MAX_INVITES = 50  # open codes per circle; a moderator who wants more revokes so
 
 
 def left_behind(config: Config, redis: Redis) -> Callable[[Delivery], Awaitable[bool]]:
-    """For a deliverer: is ``d`` a copy for a room linked from chat that has left since the
-    relay planned it? Such a copy is not sent: a room may leave because its chat was taken
-    over, and what waited in its bot's outbox (behind a slow send, a rate limit) must not
-    reach it then. Redis decides, not this process's rooms, which follow a second later. A
-    delete still goes (a retract reaches the copies made there), and the bridge's own answers
-    (the unlink's own). A room of the config file costs no Redis call."""
+    """For a deliverer, before each attempt: is ``d`` a copy for a room linked from chat that
+    has been unlinked since the relay planned it? Such a copy is not sent: a room may leave
+    because its chat was taken over, and what waited in its bot's outbox (behind a slow send,
+    a rate limit) must not reach it then. Redis decides, not this process's rooms, which
+    follow a second later: unlinked (``keys.unlinked``, kept for the map's retention) and not
+    linked again. A room this process does not know otherwise (one the file of a process
+    restarted before this one added) is sent to as before. A delete still goes (a retract
+    reaches the copies made there), and the bridge's own answers (the unlink's own). A room
+    of the config file costs no Redis call."""
 
     async def left(d: Delivery) -> bool:
         if d.action == "delete" or d.notice:
             return False
         if not is_linked(config, d.room) and any(r.id == d.room for r in config.rooms):
             return False  # the file's: removed only by a restart
-        return not await redis.hexists(keys.LINKED, d.room)
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.exists(keys.unlinked(d.room))
+            pipe.hexists(keys.LINKED, d.room)
+            unlinked, linked = await pipe.execute()
+        return bool(unlinked) and not linked
 
     return left
 

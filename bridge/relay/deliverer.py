@@ -225,12 +225,6 @@ class Deliverer:
         if job is None or await self._through(lambda: self._retracted(delivery)):
             await self._through(done)  # a copy never made here; or of a retracted message
             return
-        left = self.left
-        if left is not None and await self._through(lambda: left(delivery)):
-            log.info("bot %s: a copy for room %s not sent: the room left the network",
-                     self.bot.id, delivery.room)  # fmt: skip
-            await self._through(done)
-            return
         ids = await self._attempt(job)
         if ids is None:
             await self._through(done)
@@ -291,12 +285,17 @@ class Deliverer:
         return bool(await self.redis.exists(keys.retracted(str(d.origin))))
 
     async def _attempt(self, job: Job) -> list[str] | None:
-        """Deliver until it succeeds; None when it failed for good (dead-lettered)."""
+        """Deliver until it succeeds; None when it failed for good (dead-lettered) or its
+        room left the network."""
         unexpected = 0
         failures_in_a_row = 0
         while True:
             if not await self._through(lambda: self._may_send(job.delivery)):
                 await self._dead_letter(job.delivery, UNENCRYPTED)
+                return None
+            if await self._through(lambda: self._left(job.delivery)):
+                log.info("bot %s: a copy for room %s not sent: the room left the network",
+                         self.bot.id, job.delivery.room)  # fmt: skip
                 return None
             try:
                 return await asyncio.wait_for(self.bot.deliver(job), DEADLINE_S)
@@ -319,6 +318,11 @@ class Deliverer:
                 self.retries += 1
                 RETRIES.labels(self.bot.id, "error").inc()
                 await asyncio.sleep(min(2.0**unexpected, 60.0))
+
+    async def _left(self, d: Delivery) -> bool:
+        """The room was unlinked since (checked at each attempt: a copy that waited out a
+        rate limit must not reach a room that left meanwhile)."""
+        return self.left is not None and await self.left(d)
 
     async def _may_send(self, d: Delivery) -> bool:
         """The end-to-end-encryption rule again, at each attempt: a copy of an encrypted

@@ -15,6 +15,7 @@ import redis.asyncio
 
 from bridge.config.linked import is_linked
 from bridge.model import keys
+from bridge.model.ports import RetryLater
 from sandbox.libretranslate import LibreTranslateServer
 from tests.bridge.test_links import bridge, config, invite, libre, link
 from tests.bridge.test_moderation import answers, copies
@@ -54,3 +55,22 @@ async def test_copies_queued_for_a_room_when_it_unlinks_never_reach_it(
         # a retract still reaches the copy made while Porto was linked
         await net.bot("b").command("b1", "retract", reply_to=said, who="ute")
         await eventually(lambda: not copies("a9", "Marta"), what="Porto's copy deleted")
+
+
+async def test_a_copy_waiting_out_a_rate_limit_when_its_room_unlinks_never_reaches_it(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis, libre: LibreTranslateServer
+) -> None:
+    async with bridge(config(tmp_path, redis_url, libre)) as app:
+        net = NETWORK
+        assert (await link(net, f"{await invite(net)} pt Porto")).room is not None
+        # Telegram says 429 to bot a's next two sends (CDMX's copy and Porto's): wait 2 s
+        net.bot("a").faults = [RetryLater(2.0, "429"), RetryLater(2.0, "429")]
+        await net.bot("b").post("b1", "Nach der Pause", who="ute", name="Ute")
+        await eventually(lambda: not net.bot("a").faults, what="both copies refused once")
+        await net.bot("a").command("a9", "unlink", who="rui", admin=True)
+        await eventually(lambda: not is_linked(app.config, "porto"), what="unlinked")
+        await eventually(lambda: bool(copies("a1", "Nach der Pause")), what="CDMX's copy")
+        # the answer waited behind the copy in Porto's chat queue: the copy was handled first
+        await eventually(lambda: any("Esta sala saiu de housing" in a for a in answers("a9")),
+                         what="the unlink's answer in Porto")  # fmt: skip
+        assert not copies("a9", "Nach der Pause")
