@@ -88,8 +88,10 @@ class Pending:
             return False
         if await self.ctx.redis.zscore(keys.pending_chats(self.id), room_id) is not None:
             return True  # invited again within its window: no new window, nothing said again
-        adder = (room.inviter or "") if room is not None else ""
-        if self.ctx.pending_limit <= 0 or not await self.rooms.add(room_id, adder):
+        inviter = (room.inviter or "") if room is not None else ""
+        if not inviter:  # nobody to count it against: no place for it
+            return False
+        if self.ctx.pending_limit <= 0 or not await self.rooms.add(room_id, inviter, server):
             return False
         log.info("matrix bot %s: invited to %s, which is not configured or linked; it waits "
                  "for a link", self.id, room_id)  # fmt: skip

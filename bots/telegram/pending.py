@@ -64,7 +64,7 @@ class Pending:
             return
         if await self._known(str(chat)):
             return  # added again within its window: no new window, nothing said again
-        adder = f"telegram:{change.from_user.id}" if change.from_user else ""
+        adder = f"telegram:{change.from_user.id}"
         if self.ctx.pending_limit <= 0 or not await self.chats.add(str(chat), adder):
             await self.refuse(chat)
             return

@@ -2,7 +2,8 @@
 
 A bot added to a chat that is neither configured nor linked keeps it *pending*: it stays for
 ``PENDING_WINDOW_S``, says once how an admin links the room, and leaves if nobody does. At
-most ``PENDING_MAX`` chats wait per bot, and ``PENDING_PER_ADDER`` of one user's adding;
+most ``PENDING_MAX`` chats wait per bot, ``PENDING_PER_ADDER`` of one user's adding and
+``PENDING_PER_SERVER`` of one homeserver's users' (where users have one: Matrix);
 past that the bot leaves a new one at once. While a
 chat waits, the bot carries nothing from it: the only thing it reads there is ``link``,
 handed to the bridge as a ``LinkRequest`` through ``BotContext.link``, ``LINK_TRIES`` times
@@ -32,6 +33,8 @@ PENDING_MAX = 20  # chats waiting at once, per bot; past that the bot leaves a n
 # chats one user's adds or invites keep waiting at once: one account alone cannot fill the
 # bot's places with rooms of its own and block every real link, window after window
 PENDING_PER_ADDER = 3
+# and one server's users (Matrix): whoever runs a homeserver has as many accounts as she likes
+PENDING_PER_SERVER = 5
 LINK_TRIES = 10  # link commands read from one sender in a waiting chat, per window
 
 
@@ -81,6 +84,7 @@ class PendingChats:
         window_s: float = PENDING_WINDOW_S,
         limit: int = PENDING_MAX,
         per_adder: int = PENDING_PER_ADDER,
+        per_server: int = PENDING_PER_SERVER,
     ) -> None:
         self.redis = redis
         self.key = keys.pending_chats(bot)
@@ -89,17 +93,20 @@ class PendingChats:
         self.window_s = window_s
         self.limit = limit
         self.per_adder = per_adder
+        self.per_server = per_server
 
-    async def add(self, chat: str, by: str = "") -> bool:
+    async def add(self, chat: str, by: str, server: str = "") -> bool:
         """Start ``chat``'s window; False when ``limit`` chats wait already, or ``per_adder``
-        chats ``by`` (the user who added or invited the bot) added (leave at once). A chat
+        chats ``by`` (the user who added or invited the bot) added, or ``per_server`` chats
+        users of ``server`` (her homeserver, where she has one) added: leave at once. A chat
         already waiting keeps its window (re-adding the bot does not extend it)."""
         now = self.clock()
-        who = _digest(by) if by else ""
+        who = _digest(by)
+        where = _digest(f"server:{server}") if server else ""
         # a chat past its window still counts until the sweep leaves it: no room to spare
         added = await self.redis.eval(
             _ADD, 2, self.key, self.by_key,
-            chat, now + self.window_s, self.limit, who, self.per_adder,
+            chat, now + self.window_s, self.limit, who, self.per_adder, where, self.per_server,
         )  # fmt: skip
         return bool(added)
 
@@ -159,21 +166,23 @@ def _digest(user: str) -> str:
     return hashlib.sha256(user.encode()).hexdigest()[:16]
 
 
-# ZADD NX under both caps, in one step: two updates of one bot racing cannot pass them. The
-# adder's chats are counted among those still waiting (a chat left without ``done``, by a
-# crash, no longer counts against its adder)
+# ZADD NX under the caps, in one step: two updates of one bot racing cannot pass them. An
+# adder's (and a server's) chats are counted among those still waiting (a chat left without
+# ``done``, by a crash, no longer counts); the hash holds "<adder> <server>" digests per chat
 _ADD = """
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-if ARGV[4] ~= '' then
-  local by = redis.call('HGETALL', KEYS[2])
-  local n = 0
-  for i = 1, #by, 2 do
-    if by[i + 1] == ARGV[4] and redis.call('ZSCORE', KEYS[1], by[i]) then n = n + 1 end
+local by = redis.call('HGETALL', KEYS[2])
+local mine, ours = 0, 0
+for i = 1, #by, 2 do
+  if redis.call('ZSCORE', KEYS[1], by[i]) then
+    local who, where = string.match(by[i + 1], '^(%S*) ?(%S*)$')
+    if who == ARGV[4] then mine = mine + 1 end
+    if ARGV[6] ~= '' and where == ARGV[6] then ours = ours + 1 end
   end
-  if n >= tonumber(ARGV[5]) then return 0 end
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 end
+if mine >= tonumber(ARGV[5]) or ours >= tonumber(ARGV[7]) then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4] .. ' ' .. ARGV[6])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1
 """

@@ -31,9 +31,9 @@ async def test_only_the_chats_whose_window_passed_are_left_each_once(
 ) -> None:
     clock = Clock()
     chats = PendingChats(redis_client, "tg", clock, window_s=60)
-    await chats.add("-100")
+    await chats.add("-100", "telegram:1")
     clock.now += 30
-    await chats.add("-200")  # its window passes 30 s later than -100's
+    await chats.add("-200", "telegram:2")  # its window passes 30 s later than -100's
     clock.now += 31
     left: list[str] = []
     failures: list[Exception] = []
@@ -61,7 +61,7 @@ async def test_a_round_that_fails_is_reported_and_the_next_round_leaves_the_chat
     to be left, and is, once the platform answers again."""
     clock = Clock()
     chats = PendingChats(redis_client, "mx", clock, window_s=60)
-    await chats.add("!porto:localhost")
+    await chats.add("!porto:localhost", "@rui:porto.example", "porto.example")
     clock.now += 61
     calls: list[str] = []
     failures: list[Exception] = []
@@ -98,3 +98,17 @@ async def test_one_user_keeps_three_chats_waiting_and_cannot_fill_the_bots_place
     assert not await chats.waiting("-3")
     stored = str(await redis_client.hgetall("tl:pending:tg:by"))
     assert "666" not in stored.replace(chats.by_key, "")  # who added it: a digest only
+
+
+async def test_one_homeserver_keeps_five_rooms_waiting_whatever_its_accounts(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    """Whoever runs a homeserver has as many accounts as she likes: her server's users keep
+    five rooms waiting at most; another server's still get places."""
+    chats = PendingChats(redis_client, "mx", Clock(), window_s=60)
+    evil = [await chats.add(f"!r{n}:evil.example", f"@a{n}:evil.example", "evil.example")
+            for n in range(6)]  # fmt: skip
+    assert evil == [True] * 5 + [False]
+    assert await chats.add("!porto:porto.example", "@rui:porto.example", "porto.example")
+    await chats.done("!r0:evil.example")
+    assert await chats.add("!r6:evil.example", "@a6:evil.example", "evil.example")
