@@ -22,7 +22,7 @@ import unicodedata
 from pydantic import Field
 
 from bridge.config.models import Config
-from bridge.model.settings import Identifier, Model, RoomConfig
+from bridge.model.settings import CALLOUT_WORDS, Identifier, Model, RoomConfig
 
 log = logging.getLogger(__name__)
 
@@ -108,4 +108,5 @@ def room_id_for(label: str) -> str:
     """The id a linked room gets from its label: lower-case ASCII letters, digits and dashes
     ("São Paulo" -> "sao-paulo"); empty when the label has none of them."""
     plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:64].strip("-")
+    found = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:64].strip("-")
+    return f"{found}-room" if found in CALLOUT_WORDS else found  # "Local" could not be named

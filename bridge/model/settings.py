@@ -13,7 +13,15 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import regex
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+)
 
 from translation.languages import check_language
 
@@ -91,6 +99,10 @@ def _check_filter(terms: list[str]) -> list[str]:
     return terms
 
 
+# words ``callout add`` reads where a room's id may stand: a room so named could not be named
+CALLOUT_WORDS = ("local", "instant", "rsvp")
+
+
 class RoomConfig(Model):
     id: Identifier
     bot: str
@@ -105,3 +117,11 @@ class RoomConfig(Model):
     filter: Annotated[list[str], AfterValidator(_check_filter)] = Field(
         default_factory=list, max_length=MAX_FILTERS
     )
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_callout_word(cls, room_id: str) -> str:
+        if room_id.lower() in CALLOUT_WORDS:
+            raise ValueError(f"{room_id!r} is a word of the chat command 'callout add', which "
+                             "could not name this room; choose another id")  # fmt: skip
+        return room_id

@@ -169,6 +169,11 @@ def test_unquoted_telegram_chat_id_is_accepted(tmp_path: Path) -> None:
             r"which could not name this circle; choose another id",
         ),
         (
+            lambda c: c["rooms"][0].update(id="rsvp"),
+            r"^rooms\[0\]\.id: 'rsvp' is a word of the chat command 'callout add', which "
+            r"could not name this room; choose another id",
+        ),
+        (
             lambda c: c["bots"][0].update(platform="irc"),
             r"^bots\[0\]\.platform: 'irc' is not a known platform "
             r"\(known: matrix, (memory, )?telegram\)",

@@ -56,6 +56,7 @@ def test_the_config_file_wins_over_a_linked_room_with_its_id_or_its_chat(tmp_pat
 def test_room_ids_come_from_labels() -> None:
     assert room_id_for("São Paulo") == "sao-paulo"
     assert room_id_for("  Zürich / Nord ") == "zurich-nord"
+    assert room_id_for("Local") == "local-room"  # "callout add ... local" could not name it
     assert room_id_for("東京") == ""
 
 
