@@ -14,6 +14,7 @@ import redis.asyncio
 
 from bridge.model import keys
 from bridge.moderation.audit import Audit
+from tests.bridge.test_moderation import settled as moderation_settled
 from tests.harness import eventually, memory_config, running
 from tests.memory_bot import NETWORK, ChatMessage
 
@@ -34,9 +35,8 @@ async def said(chat: str, start: str) -> str:
 
 
 async def settled(net: object, chat: str) -> None:
-    before = len(answers(chat))
-    await NETWORK.bot(chat[0]).command(chat, "help")
-    await eventually(lambda: len(answers(chat)) > before, what="the help answer")
+    """What ``chat`` posted before has been relayed, and every planned delivery made."""
+    await moderation_settled(NETWORK, chat)
 
 
 async def test_a_blocked_sender_reaches_every_room_but_the_one_that_blocked_them(

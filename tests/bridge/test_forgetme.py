@@ -15,7 +15,7 @@ from bridge.model import keys
 from bridge.model.envelope import MsgRef
 from bridge.moderation.audit import Audit
 from bridge.relay.maps import MapReader
-from tests.harness import eventually, memory_config, running
+from tests.harness import eventually, eventually_async, memory_config, running
 from tests.memory_bot import NETWORK, ChatMessage
 
 
@@ -77,6 +77,34 @@ async def traces(
     return found
 
 
+async def _recorded(redis_client: redis.asyncio.Redis, ids: list[str]) -> None:
+    """Wait until each copy the test saw is in the map: a deliverer records a copy just after
+    the bot has it, and forgetme deletes the copies it finds there (bridge.commands.forget)."""
+    maps = MapReader(redis_client)
+
+    async def mapped() -> bool:
+        records = [await maps.record(MsgRef(room="cdmx", id=i)) for i in ids]
+        return all({"berlin", "nyc"} <= set(record) for record in records)
+
+    await eventually_async(mapped, what="every copy in the map")
+
+
+async def _forgotten(redis_client: redis.asyncio.Redis, ids: list[str]) -> None:
+    """Wait until Ana's messages have left the map. A deliverer forgets a copy in the
+    transaction after its delete, which the bot records first (what the test sees); a copy
+    recorded after forgetme began is deleted and forgotten after its own entry is gone from
+    the outbox. So: every outbox empty (no copy is recorded any more), then no trace left."""
+
+    async def delivered() -> bool:
+        return not sum([await redis_client.xlen(keys.outbox(b)) for b in ("a", "b", "c")])
+
+    async def gone() -> bool:
+        return not await traces(redis_client, "memory:ana", "cdmx", ids)
+
+    await eventually_async(delivered, what="every delivery made")
+    await eventually_async(gone, what="Ana's messages forgotten by the deliverers")
+
+
 async def test_forgetme_retracts_everything_of_yours_and_nothing_else(
     tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
 ) -> None:
@@ -89,11 +117,9 @@ async def test_forgetme_retracts_everything_of_yours_and_nothing_else(
         mine.append(await cdmx.post("a1", "Mensaje 3 de Ana", name="Ana", reply_to=mine[0]))
         await cdmx.command("a1", "share", reply_to=mine[0], who="mod", admin=True)
         await said("a1", "Compartido")
-        print(
-            "DBG", [m.text for m in NETWORK.seen_in("a1")], [m.text for m in NETWORK.seen_in("b1")]
-        )
         for chat in ("b1", "c1"):
             await eventually(lambda chat=chat: len(copies(chat, "Mensaje")) == 4)
+        await _recorded(redis_client, [*mine, other])
 
         await cdmx.command("a1", "forgetme", who="ana")
         answer = await said("a1", "Eliminados")
@@ -102,6 +128,7 @@ async def test_forgetme_retracts_everything_of_yours_and_nothing_else(
             await eventually(lambda chat=chat: not copies(chat, "de Ana"))
             assert len(copies(chat, "Mensaje de Leo")) == 1
         assert await redis_client.sismember(keys.OPTED_OUT, "memory:ana")
+        await _forgotten(redis_client, mine)
         left = await traces(redis_client, "memory:ana", "cdmx", mine)
         assert left == []
         leos = await MapReader(redis_client).record(MsgRef(room="cdmx", id=other))
@@ -129,6 +156,7 @@ async def test_two_forgetme_at_once_do_the_work_once(
         sent = [await net.bot("a").post("a1", f"Nachricht {n}", name="Ana") for n in range(3)]
         await eventually(lambda: len(copies("b1", "Nachricht")) == 3)
         await eventually(lambda: len(copies("c1", "Nachricht")) == 3)
+        await _recorded(redis_client, sent)
         # the same member (one id) in two rooms asks at once: two relay shards, one run
         await asyncio.gather(
             net.bot("a").command("a1", "forgetme", who="ana"),
@@ -138,6 +166,7 @@ async def test_two_forgetme_at_once_do_the_work_once(
         await eventually(lambda: len(answers("a1")) + len(answers("b1")) == 2)
         deletes = [d for d in NETWORK.log if d.action == "delete"]
         assert len(deletes) == 6  # three messages, two copies each: once
+        await _forgotten(redis_client, sent)
         assert len(await traces(redis_client, "memory:ana", "cdmx", sent)) == 0
 
 

@@ -25,10 +25,19 @@ def answers(chat: str) -> list[str]:
 
 
 async def settled(net: Any, chat: str = "a1") -> None:
-    """Everything posted before has been relayed: a marker command's answer has come back."""
+    """Everything posted before in ``chat`` has been relayed (a marker command's answer has
+    come back), and every delivery planned so far has been made: each bot's outbox is empty.
+    Without the second, a copy the relay planned for another bot's chat could still be on its
+    way when a test asserts that chat never got it."""
     before = len(answers(chat))
     await net.bot(chat[0]).command(chat, "help")
     await eventually(lambda: len(answers(chat)) > before, what="the help answer")
+
+    async def delivered() -> bool:
+        redis = net.bot(chat[0]).ctx.redis
+        return not sum([await redis.xlen(keys.outbox(bot)) for bot in net.bots])
+
+    await eventually_async(delivered, what="every outbox delivered")
 
 
 async def test_moderated_nothing_crosses_until_a_moderator_shares(

@@ -53,6 +53,12 @@ async def dump_dom(browser: str, url: str, profile: Path) -> str:
     return out.decode()
 
 
+async def _recorded(redis_client: redis.asyncio.Redis, room: str) -> bool:
+    """A copy into ``room`` is in the activity status shows: written with its send's record,
+    after the chat the test watches has the copy."""
+    return bool(await redis_client.hexists(keys.ACTIVITY, f"out:{room}"))
+
+
 async def cli(*args: str) -> tuple[int, str, str]:
     """`translocal ARGS` in its own process (the in-memory platform known), without blocking
     the loop the bridge under test runs on."""
@@ -83,6 +89,7 @@ async def test_a_hostile_room_label_and_bot_reason_show_as_text_in_a_real_browse
         NETWORK.bot("c").trouble = "<img src=x onerror=alert(1)>unreachable"
         await NETWORK.bot("a").post("a1", "secreto del plan", who="ana", name="Ana Ruiz")
         await eventually(lambda: any("secreto" in m.text for m in NETWORK.seen_in("b1")))
+        await eventually_async(lambda: _recorded(redis_client, "berlin"), what="the copy out")
         await redis_client.sadd(keys.PAUSED, "nyc")
 
         async def reported() -> bool:
@@ -122,6 +129,7 @@ async def test_status_from_the_shell_shows_rooms_bots_and_callouts(
     async with running_app(app):
         await NETWORK.bot("a").post("a1", "secreto", who="ana", name="Ana Ruiz")
         await eventually(lambda: any("secreto" in m.text for m in NETWORK.seen_in("b1")))
+        await eventually_async(lambda: _recorded(redis_client, "berlin"), what="the copy out")
         await redis_client.sadd(keys.PAUSED, "berlin")
         code, out, err = await cli("status", "-c", path)
     assert code == 0, err

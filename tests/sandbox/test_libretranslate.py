@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from sandbox.libretranslate import LibreTranslateServer
+from tests.harness import eventually
 
 BLOCKADE_ES = "Bloqueo mañana a las 7 frente al edificio."
 BLOCKADE_DE = "Blockade morgen um 7 Uhr vor dem Gebäude."
@@ -203,11 +204,11 @@ async def test_stop_returns_promptly_while_calls_hang_or_crawl() -> None:
     async with httpx.AsyncClient(base_url=server.url, timeout=5) as client:
         server.hang()
         hung = asyncio.create_task(translate(client, "hola"))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: server.calls == 1, what="the first call hanging")
         server.hang(on=False)
         server.slow(30)
         crawling = asyncio.create_task(translate(client, "adiós"))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: server.calls == 2, what="the second call crawling")
         started = time.monotonic()
         await server.stop()
         assert time.monotonic() - started < 1.5

@@ -12,6 +12,7 @@ from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, Invali
 
 from sandbox.telegram import ANONYMOUS_ADMIN_ID, ApiError, BotApiServer
 from sandbox.telegram.markup import MarkupError, parse
+from tests.harness import eventually
 from tests.sandbox.telegram_world import (
     ANA,
     BEN,
@@ -24,6 +25,13 @@ from tests.sandbox.telegram_world import (
     take,
     tg_bot,
 )
+
+
+def _polls(server: BotApiServer, bot: Bot) -> int:
+    """How many getUpdates calls of ``bot`` the server has taken in: a barrier that a poll is
+    waiting there (a fixed sleep is not one on a loaded machine)."""
+    state = server.world.bot_state(bot.id)
+    return state.poll_generation if state is not None else 0
 
 
 async def test_get_me_describes_the_bot(bot: Bot) -> None:
@@ -55,8 +63,9 @@ async def test_posts_arrive_through_get_updates_and_offsets_confirm_them(
     assert await bot.get_updates(offset=got[0].update_id) == ()  # confirmed ones are gone
 
     loop = asyncio.get_running_loop()
+    polls = _polls(server, bot)
     poll = asyncio.create_task(bot.get_updates(offset=got[-1].update_id + 1, timeout=10))
-    await asyncio.sleep(0.2)
+    await eventually(lambda: _polls(server, bot) > polls, what="the long poll waiting")
     started = loop.time()
     server.post(CHAT, ANA, "still there?")
     late = await asyncio.wait_for(poll, 5)
@@ -346,8 +355,9 @@ async def test_unknown_token_is_unauthorized(server: BotApiServer) -> None:
 
 async def test_second_poll_ends_the_first_with_conflict(server: BotApiServer, bot: Bot) -> None:
     async with tg_bot(server) as twin:
+        polls = _polls(server, bot)
         first = asyncio.create_task(bot.get_updates(timeout=5))
-        await asyncio.sleep(0.2)
+        await eventually(lambda: _polls(server, bot) > polls, what="the first poll waiting")
         second = asyncio.create_task(twin.get_updates(timeout=1))
         with pytest.raises(Conflict, match=r"(?i)terminated by other getUpdates"):
             await asyncio.wait_for(first, 3)
