@@ -342,7 +342,10 @@ class Deliverer:
                     await self.maps.add_copies(pipe, d.origin, d.room, ids, keep_s=ttl,
                                                notice=True)  # fmt: skip
             elif d.action == "send":
-                await self.maps.add_copies(pipe, d.origin, d.room, ids, keep_s=ttl)
+                # not when its origin was retracted meanwhile (a forgetme): the record is
+                # stripped or gone, and a copy must not make it again; _withdraw deletes it
+                await self.maps.add_copies(pipe, d.origin, d.room, ids, keep_s=ttl,
+                                           unless=keys.retracted(str(d.origin)))  # fmt: skip
                 seen: dict[Any, Any] = {f"out:{d.room}": f"{time.time():.0f}"}  # for status
                 if not d.callout and d.received:
                     seen[f"in:{d.origin.room}"] = f"{d.received:.0f}"

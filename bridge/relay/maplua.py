@@ -203,7 +203,9 @@ elseif op == 'strip' then  -- room, id, old key, rooms to drop...
   return 1
 elseif op == 'add' then
   -- room, id, copy room, copy ids, old key, retention, life, what: '0' record and pointers,
-  -- '1' pointers only (a notice), '2' the record only (a report's own message)
+  -- '1' pointers only (a notice), '2' the record only (a report's own message); unless: a
+  -- key whose existence cancels it (the origin retracted while its copy was on its way)
+  if ARGV[11] and ARGV[11] ~= '' and redis.call('EXISTS', ARGV[11]) == 1 then return 0 end
   local room, id, croom, ret = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[8])
   local f = field(id)
   local ref = (f ~= id) and ('#' .. f) or id

@@ -229,18 +229,20 @@ class MapReader:
         life_s: int | None = None,
         notice: bool = False,
         pointers: bool = True,
+        unless: str = "",
     ) -> None:
         """Queue on ``pipe``: ``room``'s copies ``ids`` in ``origin``'s record (created if the
         map has none: a call-out's) and, unless not ``pointers``, a pointer per copy. A
         notice's copies get pointers only. ``keep_s`` is the retention; ``life_s`` a shorter
-        life for a new record. Ids the layout cannot hold (``storable``) are left out."""
+        life for a new record. Ids the layout cannot hold (``storable``) are left out. Nothing
+        at all when the key ``unless`` exists (checked in the same step)."""
         ids = [i for i in ids if storable(i)]
         if not ids or not storable(origin.id):
             return
         await self.script(
             args=[*self._args("add"), origin.room, origin.id, room, IDS.join(ids),
                   keys.origin(origin.room, origin.id), keep_s, life_s or keep_s,
-                  "1" if notice else "0" if pointers else "2"],
+                  "1" if notice else "0" if pointers else "2", unless],
             client=pipe,
         )  # fmt: skip
 

@@ -181,3 +181,32 @@ async def test_a_forgetme_already_running_elsewhere_is_not_repeated(
         await net.bot("a").command("a1", "forgetme", who="ana")
         await said("a1", "Ya se están eliminando")
         assert copies("b1", "Nachricht")
+
+
+async def test_a_copy_still_on_its_way_during_forgetme_leaves_no_record_behind(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    """NYC's bot is slow: its copy is sent after forgetme ran, and Berlin's was already
+    deleted and forgotten. The late copy is deleted at once, and must not write Ana's
+    message back into the map (a record named by her message's id, until retention)."""
+    async with running(memory_config(tmp_path, redis_url)) as (_, net):
+        held = net.bot("c").held = asyncio.Event()  # NYC's sends wait
+        mine = await net.bot("a").post("a1", "Nachricht von Ana", name="Ana")
+        await eventually(lambda: bool(copies("b1", "Nachricht")), what="Berlin's copy")
+        await _recorded_in(redis_client, mine, "berlin")
+        await net.bot("a").command("a1", "forgetme", who="ana")
+        await said("a1", "Eliminad")
+        await eventually(lambda: not copies("b1", "Nachricht"), what="Berlin's copy deleted")
+        held.set()
+        await eventually(lambda: any(d.chat == "c1" and d.action == "delete" for d in
+                                     NETWORK.log), what="NYC's late copy deleted")  # fmt: skip
+        assert not copies("c1", "Nachricht")
+        await _forgotten(redis_client, [mine])
+        assert await traces(redis_client, "memory:ana", "cdmx", [mine]) == []
+
+
+async def _recorded_in(redis_client: redis.asyncio.Redis, origin: str, room: str) -> None:
+    async def mapped() -> bool:
+        return room in await MapReader(redis_client).record(MsgRef(room="cdmx", id=origin))
+
+    await eventually_async(mapped, what=f"{room}'s copy in the map")
