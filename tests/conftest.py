@@ -17,6 +17,7 @@ import redis.asyncio
 from bridge.infra.embedded_redis import EmbeddedRedis
 from bridge.infra.logs import install_redaction
 from bridge.model.redaction import known_secrets
+from sandbox.libretranslate import LibreTranslateServer
 from tests.helpers import BODY_CANARY
 from tests.memory_bot import NETWORK
 
@@ -147,3 +148,10 @@ def _no_secret_in_the_logs_of_the_whole_run() -> Iterator[None]:
     info = [line for level, line in keep.records if level >= logging.INFO] + ALL_PROCESS_LINES
     bodies = [line for line in info if BODY_CANARY in line]
     assert not bodies, f"{len(bodies)} message bodies logged at INFO or above: {bodies[:1]}"
+
+
+@pytest.fixture
+async def libre() -> AsyncIterator[LibreTranslateServer]:
+    """The sandbox LibreTranslate, a real HTTP server (a test adds the phrases it needs)."""
+    async with LibreTranslateServer() as server:
+        yield server

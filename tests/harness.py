@@ -90,3 +90,14 @@ async def running_app(app: App) -> AsyncIterator[App]:
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+class LinksClock:
+    """The bridge's clock for invites and pending chats (``App.links_clock``,
+    ``BotContext.clock``), moved by the test: seconds since the epoch."""
+
+    def __init__(self) -> None:
+        self.now = 1_900_000_000.0
+
+    def __call__(self) -> float:
+        return self.now

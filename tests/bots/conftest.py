@@ -1,9 +1,9 @@
 """The run's one Synapse, for the Matrix adapter's tests, and the Telegram test world (the
 sandbox Bot API server with the network's groups, see telegram_world.py) as ``tg``, and the
-sandbox LibreTranslate and the whole end-to-end world (e2e_world.py) as ``libre`` and ``e2e``."""
+whole end-to-end world (e2e_world.py) as ``e2e``."""
 
-from tests.bots.e2e_world import e2e, libre
+from tests.bots.e2e_world import e2e
 from tests.bots.telegram_world import tg
 from tests.synapse_fixture import synapse
 
-__all__ = ["e2e", "libre", "synapse", "tg"]
+__all__ = ["e2e", "synapse", "tg"]

@@ -157,24 +157,6 @@ async def settled(
     return not any([await redis_client.xlen(stream) for stream in streams])
 
 
-class LinksClock:
-    """The bridge's clock for invites and pending chats (``App.links_clock``), moved by the
-    test: seconds since the epoch."""
-
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def libre() -> AsyncIterator[LibreTranslateServer]:
-    """The sandbox LibreTranslate (a test adds the phrases it needs)."""
-    async with LibreTranslateServer() as server:
-        yield server
-
-
 @dataclass
 class World:
     """What an end-to-end test runs in: the shared Redis (emptied for the test), the run's

@@ -15,15 +15,8 @@ import pytest
 from bridge.app import App
 from bridge.config.load import LoadedConfig
 from sandbox.telegram import BotApiServer
-from tests.bots.e2e_world import (
-    LinksClock,
-    Matrix,
-    World,
-    bridge,
-    telegram_bot,
-    tg_texts,
-)
-from tests.harness import eventually, eventually_async
+from tests.bots.e2e_world import Matrix, World, bridge, telegram_bot, tg_texts
+from tests.harness import LinksClock, eventually, eventually_async
 from tests.synapse_fixture import texts
 
 TOKEN = "5000021:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"

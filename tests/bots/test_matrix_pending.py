@@ -21,8 +21,8 @@ from bridge.model.links import PENDING_PER_ADDER
 from bridge.model.ports import BotContext
 from sandbox.synapse import SynapseServer
 from tests.bots.test_matrix import bot_user, config, matrix_bot
-from tests.bots.test_telegram_pending import Bridge, Clock
-from tests.harness import eventually
+from tests.bots.test_telegram_pending import Bridge
+from tests.harness import LinksClock, eventually
 from tests.synapse_fixture import Member, create_room, joined, knows_devices, member, texts
 
 LINK_HELP = "!link CODE <language> <label> [timezone]"
@@ -31,7 +31,7 @@ LINK_HELP = "!link CODE <language> <label> [timezone]"
 @asynccontextmanager
 async def matrix(
     tmp_path: Path, redis_client: redis.asyncio.Redis, synapse: SynapseServer, bot: str,
-    bridge: Bridge, clock: Clock, **options: Any,
+    bridge: Bridge, clock: LinksClock, **options: Any,
 ) -> AsyncIterator[MatrixBot]:  # fmt: skip
     """The bot, serving one configured room elsewhere, its pending chats on ``clock``."""
     adapters(["matrix"])
@@ -60,7 +60,7 @@ async def test_an_unlinked_room_waits_for_an_admins_link_and_carries_nothing_mea
     tmp_path: Path, redis_client: redis.asyncio.Redis, synapse: SynapseServer
 ) -> None:
     bot = await bot_user(synapse)
-    bridge, clock = Bridge(), Clock()
+    bridge, clock = Bridge(), LinksClock()
     async with member(synapse, "rui", display="Rui") as rui, \
                member(synapse, "ze", display="Zé") as ze, \
                matrix(tmp_path, redis_client, synapse, bot, bridge, clock):  # fmt: skip
@@ -87,7 +87,7 @@ async def test_a_room_nobody_links_is_left_when_its_window_passes(
     tmp_path: Path, redis_client: redis.asyncio.Redis, synapse: SynapseServer
 ) -> None:
     bot = await bot_user(synapse)
-    bridge, clock = Bridge(), Clock()
+    bridge, clock = Bridge(), LinksClock()
     async with member(synapse, "rui") as rui, \
                matrix(tmp_path, redis_client, synapse, bot, bridge, clock):  # fmt: skip
         porto = await create_room(rui, invite=(bot,))
@@ -107,7 +107,7 @@ async def test_an_invite_from_a_refused_server_is_declined_at_once(
     tmp_path: Path, redis_client: redis.asyncio.Redis, synapse: SynapseServer
 ) -> None:
     bot = await bot_user(synapse)
-    bridge, clock = Bridge(), Clock()
+    bridge, clock = Bridge(), LinksClock()
     async with member(synapse, "mallory") as mallory, \
                matrix(tmp_path, redis_client, synapse, bot, bridge, clock,
                       refuse_servers=frozenset({"localhost"})):  # fmt: skip
@@ -141,7 +141,7 @@ async def test_a_direct_message_invite_is_declined_at_once_without_joining(
     room takes none of the pending places."""
     caplog.set_level(logging.INFO, logger="bots")
     bot = await bot_user(synapse)
-    bridge, clock = Bridge(), Clock()
+    bridge, clock = Bridge(), LinksClock()
     async with member(synapse, "mallory") as mallory, \
                matrix(tmp_path, redis_client, synapse, bot, bridge, clock):  # fmt: skip
         created = await mallory.client.room_create(
@@ -166,7 +166,7 @@ async def test_a_flood_of_group_invites_from_one_user_is_declined_without_joinin
     declined at once, never joined. (The bot's own limit, ``PENDING_MAX``, is the model's
     test: tests/bridge/test_pending_chats.py.)"""
     bot = await bot_user(synapse)
-    bridge, clock = Bridge(), Clock()
+    bridge, clock = Bridge(), LinksClock()
     async with member(synapse, "mallory") as mallory, \
                matrix(tmp_path, redis_client, synapse, bot, bridge, clock):  # fmt: skip
         rooms = [await create_room(mallory, invite=(bot,)) for _ in range(PENDING_PER_ADDER + 2)]
@@ -182,7 +182,7 @@ async def test_in_an_encrypted_pending_room_the_link_is_read_and_nothing_else(
     tmp_path: Path, redis_client: redis.asyncio.Redis, synapse: SynapseServer
 ) -> None:
     bot = await bot_user(synapse)
-    bridge, clock = Bridge(), Clock()
+    bridge, clock = Bridge(), LinksClock()
     async with member(synapse, "rui", store=tmp_path / "rui") as rui, \
                matrix(tmp_path, redis_client, synapse, bot, bridge, clock):  # fmt: skip
         porto = await create_room(rui, invite=(bot,), encrypted=True)
@@ -202,7 +202,7 @@ async def test_a_direct_message_invite_waiting_before_the_bots_first_start_is_de
     """The invite came while the bot had never run: its first sync (which takes rooms as
     they are) must still see it as a DM, not join it as a pending room."""
     bot = await bot_user(synapse)
-    bridge, clock = Bridge(), Clock()
+    bridge, clock = Bridge(), LinksClock()
     async with member(synapse, "mallory") as mallory:
         created = await mallory.client.room_create(
             invite=[bot], is_direct=True, preset=RoomPreset.trusted_private_chat

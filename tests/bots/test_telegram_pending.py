@@ -21,19 +21,11 @@ from bridge.model.ports import BotContext
 from bridge.model.settings import RoomConfig
 from sandbox.telegram import BotApiServer
 from tests.bots.telegram_world import ANA, BOT_A, CDMX, texts, world_config
-from tests.harness import eventually, eventually_async
+from tests.harness import LinksClock, eventually, eventually_async
 
 PORTO = -1001000000351
 RUI, ZE = 2351, 2352  # Porto's owner (app in Portuguese) and a member
 LINK_HELP = "/link CODE <language> <label> [timezone]"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -63,7 +55,7 @@ class World:
     tg: BotApiServer
     bot: TelegramBot
     bridge: Bridge
-    clock: Clock
+    clock: LinksClock
 
 
 @pytest.fixture
@@ -77,7 +69,7 @@ async def world(
     tg.create_chat(PORTO, "Inquilinos Porto")
     tg.add_member(PORTO, RUI, owner=True, announce=False)
     tg.add_member(PORTO, ZE, announce=False)
-    bridge, clock = Bridge(), Clock()
+    bridge, clock = Bridge(), LinksClock()
     ctx = BotContext(loaded.config.bots[0], loaded.config.rooms_of("tg-a"), redis_client,
                      tmp_path / "data", bridge.emit, link=bridge.link, clock=clock,
                      pending_sweep_s=0.02)  # fmt: skip

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import redis.asyncio
 
 from bridge.app import App
@@ -31,20 +30,6 @@ from tests.harness import eventually, memory_config, running_app
 from tests.memory_bot import NETWORK, MemoryNetwork
 
 CODE = re.compile(r"tl-[0-9A-Z]{4}-[0-9A-Z]{2}")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def libre() -> AsyncIterator[LibreTranslateServer]:
-    async with LibreTranslateServer() as server:
-        yield server
 
 
 def config(tmp_path: Path, redis_url: str, libre: LibreTranslateServer) -> LoadedConfig:

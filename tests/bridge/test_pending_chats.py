@@ -8,15 +8,7 @@ import asyncio
 import redis.asyncio
 
 from bridge.model.links import PendingChats
-from tests.harness import eventually
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.harness import LinksClock, eventually
 
 
 async def stop(task: asyncio.Task[None]) -> None:
@@ -29,7 +21,7 @@ async def stop(task: asyncio.Task[None]) -> None:
 async def test_only_the_chats_whose_window_passed_are_left_each_once(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    clock = Clock()
+    clock = LinksClock()
     chats = PendingChats(redis_client, "tg", clock, window_s=60)
     await chats.add("-100", "telegram:1")
     clock.now += 30
@@ -59,7 +51,7 @@ async def test_a_round_that_fails_is_reported_and_the_next_round_leaves_the_chat
 ) -> None:
     """The network away while leaving: the sweep says so and goes on; the chat still waits
     to be left, and is, once the platform answers again."""
-    clock = Clock()
+    clock = LinksClock()
     chats = PendingChats(redis_client, "mx", clock, window_s=60)
     await chats.add("!porto:localhost", "@rui:porto.example", "porto.example")
     clock.now += 61
@@ -86,7 +78,7 @@ async def test_one_user_keeps_three_chats_waiting_and_cannot_fill_the_bots_place
 ) -> None:
     """An attacker adding the bot to rooms of her own, again and again, would hold every
     place and block real links; her fourth chat is left at once, others still get places."""
-    clock = Clock()
+    clock = LinksClock()
     chats = PendingChats(redis_client, "tg", clock, window_s=60, limit=5)
     assert [await chats.add(f"-{n}", "telegram:666") for n in range(4)] == [True] * 3 + [False]
     assert await chats.add("-1", "telegram:666")  # already waiting: it keeps its window
@@ -105,7 +97,7 @@ async def test_one_homeserver_keeps_five_rooms_waiting_whatever_its_accounts(
 ) -> None:
     """Whoever runs a homeserver has as many accounts as she likes: her server's users keep
     five rooms waiting at most; another server's still get places."""
-    chats = PendingChats(redis_client, "mx", Clock(), window_s=60)
+    chats = PendingChats(redis_client, "mx", LinksClock(), window_s=60)
     evil = [await chats.add(f"!r{n}:evil.example", f"@a{n}:evil.example", "evil.example")
             for n in range(6)]  # fmt: skip
     assert evil == [True] * 5 + [False]

@@ -17,12 +17,10 @@ from bridge.config.linked import is_linked
 from bridge.model import keys
 from bridge.model.ports import RetryLater
 from sandbox.libretranslate import LibreTranslateServer
-from tests.bridge.test_links import bridge, config, invite, libre, link
+from tests.bridge.test_links import bridge, config, invite, link
 from tests.bridge.test_moderation import answers, copies
 from tests.harness import eventually, eventually_async
 from tests.memory_bot import NETWORK
-
-__all__ = ["libre"]  # the sandbox LibreTranslate fixture
 
 
 async def test_copies_queued_for_a_room_when_it_unlinks_never_reach_it(
