@@ -36,7 +36,7 @@ import time
 import warnings
 from datetime import timedelta
 
-from telegram import Bot, Message, Update
+from telegram import Bot, Message, ReactionTypeEmoji, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
@@ -122,9 +122,11 @@ class Reader:
         if update.message_reaction is not None:
             r = update.message_reaction
             chat = self._configured(str(r.chat.id))
-            emoji = next((getattr(x, "emoji", None) for x in r.new_reaction), None)
-            if emoji is None and not r.new_reaction and r.old_reaction:
-                emoji = ""  # taken back: an empty reaction (an RSVP answer is withdrawn)
+            # the emoji she shows now (a Premium member may show several); a custom or paid
+            # reaction alone is none of the emoji the bridge counts: as if taken back
+            shown = tuple(str(x.emoji) for x in r.new_reaction
+                          if isinstance(x, ReactionTypeEmoji))[:16]  # fmt: skip
+            emoji = shown[0] if shown else "" if (r.new_reaction or r.old_reaction) else None
             if chat is None or emoji is None:
                 return None
             if r.actor_chat is not None and r.actor_chat.id == r.chat.id:  # an anonymous admin
@@ -137,7 +139,7 @@ class Reader:
             return Envelope(
                 key=key, kind="reaction", bot=self.id, chat=chat,
                 message_id=outward(r.message_id, str(r.chat.id) != chat),
-                sender=who, reaction=emoji, admin=admin,
+                sender=who, reaction=emoji, reactions=shown, admin=admin,
             )  # fmt: skip
         if update.poll is not None:  # votes on a poll: counted only if this bot sent it
             return await vote_envelope(self.ctx.redis, self.id, key, update.poll)

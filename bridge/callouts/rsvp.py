@@ -127,13 +127,15 @@ async def vote(
 
 @on_event("reaction")
 async def rsvp_reaction(call: Call) -> None:
-    """✊ or 🤔 on a copy answers. Telegram (no reaction id): another reaction, or one taken
-    back (empty), withdraws an answer given by reaction. Matrix: other reactions change
-    nothing; a redaction withdraws (``rsvp_redacted``)."""
+    """✊ or 🤔 on a copy answers. Telegram (no reaction id): the update is every reaction she
+    shows now (a Premium member may show several): ✊ among them answers yes, else 🤔 maybe,
+    and neither (another, a custom one, or none) withdraws an answer given by reaction.
+    Matrix: other reactions change nothing; a redaction withdraws (``rsvp_redacted``)."""
     envelope = call.envelope
     if envelope.reaction is None:
         return
-    answer = REACTIONS.get(_plain(envelope.reaction))
+    shown = {REACTIONS.get(_plain(e)) for e in envelope.reactions or (envelope.reaction,)}
+    answer = "yes" if "yes" in shown else "maybe" if "maybe" in shown else None
     if answer is None and envelope.reaction_id:
         return  # one more reaction among a Matrix member's reactions: her answer stays
     found = await _copy(call, envelope.message_id)

@@ -209,6 +209,9 @@ class Envelope(_Frozen):
     spans: tuple[Span, ...] = ()
     reply_to: str | None = None  # platform id of the message this one replies to
     reaction: str | None = None
+    # every reaction the member shows now, where a platform lets one show several at once
+    # (Telegram Premium); ``reaction`` is the first of them
+    reactions: tuple[str, ...] = Field(default=(), max_length=16)
     reaction_id: str | None = None  # a reaction's own id, where its removal deletes it (Matrix)
     command: str | None = None
     args: str = ""

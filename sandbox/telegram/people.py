@@ -259,15 +259,18 @@ class People(Posts):
             raise bad_request("message to delete not found")
         message.deleted = True
 
-    def react(self, chat_id: int, message_id: int, user_id: int, emoji: str | None) -> None:
-        """A member sets its reaction (None: takes it back). Admin bots that asked for
-        message_reaction in allowed_updates get a message_reaction update."""
+    def react(
+        self, chat_id: int, message_id: int, user_id: int, emoji: str | list[str] | None
+    ) -> None:
+        """A member sets its reaction (None: takes it back), or its reactions (a list: a
+        Premium member's several; ``custom:<id>`` is a custom emoji). Admin bots that asked
+        for message_reaction in allowed_updates get a message_reaction update."""
         chat = self._chat_of_member(chat_id, user_id)
         message = chat.visible(message_id)
         if message is None:
             raise bad_request("message to react not found")
         old = message.reactions.pop(user_id, [])
-        new = [emoji] if emoji else []
+        new = list(emoji) if isinstance(emoji, list) else [emoji] if emoji else []
         if new:
             message.reactions[user_id] = new
         user = self.world.accounts[user_id]
@@ -278,8 +281,8 @@ class People(Posts):
             "message_id": message_id,
             "user": user.user(),
             "date": int(self.world.now()),
-            "old_reaction": [{"type": "emoji", "emoji": e} for e in old],
-            "new_reaction": [{"type": "emoji", "emoji": e} for e in new],
+            "old_reaction": [_reaction_type(e) for e in old],
+            "new_reaction": [_reaction_type(e) for e in new],
         }
         for state in self.world.member_bots(chat):
             if chat.is_admin(state.account.id):
@@ -347,3 +350,10 @@ def open_topic(
     )
     chat.topics[message.message_id] = Topic(message.message_id, name, icon_color)
     return message.message_id
+
+
+def _reaction_type(emoji: str) -> JSON:
+    """A ReactionType as the Bot API writes it: an emoji, or ``custom:<id>`` a custom one."""
+    if emoji.startswith("custom:"):
+        return {"type": "custom_emoji", "custom_emoji_id": emoji.removeprefix("custom:")}
+    return {"type": "emoji", "emoji": emoji}

@@ -67,11 +67,25 @@ async def test_rsvp_collects_reactions_in_telegram_and_matrix_and_the_report_cou
                 return {k: n for k, n in found.items() if n} == want
 
             await eventually_async(counted, timeout=60, what="the three answers counted")
+
+            # Jonas (Premium) shows ❤ and ✊ at once: coming; Ana's ✊ becomes a custom
+            # emoji, which is none of the answers: her answer is withdrawn
+            async def now(want: dict[str, int]) -> None:
+                async def check() -> bool:
+                    found = await counts(redis_client, "blockade", "2030-05-01T18:00Z")
+                    return {k: n for k, n in found.items() if n} == want
+
+                await eventually_async(check, timeout=60, what=f"counts {want}")
+
+            tg.react(CDMX, copy_tg["message_id"], JONAS, ["❤", "✊"])
+            await now({"cdmx|yes": 2, "berlin|yes": 1})
+            tg.react(CDMX, copy_tg["message_id"], ANA, ["custom:5368324170671202286"])
+            await now({"cdmx|yes": 1, "berlin|yes": 1})
             clock.advance(timedelta(seconds=61))
             await eventually(lambda: "Berlin: 1 vienen" in report(), timeout=60,
                              what="the report edited with the counts")  # fmt: skip
     text = report()
-    assert "CDMX: 1 vienen, 1 quizás, 0 no vienen." in text
+    assert "CDMX: 1 vienen, 0 quizás, 0 no vienen." in text
     assert "Berlin: 1 vienen, 0 quizás, 0 no vienen." in text
 
 
