@@ -4,8 +4,9 @@ A group that adds the bot (``my_chat_member``) and is neither configured nor lin
 ``PENDING_WINDOW_S`` for an admin's ``/link CODE <language> <label> [timezone]``: the bot says
 so once (in English, and in the adder's app language too when the bridge has a catalog for
 it), carries nothing from the chat, and leaves when the window passes (``sweep``). Past
-``ctx.pending_limit`` waiting chats (0: invites are off) it says it is not configured and
-leaves at once, as before issue 18; so it does in a chat that was never added as pending.
+the places a chat may wait in (``PendingChats.add``: the bot's, its adder's) it says so and
+leaves at once; with invites off (``ctx.pending_limit`` 0) it says it is not configured and
+leaves, as before issue 18; so it does in a chat that was never added as pending.
 
 In a pending chat the one thing read is ``/link`` (or ``/link@thisbot``): it becomes a
 ``LinkRequest`` (the sender an admin when getChatMember says creator or administrator, or
@@ -27,8 +28,9 @@ from telegram.error import TelegramError
 
 from bots.telegram.settings import TelegramSettings
 from bridge.model import keys
+from bridge.model.i18n import Message as Text
 from bridge.model.i18n import has_catalog, render
-from bridge.model.links import LinkRequest, PendingChats, waiting_text
+from bridge.model.links import TOO_MANY_WAITING, LinkRequest, PendingChats, waiting_text
 from bridge.model.ports import BotContext
 from bridge.model.settings import RoomConfig
 
@@ -64,16 +66,27 @@ class Pending:
             return
         if await self._known(str(chat)):
             return  # added again within its window: no new window, nothing said again
-        adder = f"telegram:{change.from_user.id}"
-        if self.ctx.pending_limit <= 0 or not await self.chats.add(str(chat), adder):
+        if self.ctx.pending_limit <= 0:
             await self.refuse(chat)
+            return
+        if not await self.chats.add(str(chat), f"telegram:{change.from_user.id}"):
+            log.warning("telegram bot %s: added to chat %s, which is not configured or linked; "
+                        "too many chats wait already (from that user, or in all); leaving",
+                        self.id, chat)  # fmt: skip
+            await self._say(chat, change.from_user, TOO_MANY_WAITING)
+            with contextlib.suppress(TelegramError):
+                await self.bot.leave_chat(chat)
             return
         log.info("telegram bot %s: added to chat %s, which is not configured or linked; it "
                  "waits for a link", self.id, chat)  # fmt: skip
-        language = _language(change.from_user)
-        said = render(WAITING, "en")
-        if language != "en":  # the adder's language first, then English for everyone else
-            said = f"{render(WAITING, language)}\n\n{said}"
+        await self._say(chat, change.from_user, WAITING)
+
+    async def _say(self, chat: int, adder: User, text: Text) -> None:
+        """``text`` in the adder's app language first, then English for everyone else."""
+        language = _language(adder)
+        said = render(text, "en")
+        if language != "en":
+            said = f"{render(text, language)}\n\n{said}"
         with contextlib.suppress(TelegramError):
             await self.bot.send_message(chat, said)
 

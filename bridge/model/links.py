@@ -50,6 +50,15 @@ def waiting_text(command: str, invite: str) -> Message:
              minutes=PENDING_WINDOW_S // 60)  # fmt: skip
 
 
+# said (on Telegram) in a chat the bot leaves at once because too many wait already: the
+# admin who added it is not misled into thinking the bridge is misconfigured
+TOO_MANY_WAITING = _(
+    "Too many chats are waiting to be linked to the network right now, so this bot cannot wait "
+    "here; nothing from here was carried. Add it again later: places free up within {minutes} "
+    "minutes. It is leaving now.", minutes=PENDING_WINDOW_S // 60,
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LinkRequest:
     """``link CODE <language> <label> [timezone]`` sent in a chat the bot does not serve."""

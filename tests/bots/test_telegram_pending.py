@@ -149,7 +149,7 @@ async def test_twenty_chats_wait_and_the_twenty_first_is_left_at_once(world: Wor
     left = [c.chat_id for c in tg.calls if c.method == "leaveChat"]
     assert len(left) == 1
     assert not waiting_notes(tg, left[0])
-    assert any("not configured" in (t or "") for t in texts(tg, left[0]))
+    assert any("Too many chats are waiting" in (t or "") for t in texts(tg, left[0]))
     assert tg.world.chats[left[0]].status(BOT_A) == "left"
 
 
@@ -167,6 +167,7 @@ async def test_one_user_adding_the_bot_to_a_fourth_group_is_left_at_once(world: 
     await eventually(lambda: [c for c in tg.calls if c.method == "leaveChat"] != [])
     left = [c.chat_id for c in tg.calls if c.method == "leaveChat"]
     assert left == [chats[3]]
+    assert any("places free up within 15 minutes" in (t or "") for t in texts(tg, chats[3]))
     assert sum(bool(waiting_notes(tg, c)) for c in chats) == 3
     assert tg.world.chats[chats[3]].status(BOT_A) == "left"
 
