@@ -201,6 +201,7 @@ class App:
                     clock=self.links_clock,
                     refuse_servers=frozenset(cfg.link.refuse_servers),
                     pending_limit=PENDING_MAX if cfg.link.invites else 0,
+                    pending_per_server=cfg.link.per_server,
                     pending_sweep_s=self.pending_sweep_s,
                 )
                 bot = platform.factory(ctx)

@@ -65,7 +65,8 @@ class Pending:
         self.ctx = ctx
         self.id = ctx.settings.id
         self.own = ctx.settings.user_id
-        self.rooms = PendingChats(ctx.redis, self.id, ctx.clock, limit=ctx.pending_limit)
+        self.rooms = PendingChats(ctx.redis, self.id, ctx.clock, limit=ctx.pending_limit,
+                                  per_server=ctx.pending_per_server)  # fmt: skip
         self._client = client
         self.on_linked = on_linked
         self._greet: set[str] = set()  # joined to wait: the notice goes once a sync shows it
@@ -91,7 +92,11 @@ class Pending:
         inviter = (room.inviter or "") if room is not None else ""
         if not inviter:  # nobody to count it against: no place for it
             return False
-        if self.ctx.pending_limit <= 0 or not await self.rooms.add(room_id, inviter, server):
+        if self.ctx.pending_limit <= 0:
+            return False
+        if not await self.rooms.add(room_id, inviter, server):
+            log.warning("matrix bot %s: too many rooms wait for a link already (from that user, "
+                        "from %s, or in all): declining %s", self.id, server, room_id)  # fmt: skip
             return False
         log.info("matrix bot %s: invited to %s, which is not configured or linked; it waits "
                  "for a link", self.id, room_id)  # fmt: skip

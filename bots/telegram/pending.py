@@ -70,10 +70,14 @@ class Pending:
             await self.refuse(chat)
             return
         if not await self.chats.add(str(chat), f"telegram:{change.from_user.id}"):
-            log.warning("telegram bot %s: added to chat %s, which is not configured or linked; "
-                        "too many chats wait already (from that user, or in all); leaving",
-                        self.id, chat)  # fmt: skip
-            await self._say(chat, change.from_user, TOO_MANY_WAITING)
+            # said (and logged) once an hour per chat: adding the bot again and again must
+            # not spend its Bot API budget, nor fill the log
+            if await self.ctx.redis.set(keys.bot_state(self.id, f"refused:{chat}"), 1, nx=True,
+                                        ex=3600):  # fmt: skip
+                log.warning("telegram bot %s: added to chat %s, which is not configured or "
+                            "linked; too many chats wait already (from that user, or in all); "
+                            "leaving", self.id, chat)  # fmt: skip
+                await self._say(chat, change.from_user, TOO_MANY_WAITING)
             with contextlib.suppress(TelegramError):
                 await self.bot.leave_chat(chat)
             return

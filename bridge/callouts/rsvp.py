@@ -22,9 +22,10 @@ before committing) changes nothing more. Everything expires with the call-out's 
 (``RSVP_S``).
 
 Reactions follow what each platform shows. Where a reaction has no id of its own (Telegram),
-a reaction update is the member's one latest reaction: ✊ or 🤔 answers, and anything else
-(❤️, or an empty reaction: taken back) withdraws an answer she gave by reaction, never one
-she gave with ``rsvp``. Where reactions are events of their own (Matrix: ``reaction_id``), a
+a reaction update is every reaction the member shows now (``Envelope.reactions``; a Premium
+member may show several): ✊ among them answers yes, else 🤔 maybe, and neither (❤️, a
+custom emoji, or none: taken back) withdraws an answer she gave by reaction, never one she
+gave with ``rsvp``. Where reactions are events of their own (Matrix: ``reaction_id``), a
 member may keep several: ✊ or 🤔 answers (her latest counts), other reactions change
 nothing, and the redaction of a reaction withdraws the answer it gave if it is still her
 answer (redacting her older ✊ leaves her newer 🤔). Reactions or answers on a message that

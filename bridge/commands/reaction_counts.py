@@ -51,13 +51,18 @@ def is_emoji(text: str) -> bool:
 @on_event("reaction")
 async def count_reaction(call: Call) -> None:
     envelope, room, redis = call.envelope, call.room, call.redis
-    emoji = envelope.reaction
-    if emoji is None or not envelope.message_id:
+    if envelope.reaction is None or not envelope.message_id:
         return
+    shares = {_plain(c.share_reaction) for c in call.config.circles if room.id in c.rooms}
+    if envelope.reactions:  # all she shows (Telegram): the first that is not the share's
+        emoji = next((e for e in envelope.reactions if _plain(e) not in shares), None)
+        if emoji is None:
+            return  # the moderators' share reaction alone
+    else:
+        emoji = envelope.reaction
     emoji = emoji.strip()
     if emoji and not is_emoji(emoji):
         return  # free text (a Matrix custom reaction): never shown in other rooms
-    shares = {_plain(c.share_reaction) for c in call.config.circles if room.id in c.rooms}
     if emoji and _plain(emoji) in shares:
         return  # the moderators' share reaction
     origin = await call.router.maps.copy_of(room.id, envelope.message_id)
@@ -88,8 +93,9 @@ async def withdraw_redacted(call: Call) -> None:
     room_id, _sep, origin_id = origin_s.partition("/")
     origin = MsgRef(room=room_id, id=origin_id)
     ttl = max(call.config.retention.recent_hours * 3600, 1)
-    mine = await reactions.marker(redis, origin, call.room.id, call.who, ttl)
-    if mark != mine and not is_moderator(call.config, call.envelope):
-        return  # someone else's redaction (a homeserver may pass one on): nothing
+    if not is_moderator(call.config, call.envelope):
+        mine = await reactions.marker(redis, origin, call.room.id, call.who, ttl)
+        if mark != mine:
+            return  # someone else's redaction (a homeserver may pass one on): nothing
     await redis.delete(key)
     await reactions.move(redis, origin, mark, "", ttl, only_from=emoji)

@@ -230,17 +230,25 @@ async def share(call: Call) -> None:
 
 @on_event("reaction")
 async def share_reaction(call: Call) -> None:
-    """A moderator's reaction with a circle's ``share_reaction`` shares in those circles."""
-    reaction = call.envelope.reaction
-    if not reaction or not call.moderator:
+    """A moderator's reaction with a circle's ``share_reaction`` shares in those circles. Among
+    several she shows (Telegram Premium: each update lists them all), the share reaction
+    shares where the thread is not shared yet, and says nothing where it is: adding another
+    reaction beside it must not share again."""
+    envelope = call.envelope
+    if not envelope.reaction or not call.moderator:
         return
+    shown = {_plain(e) for e in envelope.reactions or (envelope.reaction,)}
     circles = [
-        c
-        for c in call.router.circles_of_room(call.room.id)
-        if _plain(c.share_reaction) == _plain(reaction)
+        c for c in call.router.circles_of_room(call.room.id) if _plain(c.share_reaction) in shown
     ]
+    if not circles:
+        return
+    target = MsgRef(room=call.room.id, id=envelope.message_id)
+    origin, root = await call.router.maps.canonical(target.room, target.id)
+    thread = str(root or origin)
+    circles = [c for c in circles if not await call.moderation.state.shared(c.id, thread)]
     if circles:
-        await _share(call, MsgRef(room=call.room.id, id=call.envelope.message_id), circles)
+        await _share(call, target, circles)
 
 
 @command(

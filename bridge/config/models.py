@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from bridge.config import redis_url
+from bridge.model.links import PENDING_MAX, PENDING_PER_SERVER
 from bridge.model.settings import (
     BotSettings,
     Identifier,
@@ -308,6 +309,10 @@ class LinkConfig(Model):
 
     # false: `invite` is refused, and a bot added to an unconfigured chat leaves it at once
     invites: bool = True
+    # Matrix rooms waiting for a link at once whose inviters are users of one homeserver (0: no
+    # such cap): whoever runs a server has as many accounts as she likes, but on a server many
+    # cities share (matrix.org), a few throwaway accounts there can hold its places
+    per_server: int = Field(default=PENDING_PER_SERVER, ge=0, le=PENDING_MAX)
     # Matrix servers whose users' invites the bot declines (e.g. "spam.example")
     refuse_servers: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
         default_factory=list

@@ -107,11 +107,12 @@ class PendingChats:
     async def add(self, chat: str, by: str, server: str = "") -> bool:
         """Start ``chat``'s window; False when ``limit`` chats wait already, or ``per_adder``
         chats ``by`` (the user who added or invited the bot) added, or ``per_server`` chats
-        users of ``server`` (her homeserver, where she has one) added: leave at once. A chat
+        users of ``server`` (her homeserver, where she has one; ``per_server`` 0: no such cap)
+        added: leave at once. A chat
         already waiting keeps its window (re-adding the bot does not extend it)."""
         now = self.clock()
         who = _digest(by)
-        where = _digest(f"server:{server}") if server else ""
+        where = _digest(f"server:{server}") if server and self.per_server > 0 else ""
         # a chat past its window still counts until the sweep leaves it: no room to spare
         added = await self.redis.eval(
             _ADD, 2, self.key, self.by_key,
@@ -190,7 +191,8 @@ for i = 1, #by, 2 do
     if ARGV[6] ~= '' and where == ARGV[6] then ours = ours + 1 end
   end
 end
-if mine >= tonumber(ARGV[5]) or ours >= tonumber(ARGV[7]) then return 0 end
+if mine >= tonumber(ARGV[5]) then return 0 end
+if ARGV[6] ~= '' and ours >= tonumber(ARGV[7]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4] .. ' ' .. ARGV[6])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return 1

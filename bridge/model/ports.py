@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from bridge.model.envelope import Delivery, Envelope
 from bridge.model.i18n import Param, _
-from bridge.model.links import PENDING_MAX, LinkAnswer, LinkRequest
+from bridge.model.links import PENDING_MAX, PENDING_PER_SERVER, LinkAnswer, LinkRequest
 from bridge.model.settings import BotSettings, RoomConfig
 
 Emit = Callable[[Envelope], Awaitable[object]]
@@ -76,6 +76,8 @@ class BotContext(Generic[S]):
     link: Callable[[LinkRequest], Awaitable[LinkAnswer]] = field(default=_no_links)
     clock: Callable[[], float] = field(default=time.time)  # pending chats' windows
     pending_limit: int = PENDING_MAX  # chats waiting for a link at once (0: invites are off)
+    # of them, invited by users of one homeserver (Matrix; 0: no such cap; link.per_server)
+    pending_per_server: int = PENDING_PER_SERVER
     pending_sweep_s: float = 30.0  # how often the bot leaves chats whose window has passed
     # Matrix: invites from users on these servers are declined (config link.refuse_servers)
     refuse_servers: frozenset[str] = frozenset()

@@ -124,6 +124,12 @@ class ModerationState:
             pipe.zremrangebyscore(keys.shared_log(circle), 0, time.time() - WEEK_S)
             await pipe.execute()
 
+    async def shared(self, circle: str, thread: str) -> bool:
+        """Whether ``thread`` (its root) is shared in ``circle`` now, as Redis has it (not the
+        mirror, which another process's share reaches a moment later)."""
+        until = await self.redis.zscore(keys.MOD_FLAGS, keys.shared(circle, thread))
+        return until is not None and float(until) > time.time()
+
     async def unshare(self, circle: str, root: MsgRef) -> None:
         thread = str(root)
         held = keys.held(circle, thread)

@@ -344,8 +344,8 @@ class Deliverer:
             elif d.action == "send":
                 # not when its origin was retracted meanwhile (a forgetme): the record is
                 # stripped or gone, and a copy must not make it again; _withdraw deletes it
-                await self.maps.add_copies(pipe, d.origin, d.room, ids, keep_s=ttl,
-                                           unless=keys.retracted(str(d.origin)))  # fmt: skip
+                gone = keys.retracted(str(d.origin)) if _copy(d) else ""  # as _withdraw does
+                await self.maps.add_copies(pipe, d.origin, d.room, ids, keep_s=ttl, unless=gone)
                 seen: dict[Any, Any] = {f"out:{d.room}": f"{time.time():.0f}"}  # for status
                 if not d.callout and d.received:
                     seen[f"in:{d.origin.room}"] = f"{d.received:.0f}"

@@ -171,6 +171,15 @@ async def test_one_user_adding_the_bot_to_a_fourth_group_is_left_at_once(world: 
     assert sum(bool(waiting_notes(tg, c)) for c in chats) == 3
     assert tg.world.chats[chats[3]].status(BOT_A) == "left"
 
+    def leaves() -> int:
+        return sum(c.chat_id == chats[3] for c in tg.calls if c.method == "leaveChat")
+
+    for n in range(2, 6):  # added again and again: left each time, told once an hour
+        tg.add_member(chats[3], BOT_A, by=ZE)
+        await eventually(lambda n=n: leaves() == n, what="left again")
+    told = [t for t in texts(tg, chats[3]) if "places free up" in (t or "")]
+    assert len(told) == 1
+
 
 async def test_link_by_a_member_who_is_not_an_admin_says_so_and_the_chat_stays_unserved(
     world: World,

@@ -174,6 +174,10 @@ def test_unquoted_telegram_chat_id_is_accepted(tmp_path: Path) -> None:
             r"could not name this room; choose another id",
         ),
         (
+            lambda c: c.update(link={"per_server": 21}),
+            r"^link\.per_server: ",
+        ),
+        (
             lambda c: c["bots"][0].update(platform="irc"),
             r"^bots\[0\]\.platform: 'irc' is not a known platform "
             r"\(known: matrix, (memory, )?telegram\)",

@@ -9,6 +9,7 @@ from typing import Any
 import redis.asyncio
 
 from bridge.model import keys
+from bridge.model.envelope import Envelope, Sender
 from bridge.moderation.audit import Audit
 from tests.harness import eventually, eventually_async, memory_config, running
 from tests.helpers import BODY_CANARY
@@ -108,6 +109,30 @@ async def test_a_moderator_reaction_shares_and_a_member_reaction_does_not(
         assert net.seen_in("b1") == []
         await net.bot("a").react("a1", first, "🕊", who="mod", admin=True)
         await eventually(lambda: len(copies("b1", "Marcha")) == 1)
+
+
+async def test_a_premium_moderators_several_reactions_share_once(
+    tmp_path: Path, redis_client: redis.asyncio.Redis, redis_url: str
+) -> None:
+    """Telegram gives every reaction a member shows in each update: 🕊 beside 👍 shares, and
+    adding ❤ beside them later does not share again (nor say so again)."""
+    async with running(memory_config(tmp_path, redis_url, relay="moderated")) as (_, net):
+        first = await net.bot("a").post("a1", "Marcha el sábado", name="Ana")
+
+        async def shows(*emoji: str, n: int) -> None:
+            await net.bot("a").ctx.emit(Envelope(
+                key=f"t:react:{n}", kind="reaction", bot="a", chat="a1", message_id=first,
+                sender=Sender(id="memory:mod", name="mod"), reaction=emoji[0],
+                reactions=emoji, admin=True,
+            ))  # fmt: skip
+
+        await shows("👍", "🕊", n=1)
+        await eventually(lambda: len(copies("b1", "Marcha")) == 1, what="shared")
+        await eventually(lambda: any("Compartido" in a for a in answers("a1")), what="said")
+        await shows("👍", "🕊", "❤", n=2)
+        await settled(net)
+        assert len([a for a in answers("a1") if "Compartido" in a]) == 1
+        assert len(copies("b1", "Marcha")) == 1
 
 
 async def test_retract_deletes_every_copy_and_purges_the_text(

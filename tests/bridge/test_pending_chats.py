@@ -104,3 +104,13 @@ async def test_one_homeserver_keeps_five_rooms_waiting_whatever_its_accounts(
     assert await chats.add("!porto:porto.example", "@rui:porto.example", "porto.example")
     await chats.done("!r0:evil.example")
     assert await chats.add("!r6:evil.example", "@a6:evil.example", "evil.example")
+
+
+async def test_without_a_cap_per_server_only_the_users_and_the_bots_hold(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    """``link.per_server: 0``, for a network whose cities share one big homeserver."""
+    chats = PendingChats(redis_client, "mx", LinksClock(), window_s=60, per_server=0)
+    added = [await chats.add(f"!r{n}:matrix.org", f"@a{n}:matrix.org", "matrix.org")
+             for n in range(8)]  # fmt: skip
+    assert added == [True] * 8

@@ -221,3 +221,17 @@ async def test_a_matrix_reactions_redaction_withdraws_it(
                 update={"key": key, "message_id": "$r2", "sender": mod, "admin": True}
             ))  # fmt: skip
         await counted(redis_client, ref, {"❤": 1})
+
+
+async def test_a_premium_members_several_reactions_count_once_and_never_the_share_one(
+    tmp_path: Path, redis_url: str, redis_client: redis.asyncio.Redis
+) -> None:
+    """Telegram gives all she shows: 🕊 (the share reaction) first and ❤ after counts ❤, once."""
+    clock = ManualClock(START)
+    async with bridge(config(tmp_path, redis_url), clock):
+        _origin, berlin, _nyc = await posted("Several at once")
+        ref = MsgRef(room="cdmx", id=_origin)
+        await react("b1", berlin, "🕊", "memory:jonas", reactions=("🕊", "❤"))
+        await react("b1", berlin, "👍", "memory:jonas", reactions=("🕊", "❤", "👍"))
+        await react("b1", berlin, "✊", "memory:eva", reactions=("✊",))
+        await counted(redis_client, ref, {"❤": 1, "✊": 1})
