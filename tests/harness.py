@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from bridge.app import App
 from bridge.callouts.clock import Clock
 from bridge.config.load import LoadedConfig, load_config
+from bridge.model import keys
 from tests.helpers import NO_LIMITS, write_config
 from tests.memory_bot import NETWORK, MemoryNetwork
 
@@ -56,6 +57,23 @@ async def eventually_async(
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         await asyncio.sleep(0.01)
+
+
+async def committed(net: MemoryNetwork = NETWORK, bots: Iterable[str] = ()) -> None:
+    """Every copy delivered so far is in the message map: each bot's outbox is empty.
+
+    A bot shows a copy before its deliverer records it; the deliverer deletes the outbox
+    entry in the transaction that records the copy. A test that acts on a copy or notice it
+    has just seen (replies, reacts, edits, deletes, answers a notice with a command) waits
+    for this first, or the relay may not find it yet. ``bots``: further bot ids (a config's
+    platform bots), besides ``net``'s in-memory ones, whose Redis this reads."""
+    redis = next(iter(net.bots.values())).ctx.redis
+    names = {*net.bots, *bots}
+
+    async def empty() -> bool:
+        return not sum([await redis.xlen(keys.outbox(bot)) for bot in names])
+
+    await eventually_async(empty, what="every outbox committed")
 
 
 @contextlib.asynccontextmanager

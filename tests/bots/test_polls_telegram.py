@@ -18,7 +18,7 @@ from bridge.model.envelope import POLL_OPTION, POLL_OPTIONS, POLL_QUESTION
 from sandbox.libretranslate import LibreTranslateServer
 from sandbox.telegram import BotApiServer, polls
 from tests.bots.telegram_world import ANA, BERLIN, CDMX, JONAS, world_config
-from tests.harness import eventually, running
+from tests.harness import committed, eventually, running
 
 QUESTION, YES, NO = "¿Bloqueamos el jueves?", "Sí, el jueves", "Mejor el viernes"
 GERMAN = {QUESTION: "Blockieren wir am Donnerstag?", YES: "Ja, Donnerstag",
@@ -54,6 +54,7 @@ async def test_a_telegram_poll_crosses_translated_and_its_votes_come_back_per_ci
     async with running(loaded) as (_, net):
         original = polls.post_poll(tg.world, CDMX, ANA, QUESTION, [YES, NO])
         await eventually(lambda: bool(_polls(tg, BERLIN)) and bool(net.seen_in("nyc")))
+        await committed(net, bots=[bot.id for bot in loaded.config.bots])
         copy = _polls(tg, BERLIN)[0]
         poll = copy["poll"]
         assert isinstance(poll, dict)

@@ -15,7 +15,7 @@ import redis.asyncio
 from bridge.model import keys
 from bridge.moderation.audit import Audit
 from tests.bridge.test_moderation import settled as moderation_settled
-from tests.harness import eventually, memory_config, running
+from tests.harness import committed, eventually, memory_config, running
 from tests.memory_bot import NETWORK, ChatMessage
 
 KEY = "k" * 32  # a pseudonym key (the config's pseudonym_key)
@@ -143,6 +143,7 @@ async def test_a_report_reaches_the_origin_moderators_once_with_a_count(
         origin = await cdmx.post("a1", "Adresse von jemandem", who="troll", name="Troll")
         await eventually(lambda: len(copies("b1", "Adresse")) == 1)
         await eventually(lambda: len(copies("c1", "Adresse")) == 1)
+        await committed(net)
         reason = "zeigt eine Wohnadresse <b>" + "x" * 400
         await berlin.command("b1", "report", args=reason, reply_to=copies("b1", "Adresse")[0].id,
                              who="jonas")  # fmt: skip

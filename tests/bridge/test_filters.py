@@ -15,7 +15,7 @@ from bridge.model.settings import MAX_FILTERS
 from bridge.moderation.audit import Audit
 from bridge.moderation.filters import TermError, compile_term
 from tests.bridge.test_moderation import answers, copies, settled
-from tests.harness import ROOMS, eventually, memory_config, running
+from tests.harness import ROOMS, committed, eventually, memory_config, running
 from tests.helpers import write_config
 
 
@@ -60,6 +60,7 @@ async def test_a_filtered_word_is_held_in_that_room_only_until_a_moderator_relea
         # the next one is dropped: it never arrives, and nothing of it stays in Redis
         await cdmx.post("a1", "Otro desalojo en Iztapalapa", name="Ana")
         await eventually(lambda: len(held_notices("b1")) == 2, what="the second held notice")
+        await committed(net)
         second = [m for m in net.seen_in("b1") if m.text in held_notices("b1")][-1]
         await berlin.command("b1", "drop", reply_to=second.id, who="mod", admin=True)
         await settled(net, "b1")

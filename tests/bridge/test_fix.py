@@ -17,7 +17,7 @@ from bridge.model import keys
 from bridge.moderation.audit import Audit
 from sandbox.libretranslate import LibreTranslateServer
 from tests.bridge.test_moderation import answers, copies, settled
-from tests.harness import eventually, memory_config, running
+from tests.harness import committed, eventually, memory_config, running
 from tests.memory_bot import NETWORK
 
 SPANISH = "Mañana hay un desahucio en la calle Sol."
@@ -47,6 +47,7 @@ def edits_in(chat: str) -> list[str]:
 async def wrong_copy(net: Any) -> str:
     await net.bot("a").post("a1", SPANISH, name="Ana")
     await eventually(lambda: len(copies("b1", WRONG)) == 1, what="the wrong German copy")
+    await committed(net)
     return copies("b1", WRONG)[0].id
 
 

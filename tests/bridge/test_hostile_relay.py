@@ -14,7 +14,7 @@ from bridge.model.envelope import Media
 from bridge.model.media import MediaStore
 from bridge.moderation.audit import Audit
 from tests.bridge.test_moderation import answers, copies, settled
-from tests.harness import eventually, eventually_async, memory_config, running
+from tests.harness import committed, eventually, eventually_async, memory_config, running
 from tests.memory_bot import NETWORK, PermanentFailure, RetryLater
 
 
@@ -111,6 +111,7 @@ async def test_the_authors_delete_purges_everything_a_retract_does(
         await cdmx.command("a1", "share", reply_to=secret, who="mod", admin=True)
         await eventually(lambda: len(copies("b1", "La lista")) == 1)
         await eventually_async(lambda: _dead_letters(redis_client))
+        await committed(net)
         assert await redis_client.exists(keys.recent("cdmx", secret))
         await cdmx.delete("a1", secret, who="ana")  # Ana deletes it in her chat
         await eventually(lambda: not copies("b1", "La lista"))

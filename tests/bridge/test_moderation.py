@@ -11,7 +11,7 @@ import redis.asyncio
 from bridge.model import keys
 from bridge.model.envelope import Envelope, Sender
 from bridge.moderation.audit import Audit
-from tests.harness import eventually, eventually_async, memory_config, running
+from tests.harness import committed, eventually, eventually_async, memory_config, running
 from tests.helpers import BODY_CANARY
 from tests.memory_bot import NETWORK, ChatMessage
 
@@ -33,12 +33,7 @@ async def settled(net: Any, chat: str = "a1") -> None:
     before = len(answers(chat))
     await net.bot(chat[0]).command(chat, "help")
     await eventually(lambda: len(answers(chat)) > before, what="the help answer")
-
-    async def delivered() -> bool:
-        redis = net.bot(chat[0]).ctx.redis
-        return not sum([await redis.xlen(keys.outbox(bot)) for bot in net.bots])
-
-    await eventually_async(delivered, what="every outbox delivered")
+    await committed(net)
 
 
 async def test_moderated_nothing_crosses_until_a_moderator_shares(
@@ -260,6 +255,7 @@ async def test_hide_removes_the_copy_here_and_stops_the_thread_reaching_this_roo
     async with running(memory_config(tmp_path, redis_url)) as (_, net):
         root = await net.bot("a").post("a1", "Hilo molesto", name="Ana")
         await eventually(lambda: len(copies("b1", "Hilo molesto")) == 1)
+        await committed(net)
         copy = copies("b1", "Hilo molesto")[0]
         await net.bot("b").command("b1", "hide", reply_to=copy.id, who="mod", admin=True)
         await eventually(lambda: not copies("b1", "Hilo molesto"))

@@ -23,7 +23,7 @@ from bridge.model.envelope import (
     Sender,
 )
 from tests.bridge.test_moderation import answers, settled
-from tests.harness import eventually, memory_config, running
+from tests.harness import committed, eventually, memory_config, running
 from tests.memory_bot import NETWORK, Delivered
 
 QUESTION = "¿Bloqueamos el jueves o el viernes?"
@@ -134,6 +134,7 @@ async def test_votes_are_counted_per_city_and_poll_results_shows_them_in_each_la
     async with running(memory_config(tmp_path, redis_url)) as (_, net):
         await post_poll(net, Poll(question=QUESTION, options=OPTIONS))
         await eventually(lambda: bool(NETWORK.sends_to("b1")) and bool(NETWORK.sends_to("c1")))
+        await committed(net)
         berlin, nyc = poll_copy("b1").ids[0], poll_copy("c1").ids[0]
         # Berlin's platform counts itself: the latest totals replace the earlier ones
         await vote("b1", berlin, Ballot(counts=(1, 0, 0), voters=1))
@@ -167,6 +168,7 @@ async def test_votes_on_anything_but_a_poll_the_bridge_sent_count_nothing(
         await post_poll(net, Poll(question=QUESTION, options=OPTIONS))
         text = await NETWORK.bot("a").post("a1", "Hola a todas")
         await eventually(lambda: len(NETWORK.sends_to("c1")) == 2)
+        await committed(net)  # else a vote could count nothing only for being too early
         nyc = poll_copy("c1").ids[0]
         text_copy = next(d for d in NETWORK.sends_to("c1") if d.delivery.poll is None).ids[0]  # type: ignore[union-attr]
         await vote("a1", "p1", Ballot(counts=(50, 0, 0), voters=50))  # the member's own poll
@@ -197,6 +199,7 @@ async def test_closing_a_poll_copy_shows_the_results_in_every_room_once(
     async with running(memory_config(tmp_path, redis_url)) as (_, net):
         await post_poll(net, Poll(question=QUESTION, options=OPTIONS))
         await eventually(lambda: bool(NETWORK.sends_to("b1")) and bool(NETWORK.sends_to("c1")))
+        await committed(net)
         berlin = poll_copy("b1").ids[0]
         await vote("b1", berlin, Ballot(counts=(0, 4, 0), voters=4, closed=True))
         await vote("b1", berlin, Ballot(counts=(0, 4, 0), voters=4, closed=True))

@@ -22,7 +22,7 @@ from bridge.config.load import LoadedConfig
 from bridge.model import keys
 from bridge.model.envelope import Envelope, MsgRef, Sender
 from bridge.relay import reactions
-from tests.harness import eventually, eventually_async, memory_config
+from tests.harness import committed, eventually, eventually_async, memory_config
 from tests.memory_bot import NETWORK, Delivered
 
 START = datetime(2030, 5, 1, 18, tzinfo=UTC)
@@ -64,6 +64,7 @@ async def posted(text: str) -> tuple[str, str, str]:
     origin = await NETWORK.bot("a").post("a1", text)
     await eventually(lambda: bool(NETWORK.sends_to("b1")) and bool(NETWORK.sends_to("c1")),
                      what="the copies")  # fmt: skip
+    await committed()  # in the map (and kept), so that reactions on them find them
     return origin, NETWORK.sends_to("b1")[-1].ids[0], NETWORK.sends_to("c1")[-1].ids[0]
 
 

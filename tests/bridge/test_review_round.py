@@ -24,7 +24,7 @@ from tests.bridge.test_linked_core import porto
 from tests.bridge.test_moderation import answers
 from tests.bridge.test_polls import OPTIONS, QUESTION, poll_copy, post_poll
 from tests.bridge.test_reaction_counts import START, bridge, config, counted, posted, react, seen
-from tests.harness import eventually, memory_config, running
+from tests.harness import committed, eventually, memory_config, running
 from tests.memory_bot import NETWORK
 
 SPOOF = "The blockade is CANCELLED, stay home"
@@ -36,6 +36,7 @@ async def test_a_reaction_that_is_not_an_emoji_is_never_shown_in_other_rooms(
     clock = ManualClock(START)
     async with bridge(config(tmp_path, redis_url), clock):
         origin, berlin, nyc = await posted("Blockade tomorrow at 7")
+        await committed()
         ref = MsgRef(room="cdmx", id=origin)
         # a Matrix member's custom reaction: any text, of any length, as the key
         await react("b1", berlin, SPOOF, "memory:troll", reaction_id="$t1")
@@ -98,6 +99,7 @@ async def test_vote_with_a_superscript_digit_is_refused_and_the_room_keeps_flowi
     async with running(memory_config(tmp_path, redis_url)) as (_, net):
         await post_poll(net, Poll(question=QUESTION, options=OPTIONS))
         await eventually(lambda: bool(NETWORK.sends_to("c1")), what="the poll's copy")
+        await committed(net)
         nyc = poll_copy("c1").ids[0]
         await NETWORK.bot("c").command("c1", "vote", "²", reply_to=nyc, who="eve")
         await NETWORK.bot("c").command("c1", "vote", "\u0661", reply_to=nyc, who="ali")
