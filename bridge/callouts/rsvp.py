@@ -45,6 +45,7 @@ from bridge.commands.registry import Call, command, is_moderator, on_event
 from bridge.config.models import Config, RoomConfig
 from bridge.infra import tally
 from bridge.model import keys
+from bridge.model.envelope import plain_emoji
 from bridge.model.i18n import Message, Param, _
 from bridge.model.platforms import command_prefix
 
@@ -53,10 +54,6 @@ REACTIONS = {"✊": "yes", "🤔": "maybe"}  # both in Telegram's fixed set of r
 RSVP_S = 3 * 86400  # as long as the occurrence's outcomes are kept for its report
 
 BY_REACTION = "\tr"  # the tag of an answer given by reaction (bridge.infra.tally values)
-
-
-def _plain(emoji: str) -> str:
-    return emoji.replace("\ufe0f", "").strip()
 
 
 def invite(room: RoomConfig, config: Config) -> Message:
@@ -135,7 +132,7 @@ async def rsvp_reaction(call: Call) -> None:
     envelope = call.envelope
     if envelope.reaction is None:
         return
-    shown = {REACTIONS.get(_plain(e)) for e in envelope.reactions or (envelope.reaction,)}
+    shown = {REACTIONS.get(plain_emoji(e)) for e in envelope.shown}
     answer = "yes" if "yes" in shown else "maybe" if "maybe" in shown else None
     if answer is None and envelope.reaction_id:
         return  # one more reaction among a Matrix member's reactions: her answer stays

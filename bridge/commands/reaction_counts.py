@@ -24,13 +24,8 @@ import regex
 
 from bridge.commands.registry import Call, is_moderator, on_event
 from bridge.model import keys
-from bridge.model.envelope import MsgRef
+from bridge.model.envelope import MsgRef, plain_emoji
 from bridge.relay import reactions
-
-
-def _plain(emoji: str) -> str:
-    return emoji.replace("\ufe0f", "").strip()
-
 
 MAX_EMOJI = 32  # characters: the longest emoji sequences (flags of regions, ZWJ families)
 _PICTURE = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3]")
@@ -53,18 +48,14 @@ async def count_reaction(call: Call) -> None:
     envelope, room, redis = call.envelope, call.room, call.redis
     if envelope.reaction is None or not envelope.message_id:
         return
-    shares = {_plain(c.share_reaction) for c in call.config.circles if room.id in c.rooms}
-    if envelope.reactions:  # all she shows (Telegram): the first that is not the share's
-        emoji = next((e for e in envelope.reactions if _plain(e) not in shares), None)
-        if emoji is None:
-            return  # the moderators' share reaction alone
-    else:
-        emoji = envelope.reaction
+    shares = {plain_emoji(c.share_reaction) for c in call.config.circles if room.id in c.rooms}
+    # of all she shows, the first that is not the moderators' share reaction
+    emoji = next((e for e in envelope.shown if plain_emoji(e) not in shares), None)
+    if emoji is None:
+        return  # the share reaction alone
     emoji = emoji.strip()
     if emoji and not is_emoji(emoji):
         return  # free text (a Matrix custom reaction): never shown in other rooms
-    if emoji and _plain(emoji) in shares:
-        return  # the moderators' share reaction
     origin = await call.router.maps.copy_of(room.id, envelope.message_id)
     if origin is None:
         origin = MsgRef(room=room.id, id=envelope.message_id)

@@ -17,14 +17,10 @@ from bridge.commands.timer import TIMER
 from bridge.config.models import CircleConfig
 from bridge.infra.links import LinkStore
 from bridge.model import keys
-from bridge.model.envelope import Delivery, Envelope, MsgRef
+from bridge.model.envelope import Delivery, Envelope, MsgRef, plain_emoji
 from bridge.model.i18n import Listing, _, ngettext
 from bridge.moderation.privacy import CONFIRM_S, KINDS, findings
 from bridge.moderation.purge import purge_text
-
-
-def _plain(emoji: str) -> str:
-    return emoji.replace("\ufe0f", "")
 
 
 async def _thread_of(call: Call) -> tuple[MsgRef, MsgRef] | None:
@@ -237,9 +233,11 @@ async def share_reaction(call: Call) -> None:
     envelope = call.envelope
     if not envelope.reaction or not call.moderator:
         return
-    shown = {_plain(e) for e in envelope.reactions or (envelope.reaction,)}
+    shown = {plain_emoji(e) for e in envelope.shown}
     circles = [
-        c for c in call.router.circles_of_room(call.room.id) if _plain(c.share_reaction) in shown
+        c
+        for c in call.router.circles_of_room(call.room.id)
+        if plain_emoji(c.share_reaction) in shown
     ]
     if not circles:
         return

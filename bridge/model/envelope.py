@@ -195,6 +195,11 @@ class Quoted(_Frozen):
     _whole_text = field_validator("text", mode="before")(_whole)
 
 
+def plain_emoji(emoji: str) -> str:
+    """An emoji as the bridge compares them: without the variation selector (🕊️ is 🕊)."""
+    return emoji.replace("\ufe0f", "").strip()
+
+
 class Envelope(_Frozen):
     """One normalized inbound event from a chat."""
 
@@ -229,6 +234,12 @@ class Envelope(_Frozen):
     received: float = Field(default_factory=time.time)  # when the bridge took it in
 
     _whole_text = field_validator("text", "args", "reaction", "command", mode="before")(_whole)
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """Every reaction the member shows now: ``reactions`` where the platform gives them
+        all, else the one ``reaction`` ("" when she took it back)."""
+        return self.reactions or (() if self.reaction is None else (self.reaction,))
 
 
 class Delivery(_Frozen):
