@@ -278,16 +278,18 @@ class Reader:
               old=old, new=new, setting="rooms[].chat")
         )  # fmt: skip
 
-    async def _refuse(self, chat: int) -> None:
-        """Say once that this chat is not configured, and leave it."""
-        if not await self.ctx.redis.set(
+    async def _refuse(
+        self, chat: int, said: str = "", why: str = "it is not in the config"
+    ) -> None:
+        """Leave this chat, every time; say why (``said``, else that it is not configured)
+        and log it once an hour per chat only: adding the bot again and again must not spend
+        its Bot API budget on words, nor fill the log."""
+        if await self.ctx.redis.set(
             keys.bot_state(self.id, f"refused:{chat}"), 1, nx=True, ex=3600
         ):
-            return
-        log.warning("telegram bot %s: added to chat %s, which is not in the config; leaving",
-                    self.id, chat)  # fmt: skip
-        with contextlib.suppress(TelegramError):
-            await self.bot.send_message(chat, render(NOT_CONFIGURED, "en"))
+            log.warning("telegram bot %s: leaving chat %s: %s", self.id, chat, why)
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_message(chat, said or render(NOT_CONFIGURED, "en"))
         with contextlib.suppress(TelegramError):
             await self.bot.leave_chat(chat)
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from typing import Protocol
 
 from telegram import Bot, ChatMemberUpdated, Message, User
 from telegram.error import TelegramError
@@ -41,6 +42,19 @@ ADMIN_STATUSES = ("creator", "administrator")
 WAITING = waiting_text("/link CODE <language> <label> [timezone]", "/invite")
 
 
+class Refuse(Protocol):
+    """Leave a chat, saying why once an hour (``bots.telegram.ingest.Reader._refuse``)."""
+
+    async def __call__(self, chat: int, said: str = ..., why: str = ...) -> None: ...
+
+
+def _for(adder: User, text: Text) -> str:
+    """``text`` in the adder's app language first, then English for everyone else."""
+    language = _language(adder)
+    said = render(text, "en")
+    return said if language == "en" else f"{render(text, language)}\n\n{said}"
+
+
 class Pending:
     """One Telegram bot's pending chats: the once-said text, ``/link``, and the sweep."""
 
@@ -48,14 +62,14 @@ class Pending:
         self,
         bot: Bot,
         ctx: BotContext[TelegramSettings],
-        refuse: Callable[[int], Awaitable[None]],
+        refuse: Refuse,
         on_linked: Callable[[RoomConfig], None],
     ) -> None:
         self.bot = bot
         self.ctx = ctx
         self.id = ctx.settings.id
         self.chats = PendingChats(ctx.redis, self.id, ctx.clock, limit=ctx.pending_limit)
-        self.refuse = refuse  # says "not configured" once, and leaves
+        self.refuse = refuse  # leaves; says why ("not configured", else ``said``) once an hour
         self.on_linked = on_linked
 
     async def added(self, change: ChatMemberUpdated) -> None:
@@ -70,29 +84,16 @@ class Pending:
             await self.refuse(chat)
             return
         if not await self.chats.add(str(chat), f"telegram:{change.from_user.id}"):
-            # said (and logged) once an hour per chat: adding the bot again and again must
-            # not spend its Bot API budget, nor fill the log
-            if await self.ctx.redis.set(keys.bot_state(self.id, f"refused:{chat}"), 1, nx=True,
-                                        ex=3600):  # fmt: skip
-                log.warning("telegram bot %s: added to chat %s, which is not configured or "
-                            "linked; too many chats wait already (from that user, or in all); "
-                            "leaving", self.id, chat)  # fmt: skip
-                await self._say(chat, change.from_user, TOO_MANY_WAITING)
-            with contextlib.suppress(TelegramError):
-                await self.bot.leave_chat(chat)
+            await self.refuse(
+                chat,
+                _for(change.from_user, TOO_MANY_WAITING),
+                "too many chats wait for a link already (from that user, or in all)",
+            )
             return
         log.info("telegram bot %s: added to chat %s, which is not configured or linked; it "
                  "waits for a link", self.id, chat)  # fmt: skip
-        await self._say(chat, change.from_user, WAITING)
-
-    async def _say(self, chat: int, adder: User, text: Text) -> None:
-        """``text`` in the adder's app language first, then English for everyone else."""
-        language = _language(adder)
-        said = render(text, "en")
-        if language != "en":
-            said = f"{render(text, language)}\n\n{said}"
         with contextlib.suppress(TelegramError):
-            await self.bot.send_message(chat, said)
+            await self.bot.send_message(chat, _for(change.from_user, WAITING))
 
     async def message(self, message: Message) -> None:
         """A message (not an edit) in a chat the bot does not serve: ``/link`` in a pending

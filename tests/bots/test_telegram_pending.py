@@ -181,6 +181,25 @@ async def test_one_user_adding_the_bot_to_a_fourth_group_is_left_at_once(world: 
     assert len(told) == 1
 
 
+async def test_with_invites_off_a_group_that_adds_the_bot_again_is_left_each_time_told_once(
+    world: World,
+) -> None:
+    """``link.invites: false``: the bot leaves an unconfigured group at once, every time it is
+    added (before, a second add within the hour found it already told, and it stayed in the
+    group), and says so once an hour."""
+    tg = world.tg
+    world.bot.ctx.pending_limit = 0  # as the app sets it with link.invites: false
+
+    def leaves() -> int:
+        return sum(c.chat_id == PORTO for c in tg.calls if c.method == "leaveChat")
+
+    for n in range(1, 4):
+        tg.add_member(PORTO, BOT_A, by=RUI)
+        await eventually(lambda n=n: leaves() == n, what="left again")
+    told = [t for t in texts(tg, PORTO) if "not configured for this chat" in (t or "")]
+    assert len(told) == 1
+
+
 async def test_link_by_a_member_who_is_not_an_admin_says_so_and_the_chat_stays_unserved(
     world: World,
 ) -> None:
